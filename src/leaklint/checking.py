@@ -1,0 +1,157 @@
+"""The ``check`` command's flow: settings -> files -> run -> report -> exit code."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from typing import Dict, List, Optional
+
+import click
+
+from leaklint import registry
+from leaklint.config import Settings
+from leaklint.diagnostics import Diagnostic
+from leaklint.discovery import discover
+from leaklint.engine import FixOptions, SourceError, check_decodable, decode
+from leaklint.reporting import render, statistics as stats
+from leaklint.reporting.text import summary as summary_line
+from leaklint.runner import Job, RunResult, check_one, default_jobs, run, summarise_path
+from leaklint.semantics.project import ProjectFacts
+
+EDIT_FORMATS = ("json", "json-lines", "sarif")
+
+
+@dataclass
+class CheckRequest:
+    paths: List[str]
+    settings: Settings
+    select: List[str]
+    extend_select: List[str]
+    ignore: List[str]
+    fix: bool = False
+    unsafe: bool = False
+    diff: bool = False
+    output_format: str = "concise"
+    output_file: Optional[str] = None
+    statistics: bool = False
+    exit_zero: bool = False
+    exit_non_zero_on_fix: bool = False
+    stdin_filename: Optional[str] = None
+    exclude: Optional[List[str]] = None
+    extend_exclude: Optional[List[str]] = None
+    force_exclude: bool = False
+    respect_gitignore: bool = True
+    preview: bool = False
+    show_files: bool = False
+    jobs: Optional[int] = None
+    quiet: bool = False
+
+
+def enabled_codes(request: CheckRequest) -> List[str]:
+    if request.preview:
+        previews = [c for c, r in registry.all_rules().items() if r.preview]
+        return registry.select(request.select, request.extend_select + previews if not request.select else
+                               request.extend_select, request.ignore)
+    return registry.select(request.select, request.extend_select, request.ignore)
+
+
+def run_check(request: CheckRequest) -> int:
+    codes = enabled_codes(request)
+    options = FixOptions(fix=request.fix and not request.diff, unsafe=request.unsafe,
+                         want_edits=request.output_format in EDIT_FORMATS, want_diff=request.diff)
+    if request.paths == ["-"]:
+        return _check_stdin(request, codes, options)
+    settings = request.settings
+    excludes = (request.exclude if request.exclude is not None else settings.exclude) + \
+        settings.extend_exclude + (request.extend_exclude or [])
+    found = discover(request.paths, settings.root, excludes, request.respect_gitignore, request.force_exclude)
+    for error in found.errors:
+        click.echo(f"leaklint: error: {error}", err=True)
+    if request.show_files:
+        for path in found.files:
+            click.echo(path)
+        return 0
+    result = run(found.files, settings, codes, options, request.jobs or default_jobs(), write=options.fix)
+    return _report(request, result, extra_error=bool(found.errors))
+
+
+def _check_stdin(request: CheckRequest, codes: List[str], options: FixOptions) -> int:
+    name = request.stdin_filename or "-"
+    data = sys.stdin.buffer.read()
+    try:
+        check_decodable(data)
+    except SourceError as exc:
+        from leaklint.engine import FileResult, tool_diagnostic
+
+        return _report(request, RunResult([FileResult(name, [tool_diagnostic("LL002", name, str(exc))])]))
+    path, summary, _ = summarise_path(name, data)
+    project = ProjectFacts.build([summary])
+    job = Job(tuple(codes), tuple((g, tuple(c)) for g, c in request.settings.per_file_ignores.items()),
+              request.settings.root, options, write=False)
+    result = check_one(name, summary, project, job, source=data)
+    if options.fix:
+        sys.stdout.buffer.write(result.fixed if result.fixed is not None else data)
+        sys.stdout.flush()
+        return _report(request, RunResult([result]), to_stderr=True)
+    return _report(request, RunResult([result]), sources={name: decode(data).splitlines(True)})
+
+
+def _report(request: CheckRequest, result: RunResult, extra_error: bool = False, to_stderr: bool = False,
+            sources: Optional[Dict[str, List[str]]] = None) -> int:
+    diagnostics: List[Diagnostic] = sorted((d for r in result.results for d in r.diagnostics),
+                                           key=Diagnostic.sort_key)
+    fixed = sum(r.fixes_applied for r in result.results)
+    changed = sum(1 for r in result.results if r.fixed is not None)
+    out: List[str] = []
+    if request.diff:
+        diffs = [r.diff for r in result.results if r.diff]
+        out.extend(diffs)
+        if not request.quiet:
+            message = f"Would fix {sum(1 for d in diagnostics if d.is_fixable(request.unsafe))} problem(s) in {len(diffs)} file(s)." \
+                if diffs else "No fixes available."
+            click.echo(message, err=True)
+        _emit("".join(out), request.output_file, to_stderr)
+        return 1 if diffs and not request.exit_zero else 0
+    if request.statistics:
+        out.append(stats.render(diagnostics, request.unsafe, as_json=request.output_format in EDIT_FORMATS))
+    else:
+        if sources is None and request.output_format == "full":
+            sources = _load_sources(diagnostics)
+        out.append(render(request.output_format, diagnostics, request.unsafe, sources or {}))
+    text = "".join(out)
+    human = request.output_format in ("concise", "full") or request.statistics
+    if human and not request.quiet:
+        line = summary_line(diagnostics, request.unsafe, fixed)
+        text += ("\n" if diagnostics and request.output_format == "concise" and not request.statistics else "") + line + "\n"
+        if not request.unsafe and not request.fix:
+            pass
+    _emit(text, request.output_file, to_stderr)
+    if request.exit_non_zero_on_fix and changed:
+        return 1
+    if diagnostics and not request.exit_zero:
+        return 1
+    return 2 if extra_error else 0
+
+
+def _load_sources(diagnostics: List[Diagnostic]) -> Dict[str, List[str]]:
+    out: Dict[str, List[str]] = {}
+    for d in diagnostics:
+        if d.filename not in out:
+            try:
+                with open(d.filename, "rb") as handle:
+                    out[d.filename] = decode(handle.read()).splitlines(True)
+            except (OSError, SourceError, UnicodeDecodeError, SyntaxError):
+                out[d.filename] = []
+    return out
+
+
+def _emit(text: str, output_file: Optional[str], to_stderr: bool) -> None:
+    if output_file:
+        directory = os.path.dirname(os.path.abspath(output_file))
+        os.makedirs(directory, exist_ok=True)
+        with open(output_file, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        return
+    if text:
+        click.echo(text, nl=False, err=to_stderr)

@@ -1,0 +1,262 @@
+"""Per-file engine: read -> (cheap look) -> parse once -> one traversal -> findings -> fix loop.
+
+Everything that leaves this module is plain data (``Diagnostic``, bytes, strings), so it can run
+in worker processes. libcst is only invoked for files where some enabled rule can fire.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import tokenize
+import io
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple, Type
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from leaklint import fixes as fixes_mod
+from leaklint.diagnostics import Applicability, Diagnostic, FixView, Location
+from leaklint.rule import Fix, Report, Rule
+from leaklint.semantics.context import FileContext
+from leaklint.semantics.project import ProjectFacts
+from leaklint.semantics.summary import ModuleSummary, summarise
+from leaklint.suppression import build_index
+
+
+@dataclass(frozen=True)
+class FixOptions:
+    fix: bool = False
+    unsafe: bool = False
+    want_edits: bool = False  # json/sarif show each fix's edits
+    want_diff: bool = False
+
+    def allows(self, fix: Fix) -> bool:
+        if fix.applicability is Applicability.SAFE:
+            return True
+        return self.unsafe and fix.applicability is Applicability.UNSAFE
+
+
+@dataclass
+class FileResult:
+    path: str
+    diagnostics: List[Diagnostic] = field(default_factory=list)
+    fixed: Optional[bytes] = None  # new bytes when fixes changed the file
+    fixes_applied: int = 0
+    diff: str = ""
+    parsed: bool = False  # whether libcst parsed it (for benchmarks and tests of the cheap look)
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+class SourceError(Exception):
+    """A file that cannot be read or decoded; becomes a one-line LL002 finding."""
+
+
+def read_source(path: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise SourceError(f"cannot read file: {exc.strerror or exc}") from None
+    check_decodable(data)
+    return data
+
+
+def check_decodable(data: bytes) -> None:
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        data.decode(encoding)
+    except (SyntaxError, LookupError) as exc:
+        raise SourceError(f"cannot decode file: {getattr(exc, 'msg', None) or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"cannot decode file as {exc.encoding}: invalid byte at offset {exc.start}") from None
+
+
+def decode(data: bytes) -> str:
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    text = data.decode(encoding)
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def tool_diagnostic(code: str, path: str, message: str, row: int = 1, column: int = 1) -> Diagnostic:
+    from leaklint.registry import rule_by_code
+
+    name = rule_by_code(code).name
+    return Diagnostic(code, name, message, path, Location(row, column), Location(row, column), row)
+
+
+# -- one traversal ---------------------------------------------------------------------------
+
+class Dispatcher(cst.CSTVisitor):
+    """Runs every rule's ``visit_<Node>``/``leave_<Node>`` in one walk and keeps the ancestor stack.
+
+    This is libcst's batched traversal plus the stack, which saves rules the ParentNodeProvider
+    pass they would otherwise each need.
+    """
+
+    def __init__(self, ctx: FileContext, rules: Sequence[Rule]) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.visit: Dict[str, list] = {}
+        self.leave: Dict[str, list] = {}
+        for rule in rules:
+            for name, method in rule.get_visitors().items():
+                kind, _, node_type = name.partition("_")
+                if "_" in node_type:
+                    raise TypeError(f"{type(rule).__name__}.{name}: attribute visitors are not supported")
+                (self.visit if kind == "visit" else self.leave).setdefault(node_type, []).append(method)
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.ctx.stack.append(node)
+        for method in self.visit.get(type(node).__name__, ()):
+            method(node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        for method in self.leave.get(type(original_node).__name__, ()):
+            method(original_node)
+        self.ctx.stack.pop()
+
+
+def _run_rules(path: str, source: bytes, module: cst.Module, summary: ModuleSummary, project: ProjectFacts,
+               rule_classes: Sequence[Type[Rule]]) -> Tuple[MetadataWrapper, List[Report]]:
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    ctx = FileContext(path, source, wrapper.module, summary, project)
+    rules = [cls(ctx) for cls in rule_classes]
+    with contextlib.ExitStack() as stack:
+        for rule in rules:
+            if rule.get_inherited_dependencies():
+                stack.enter_context(rule.resolve(wrapper))
+        wrapper.module.visit(Dispatcher(ctx, rules))
+    return wrapper, [r for rule in rules for r in rule.reports]
+
+
+def _location(rng) -> Tuple[Location, Location]:
+    return Location(rng.start.line, rng.start.column + 1), Location(rng.end.line, rng.end.column + 1)
+
+
+class Linted:
+    """One lint pass over one version of a file (kept only inside the engine)."""
+
+    def __init__(self, path: str, source: bytes, summary: ModuleSummary, project: ProjectFacts,
+                 rule_classes: Sequence[Type[Rule]]) -> None:
+        self.path = path
+        self.source = source
+        self.summary = summary
+        self.project = project
+        self.rule_classes = rule_classes
+        self.module = cst.parse_module(source)
+        self.wrapper, reports = _run_rules(path, source, self.module, summary, project, rule_classes)
+        self.module = self.wrapper.module
+        self.positions = self.wrapper.resolve(PositionProvider) if reports else {}
+        noqa = build_index(source) if reports else None
+        self.reports: List[Report] = []
+        for report in reports:
+            rows = self._noqa_rows(report)
+            if noqa is not None and noqa.suppressed(report.rule.code, *rows):
+                continue
+            self.reports.append(report)
+
+    def _noqa_rows(self, report: Report) -> Tuple[int, ...]:
+        rows = [self.positions[report.node].start.line]
+        if report.statement is not None and report.statement in self.positions:
+            rows.append(self.positions[report.statement].start.line)
+        return tuple(rows)
+
+    def diagnostic(self, report: Report, options: FixOptions) -> Diagnostic:
+        start, end = _location(self.positions[report.node])
+        view = None
+        if report.fix is not None:
+            edits: tuple = ()
+            if options.want_edits:
+                new = fixes_mod.apply(self.module, [report.fix]).code
+                edits = fixes_mod.text_edits(self.module.code, new)
+            view = FixView(report.fix.title, report.fix.applicability, edits)
+        rows = self._noqa_rows(report)
+        return Diagnostic(report.rule.code, report.rule.name, report.message, self.path, start, end,
+                          rows[0], view, rows[1:])
+
+
+def applicable_rules(summary: ModuleSummary, project: ProjectFacts,
+                     rule_classes: Sequence[Type[Rule]]) -> List[Type[Rule]]:
+    return [cls for cls in rule_classes if cls.can_fire(summary, project)]
+
+
+def lint_source(path: str, source: bytes, summary: ModuleSummary, project: ProjectFacts,
+                rule_classes: Sequence[Type[Rule]], options: FixOptions = FixOptions()) -> FileResult:
+    """Lint (and with ``options.fix`` fix) one file's bytes. Never raises for bad user input."""
+    result = FileResult(path)
+    if summary.syntax_error is not None:
+        # ast may reject syntax newer than this interpreter: let libcst have the last word
+        try:
+            cst.parse_module(source)
+        except Exception:
+            msg, row, col = summary.syntax_error
+            result.diagnostics.append(tool_diagnostic("LL001", path, f"SyntaxError: {msg}", row, col))
+            return result
+    rules = applicable_rules(summary, project, rule_classes)
+    if not rules:
+        return result
+    try:
+        linted = Linted(path, source, summary, project, rules)
+    except cst.ParserSyntaxError as exc:
+        result.diagnostics.append(tool_diagnostic(
+            "LL001", path, f"SyntaxError: {exc.message}", exc.raw_line, exc.raw_column + 1))
+        return result
+    result.parsed = True
+    if options.fix:
+        return _fix_loop(linted, options, result)
+    result.diagnostics = [linted.diagnostic(r, options) for r in linted.reports]
+    if options.want_diff:
+        result.diff = _diff_of_fixes(linted, options)
+    return result
+
+
+def _diff_of_fixes(linted: Linted, options: FixOptions) -> str:
+    """``--diff`` shows what ``--fix`` would write, computed with the real fix loop."""
+    fixed = _fix_loop(linted, FixOptions(True, options.unsafe), FileResult(linted.path), dry_run=True)
+    return fixed.diff
+
+
+def _fix_loop(linted: Linted, options: FixOptions, result: FileResult, dry_run: bool = False) -> FileResult:
+    summary, project, rules = linted.summary, linted.project, linted.rule_classes
+    original = linted.source
+    current = linted
+    applied = 0
+    failure: Optional[str] = None
+    for _ in range(fixes_mod.MAX_PASSES):
+        fixes = [r.fix for r in current.reports if r.fix is not None and options.allows(r.fix)]
+        chosen = fixes_mod.choose(fixes, current.positions)
+        if not chosen:
+            break
+        try:
+            new_module = fixes_mod.apply(current.module, chosen)
+            new_source = new_module.bytes
+            ast.parse(new_source)
+        except Exception as exc:  # a fix must never corrupt a file: keep the original
+            failure = f"a fix produced invalid code and was not applied ({type(exc).__name__})"
+            current = linted
+            applied = 0
+            break
+        if new_source == current.source:
+            break
+        applied += len(chosen)
+        new_summary = summarise(new_source, linted.path, summary.module, summary.package)
+        current = Linted(linted.path, new_source, new_summary, project, rules)
+    else:
+        failure = f"fixes did not converge after {fixes_mod.MAX_PASSES} passes; file left unchanged"
+        current = linted
+        applied = 0
+    result.parsed = True
+    result.fixes_applied = applied
+    if current.source != original:
+        if dry_run:
+            result.diff = fixes_mod.unified_diff(decode(original), decode(current.source), linted.path)
+        else:
+            result.fixed = current.source
+    result.diagnostics = [current.diagnostic(r, options) for r in current.reports]
+    if failure:
+        result.diagnostics.append(tool_diagnostic("LL003", linted.path, failure))
+    return result

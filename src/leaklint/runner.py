@@ -1,0 +1,147 @@
+"""A whole run: discover -> map (summaries) -> reduce (project facts) -> check every file.
+
+Both phases run in a process pool for more than a handful of files. Workers receive paths and
+plain data and return plain data; no syntax tree outlives the file it belongs to, so memory per
+worker stays flat however large the project is.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from leaklint import registry
+from leaklint.config import Settings
+from leaklint.engine import FileResult, FixOptions, SourceError, lint_source, read_source, tool_diagnostic
+from leaklint.semantics.project import ProjectFacts
+from leaklint.semantics.summary import ModuleSummary, module_name_for, summarise
+from leaklint.writer import WriteError, write_atomic
+
+SERIAL_BELOW = 8  # a pool costs more than it saves on tiny inputs
+
+
+@dataclass
+class RunResult:
+    results: List[FileResult] = field(default_factory=list)
+    errors: List[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything a worker needs besides the project facts (which it receives once)."""
+
+    codes: Tuple[str, ...]
+    per_file_ignores: Tuple[Tuple[str, Tuple[str, ...]], ...]
+    root: str
+    options: FixOptions
+    write: bool
+
+
+# -- map ---------------------------------------------------------------------------------------
+
+def summarise_path(path: str, source: Optional[bytes] = None) -> Tuple[str, Optional[ModuleSummary], Optional[str]]:
+    try:
+        data = read_source(path) if source is None else source
+    except SourceError as exc:
+        return path, None, str(exc)
+    module, package = module_name_for(path)
+    return path, summarise(data, path, module, package), None
+
+
+def _summarise_chunk(paths: Sequence[str]) -> List[Tuple[str, Optional[ModuleSummary], Optional[str]]]:
+    return [summarise_path(p) for p in paths]
+
+
+# -- check -------------------------------------------------------------------------------------
+
+_PROJECT: Optional[ProjectFacts] = None
+_JOB: Optional[Job] = None
+
+
+def _init_worker(project: ProjectFacts, job: Job) -> None:
+    global _PROJECT, _JOB
+    _PROJECT, _JOB = project, job
+
+
+def codes_for(path: str, job: Job) -> List[str]:
+    rel = os.path.relpath(os.path.abspath(path), job.root).replace(os.sep, "/")
+    name = os.path.basename(path)
+    ignored = set()
+    for glob, codes in job.per_file_ignores:
+        if fnmatch.fnmatchcase(rel, glob) or fnmatch.fnmatchcase(name, glob) or fnmatch.fnmatchcase(path, glob):
+            for code in codes:
+                ignored.update(registry.expand(code))
+    return [c for c in job.codes if c not in ignored]
+
+
+def check_one(path: str, summary: ModuleSummary, project: ProjectFacts, job: Job,
+              source: Optional[bytes] = None) -> FileResult:
+    codes = codes_for(path, job)
+    try:
+        data = read_source(path) if source is None else source
+    except SourceError as exc:
+        return FileResult(path, [tool_diagnostic("LL002", path, str(exc))])
+    result = lint_source(path, data, summary, project, registry.classes(codes), job.options)
+    result.diagnostics = [d for d in result.diagnostics if d.code in codes]
+    if job.write and result.fixed is not None:
+        try:
+            write_atomic(path, result.fixed)
+        except WriteError as exc:
+            result.diagnostics.append(tool_diagnostic("LL002", path, str(exc)))
+            result.fixes_applied = 0
+    return result
+
+
+def _check_chunk(items: Sequence[Tuple[str, ModuleSummary]]) -> List[FileResult]:
+    assert _PROJECT is not None and _JOB is not None
+    return [check_one(path, summary, _PROJECT, _JOB) for path, summary in items]
+
+
+def _chunks(items: list, jobs: int) -> List[list]:
+    size = max(1, min(32, len(items) // (jobs * 8) or 1))
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def _pool(jobs: int, initializer=None, initargs=()) -> ProcessPoolExecutor:
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=initializer, initargs=initargs)
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def run(files: Sequence[str], settings: Settings, codes: Sequence[str], options: FixOptions, jobs: int,
+        write: bool) -> RunResult:
+    out = RunResult()
+    parallel = jobs > 1 and len(files) >= SERIAL_BELOW
+    if parallel:
+        import libcst  # noqa: F401  warm the native parser once, before forking
+        with _pool(jobs) as pool:
+            mapped = [r for chunk in pool.map(_summarise_chunk, _chunks(list(files), jobs)) for r in chunk]
+    else:
+        mapped = _summarise_chunk(files)
+    summaries = [s for _, s, _ in mapped if s is not None]
+    project = ProjectFacts.build(summaries)
+    job = Job(tuple(codes), tuple((g, tuple(c)) for g, c in settings.per_file_ignores.items()),
+              settings.root, options, write)
+    readable = [(p, s) for p, s, _ in mapped if s is not None]
+    for path, _, error in mapped:
+        if error is not None:
+            out.results.append(FileResult(path, [tool_diagnostic("LL002", path, error)]))
+    if parallel:
+        with _pool(jobs, _init_worker, (project, job)) as pool:
+            for chunk in pool.map(_check_chunk, _chunks(readable, jobs)):
+                out.results.extend(chunk)
+    else:
+        out.results.extend(check_one(p, s, project, job) for p, s in readable)
+    out.results.sort(key=lambda r: r.path)
+    return out

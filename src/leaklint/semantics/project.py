@@ -1,0 +1,90 @@
+"""Reduce phase: facts about the whole linted project, built from every module's summary.
+
+This is how a name imported from another linted module (``from app.db import SessionLocal``,
+a dependency defined in ``deps.py`` and used in ``routes.py``) resolves to what that module
+defines. It holds only plain data so it can be shipped once to each worker process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
+
+from leaklint.semantics.summary import Definition, ModuleSummary
+
+
+@dataclass
+class ModuleFacts:
+    imports: Dict[str, List[str]]
+    definitions: Dict[str, Definition]
+
+
+@dataclass
+class ProjectFacts:
+    modules: Dict[str, ModuleFacts] = field(default_factory=dict)
+    dependencies: Set[str] = field(default_factory=set)
+    endpoints: Set[str] = field(default_factory=set)
+    #: functions passed as ``FastAPI(lifespan=...)`` / ``Starlette(lifespan=...)``
+    lifespans: Set[str] = field(default_factory=set)
+
+    @classmethod
+    def build(cls, summaries: Iterable[ModuleSummary]) -> "ProjectFacts":
+        facts = cls()
+        summaries = list(summaries)
+        for s in summaries:
+            if s.syntax_error is None:
+                facts.modules[s.module] = ModuleFacts(s.imports, s.definitions)
+        for s in summaries:
+            for candidates in s.depends:
+                facts.dependencies.update(facts.canonical(q) for q in candidates)
+            for candidates in s.endpoints:
+                facts.endpoints.update(facts.canonical(q) for q in candidates)
+            for definition in s.definitions.values():
+                if definition.kind == "call" and "lifespan" in definition.keywords:
+                    facts.lifespans.update(facts.canonical(q) for q in definition.keywords["lifespan"])
+        return facts
+
+    def _split(self, qualified: str) -> Optional[Tuple[str, List[str]]]:
+        parts = qualified.split(".")
+        for i in range(len(parts) - 1, 0, -1):
+            module = ".".join(parts[:i])
+            if module in self.modules:
+                return module, parts[i:]
+        return None
+
+    def canonical(self, qualified: str) -> str:
+        """Follow re-exports (``from .db import SessionLocal`` in ``__init__``) to the definition."""
+        seen: Set[str] = set()
+        while qualified not in seen:
+            seen.add(qualified)
+            split = self._split(qualified)
+            if split is None:
+                return qualified
+            module, rest = split
+            mod = self.modules[module]
+            head = rest[0]
+            if head in mod.imports and len(mod.imports[head]) == 1 and head not in mod.definitions:
+                qualified = ".".join([mod.imports[head][0], *rest[1:]])
+                continue
+            definition = mod.definitions.get(head)
+            if definition is not None and definition.kind == "alias" and len(definition.callee) == 1:
+                qualified = ".".join([definition.callee[0], *rest[1:]])
+                continue
+            return qualified
+        return qualified
+
+    def canonical_all(self, candidates: Iterable[str]) -> FrozenSet[str]:
+        return frozenset(self.canonical(q) for q in candidates)
+
+    def definition(self, qualified: str) -> Optional[Definition]:
+        """The module-level definition a (canonical) qualified name points at, if linted."""
+        split = self._split(qualified)
+        if split is None:
+            return None
+        module, rest = split
+        if len(rest) != 1:
+            return None
+        return self.modules[module].definitions.get(rest[0])
+
+    def is_project_name(self, qualified: str) -> bool:
+        return self._split(qualified) is not None

@@ -1,0 +1,377 @@
+"""Map phase: a cheap, picklable summary of one module, built with the stdlib ``ast``.
+
+``ast`` parses about 10x faster than libcst. The summary holds what other modules need to know
+about this one (what its module-level names are bound to, which functions are dependencies or
+endpoints) and what the engine needs to decide whether any enabled rule can fire here at all,
+so that files no rule can match are never parsed by libcst.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Set, Tuple
+
+from leaklint.semantics.names import BUILTIN_NAMES, Names, import_bindings, qualify_parts
+
+DEPENDS_CALLEES = frozenset(
+    {"fastapi.Depends", "fastapi.Security", "fastapi.params.Depends", "fastapi.params.Security",
+     "fastapi.param_functions.Depends", "fastapi.param_functions.Security"}
+)
+#: ``app.add_api_route(path, endpoint)``, ``router.add_route(...)``, Starlette ``Route(path, endpoint)``
+ENDPOINT_REGISTRARS = frozenset({"add_api_route", "add_route", "add_api_websocket_route", "add_websocket_route"})
+ROUTE_CLASSES = frozenset(
+    {"starlette.routing.Route", "starlette.routing.WebSocketRoute", "fastapi.routing.APIRoute",
+     "fastapi.routing.APIWebSocketRoute"}
+)
+
+
+@dataclass
+class Definition:
+    """What a module-level name is bound to (only the shapes rules ask about)."""
+
+    kind: str  # "call" | "function" | "class" | "literal" | "other"
+    callee: Tuple[str, ...] = ()  # qualified-name candidates of the called constructor/factory
+    keywords: Dict[str, Tuple[str, ...]] = field(default_factory=dict)  # kwarg -> qualified candidates
+    literal: str = ""  # "dict" | "list" | "set" | "tuple" | "str" | ... for literals
+    is_async: bool = False
+    is_generator: bool = False
+    bases: Tuple[str, ...] = ()
+    lineno: int = 0
+
+
+@dataclass
+class FunctionFacts:
+    """Per function (keyed by dotted path ``Class.method`` / ``outer.inner``)."""
+
+    shadowed: Set[str] = field(default_factory=set)
+    imports: Dict[str, str] = field(default_factory=dict)
+    decorators: List[Tuple[Tuple[str, ...], Optional[str]]] = field(default_factory=list)
+    is_async: bool = False
+    is_generator: bool = False
+    lineno: int = 0
+    end_lineno: int = 0
+    in_class: Optional[str] = None
+    #: module-level functions this one calls by name (``helper()``), for the per-request call graph
+    calls: Set[str] = field(default_factory=set)
+    params: Tuple[str, ...] = ()
+
+
+@dataclass
+class ModuleSummary:
+    path: str
+    module: str
+    package: str
+    imports: Dict[str, List[str]] = field(default_factory=dict)
+    definitions: Dict[str, Definition] = field(default_factory=dict)
+    functions: Dict[str, FunctionFacts] = field(default_factory=dict)
+    depends: List[Tuple[str, ...]] = field(default_factory=list)
+    endpoints: List[Tuple[str, ...]] = field(default_factory=list)
+    syntax_error: Optional[Tuple[str, int, int]] = None
+
+    @property
+    def imported(self) -> Set[str]:
+        return {q for qs in self.imports.values() for q in qs}
+
+    def imports_from(self, *prefixes: str) -> bool:
+        return any(q == p or q.startswith(p + ".") for q in self.imported for p in prefixes)
+
+
+def module_name_for(path: str, root_markers: bool = True) -> Tuple[str, str]:
+    """Dotted module name and package for a file, walking up through ``__init__.py`` folders."""
+    import os
+
+    path = os.path.abspath(path)
+    directory, filename = os.path.split(path)
+    stem = filename.rsplit(".", 1)[0]
+    parts = [] if stem == "__init__" else [stem]
+    while os.path.isfile(os.path.join(directory, "__init__.py")):
+        directory, pkg = os.path.split(directory)
+        parts.insert(0, pkg)
+        if not pkg:
+            break
+    module = ".".join(parts) or stem
+    package = module if stem == "__init__" else module.rpartition(".")[0]
+    return module, package
+
+
+def _dotted(node: ast.AST) -> Optional[List[str]]:
+    parts: List[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.insert(0, node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.insert(0, node.id)
+        return parts
+    return None
+
+
+def _bound_targets(target: ast.AST, out: Set[str]) -> None:
+    if isinstance(target, ast.Name):
+        out.add(target.id)
+    elif isinstance(target, (ast.Tuple, ast.List)):
+        for elt in target.elts:
+            _bound_targets(elt, out)
+    elif isinstance(target, ast.Starred):
+        _bound_targets(target.value, out)
+
+
+class _Summariser:
+    def __init__(self, summary: ModuleSummary, tree: ast.Module):
+        self.s = summary
+        self.tree = tree
+        self.module_names: Set[str] = set()
+
+    # -- module level -------------------------------------------------------------------
+    def run(self) -> None:
+        self._collect_module_bindings(self.tree.body)
+        self.module_names = set(self.s.imports) | set(self.s.definitions)
+        for stmt in self.tree.body:
+            self._walk(stmt, [], None)
+
+    def _collect_module_bindings(self, body: List[ast.stmt]) -> None:
+        for stmt in body:
+            if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                self._record_import(stmt, self.s.imports)
+            elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.s.definitions[stmt.name] = Definition(
+                    "function", is_async=isinstance(stmt, ast.AsyncFunctionDef),
+                    is_generator=_is_generator(stmt), lineno=stmt.lineno)
+            elif isinstance(stmt, ast.ClassDef):
+                bases = tuple(q for b in stmt.bases for q in self._qualify_module(b))
+                self.s.definitions[stmt.name] = Definition("class", bases=bases, lineno=stmt.lineno)
+            elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+                targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+                value = stmt.value
+                for target in targets:
+                    if isinstance(target, ast.Name):
+                        self._define(target.id, value, stmt.lineno)
+            elif isinstance(stmt, (ast.If, ast.Try)) or type(stmt).__name__ == "TryStar":
+                for block in _blocks(stmt):
+                    self._collect_module_bindings(block)
+
+    def _define(self, name: str, value: Optional[ast.expr], lineno: int) -> None:
+        previous = self.s.definitions.get(name)
+        definition = self._describe(value, lineno)
+        if previous is not None and (previous.kind, previous.callee, previous.literal) != (
+            definition.kind, definition.callee, definition.literal
+        ):
+            definition = Definition("other", lineno=lineno)  # rebound to something else: unknown
+        self.s.definitions[name] = definition
+
+    def _describe(self, value: Optional[ast.expr], lineno: int) -> Definition:
+        if isinstance(value, ast.Call):
+            callee = tuple(sorted(self._qualify_module(value.func)))
+            keywords = {
+                kw.arg: tuple(sorted(self._qualify_module(kw.value)))
+                for kw in value.keywords if kw.arg is not None
+            }
+            return Definition("call", callee=callee, keywords=keywords, lineno=lineno)
+        literal = {ast.Dict: "dict", ast.List: "list", ast.Set: "set", ast.Tuple: "tuple",
+                   ast.DictComp: "dict", ast.ListComp: "list", ast.SetComp: "set"}.get(type(value))
+        if literal:
+            return Definition("literal", literal=literal, lineno=lineno)
+        if isinstance(value, ast.Constant):
+            return Definition("literal", literal=type(value.value).__name__, lineno=lineno)
+        if isinstance(value, (ast.Name, ast.Attribute)):
+            target = tuple(sorted(self._qualify_module(value)))
+            return Definition("alias", callee=target, lineno=lineno)
+        return Definition("other", lineno=lineno)
+
+    def _record_import(self, stmt: ast.stmt, table: Dict) -> None:
+        if isinstance(stmt, ast.Import):
+            pairs = import_bindings(None, [(a.name, a.asname) for a in stmt.names], 0, self.s.package, False)
+        else:
+            assert isinstance(stmt, ast.ImportFrom)
+            pairs = import_bindings(stmt.module, [(a.name, a.asname) for a in stmt.names], stmt.level,
+                                    self.s.package, True)
+        for local, qualified in pairs:
+            if isinstance(table.get(local), list):
+                if qualified not in table[local]:
+                    table[local].append(qualified)
+            elif table is self.s.imports:
+                table[local] = [qualified]
+            else:
+                table[local] = qualified
+
+    def _qualify_module(self, node: ast.AST) -> Names:
+        parts = _dotted(node)
+        if parts is None:
+            return frozenset()
+        return qualify_parts(parts, [], self.s.imports, self.s.definitions, self.s.module)
+
+    def _qualify(self, node: ast.AST, chain: List[FunctionFacts]) -> Names:
+        parts = _dotted(node)
+        if parts is None:
+            return frozenset()
+        scopes = [{"shadowed": f.shadowed, "imports": f.imports} for f in chain]
+        return qualify_parts(parts, scopes, self.s.imports, self.s.definitions, self.s.module)
+
+    # -- everything else ----------------------------------------------------------------
+    def _walk(self, node: ast.AST, chain: List[FunctionFacts], class_path: Optional[str],
+              path: str = "") -> None:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            self._function(node, chain, class_path, path)
+            return
+        if isinstance(node, ast.ClassDef):
+            for deco in node.decorator_list:
+                self._walk(deco, chain, class_path, path)
+            for base in node.bases:
+                self._walk(base, chain, class_path, path)
+            cpath = f"{path}.{node.name}" if path else node.name
+            for stmt in node.body:
+                self._walk(stmt, chain, cpath, cpath)
+            return
+        if isinstance(node, ast.Call):
+            self._call(node, chain)
+        for child in ast.iter_child_nodes(node):
+            self._walk(child, chain, class_path, path)
+
+    def _function(self, node, chain, class_path, path) -> None:
+        fpath = f"{path}.{node.name}" if path else node.name
+        facts = FunctionFacts(
+            is_async=isinstance(node, ast.AsyncFunctionDef), is_generator=_is_generator(node),
+            lineno=node.lineno, end_lineno=getattr(node, "end_lineno", node.lineno) or node.lineno,
+            in_class=class_path if class_path == path else None,
+        )
+        # decorators, defaults and annotations are evaluated in the enclosing scope
+        for deco in node.decorator_list:
+            target = deco.func if isinstance(deco, ast.Call) else deco
+            first = None
+            if isinstance(deco, ast.Call) and deco.args and isinstance(deco.args[0], ast.Constant):
+                first = deco.args[0].value if isinstance(deco.args[0].value, str) else None
+            facts.decorators.append((tuple(sorted(self._qualify(target, chain))), first))
+            self._walk(deco, chain, class_path, path)
+        args = node.args
+        for default in list(args.defaults) + [d for d in args.kw_defaults if d is not None]:
+            self._walk(default, chain, class_path, path)
+        for arg in args.posonlyargs + args.args + args.kwonlyargs + [a for a in (args.vararg, args.kwarg) if a]:
+            if arg.annotation is not None:
+                self._walk(arg.annotation, chain, class_path, path)
+        if node.returns is not None:
+            self._walk(node.returns, chain, class_path, path)
+        facts.params = tuple(a.arg for a in args.posonlyargs + args.args + args.kwonlyargs)
+        bound, declared_global = _local_bindings(node)
+        interesting = self.module_names | BUILTIN_NAMES
+        facts.shadowed = {n for n in bound - declared_global if n in interesting}
+        for stmt in ast.walk(node):
+            if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                # imports in nested functions are merged into this scope: rare, and it only hides findings
+                self._record_import(stmt, facts.imports)
+        if fpath in self.s.functions:
+            _merge(self.s.functions[fpath], facts)
+        else:
+            self.s.functions[fpath] = facts
+        inner = chain + [facts]
+        for stmt in node.body:
+            self._walk(stmt, inner, None, fpath)
+
+    def _call(self, node: ast.Call, chain: List[FunctionFacts]) -> None:
+        func = node.func
+        callee = self._qualify(func, chain)
+        if chain:
+            prefix = self.s.module + "."
+            chain[-1].calls.update(q[len(prefix):] for q in callee if q.startswith(prefix))
+        if callee & DEPENDS_CALLEES:
+            target = node.args[0] if node.args else next(
+                (k.value for k in node.keywords if k.arg == "dependency"), None)
+            if target is not None:
+                qs = self._qualify(target, chain)
+                if qs:
+                    self.s.depends.append(tuple(sorted(qs)))
+        endpoint = None
+        if isinstance(func, ast.Attribute) and func.attr in ENDPOINT_REGISTRARS:
+            endpoint = node.args[1] if len(node.args) > 1 else next(
+                (k.value for k in node.keywords if k.arg in ("endpoint", "route")), None)
+        elif callee & ROUTE_CLASSES:
+            endpoint = node.args[1] if len(node.args) > 1 else next(
+                (k.value for k in node.keywords if k.arg == "endpoint"), None)
+        if endpoint is not None:
+            qs = self._qualify(endpoint, chain)
+            if qs:
+                self.s.endpoints.append(tuple(sorted(qs)))
+
+
+def _merge(old: FunctionFacts, new: FunctionFacts) -> None:
+    """Two functions with one path (property setters, conditional defs): be conservative."""
+    old.shadowed |= new.shadowed
+    old.imports.update(new.imports)
+    old.decorators.extend(new.decorators)
+    old.is_generator = old.is_generator or new.is_generator
+    old.calls |= new.calls
+
+
+def _blocks(stmt: ast.stmt) -> List[List[ast.stmt]]:
+    blocks = [getattr(stmt, "body", []), getattr(stmt, "orelse", []), getattr(stmt, "finalbody", [])]
+    blocks += [h.body for h in getattr(stmt, "handlers", [])]
+    return blocks
+
+
+def _is_generator(fn: ast.AST) -> bool:
+    stack = list(ast.iter_child_nodes(fn))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Yield, ast.YieldFrom)):
+            return True
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+    return False
+
+
+def _local_bindings(fn) -> Tuple[Set[str], Set[str]]:
+    """Names a function binds in its own scope, and names it declares global/nonlocal."""
+    bound: Set[str] = set()
+    declared: Set[str] = set()
+    args = fn.args
+    for arg in args.posonlyargs + args.args + args.kwonlyargs + [a for a in (args.vararg, args.kwarg) if a]:
+        bound.add(arg.arg)
+    stack: List[ast.AST] = list(fn.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+            stack.extend(node.decorator_list)
+            continue
+        if isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            continue
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            declared.update(node.names)
+        elif isinstance(node, (ast.Assign,)):
+            for t in node.targets:
+                _bound_targets(t, bound)
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+            _bound_targets(node.target, bound)
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
+            _bound_targets(node.target, bound)
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                if item.optional_vars is not None:
+                    _bound_targets(item.optional_vars, bound)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, ast.NamedExpr):
+            _bound_targets(node.target, bound)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                bound.add((alias.asname or alias.name).split(".")[0])
+        elif isinstance(node, ast.Delete):
+            for t in node.targets:
+                _bound_targets(t, bound)
+        stack.extend(ast.iter_child_nodes(node))
+    return bound, declared
+
+
+def summarise(source: bytes, path: str, module: str, package: str) -> ModuleSummary:
+    """Build the summary; a syntax error is recorded, not raised (the engine reports it)."""
+    summary = ModuleSummary(path=path, module=module, package=package)
+    try:
+        tree = ast.parse(source, filename=path)
+    except SyntaxError as exc:
+        summary.syntax_error = (exc.msg, exc.lineno or 1, (exc.offset or 1))
+        return summary
+    except (ValueError, UnicodeDecodeError) as exc:  # null bytes, undecodable source
+        summary.syntax_error = (str(exc), 1, 1)
+        return summary
+    _Summariser(summary, tree).run()
+    return summary
