@@ -1,0 +1,13 @@
+"""Runtime side of leaklint: measure leaks instead of inferring them.
+
+``watch`` observes a running app (production-safe), ``probe`` is a
+deterministic per-endpoint leak test for CI and pytest. Importing this package
+pulls in neither psutil nor any web framework; they load when used.
+"""
+
+from __future__ import annotations
+
+from .prober import ProbeReport, ProbeResult, probe
+from .watcher import WatchMiddleware, watch
+
+__all__ = ["watch", "WatchMiddleware", "probe", "ProbeReport", "ProbeResult"]

@@ -1,0 +1,433 @@
+"""``watch(app)``: a production-safe memory watcher as pure ASGI middleware.
+
+Why pure ASGI: ``BaseHTTPMiddleware`` re-wraps the response body and has a
+history of breaking streaming and background tasks. Here the request's
+``receive``/``send`` are passed through untouched; per request we only read two
+numbers and update a per-endpoint counter (no lock, no I/O). Everything else -
+sampling, tracemalloc snapshots, writing the log - happens in one background
+thread. Any failure of the watcher is logged once and the app keeps serving.
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import logging
+import os
+import sys
+import threading
+import time
+import tracemalloc
+import weakref
+from typing import Any, Callable, TextIO
+
+from .log import JsonlLog
+from .routes import UNMATCHED, endpoint_key, find_routes, template_from_scope
+from .sampler import LEVELS, Sampler, SamplerThread, rss_reader
+from .stats import RunningStats
+from .summary import format_summary
+
+logger = logging.getLogger("leaklint.runtime")
+
+MB = 1024 * 1024
+OVERFLOW = "OTHER"
+
+
+class _EndpointStats:
+    __slots__ = ("delta", "ms", "errors", "endpoint", "dependant")
+
+    def __init__(self) -> None:
+        self.delta = RunningStats()
+        self.ms = RunningStats()
+        self.errors = 0
+        self.endpoint: Any = None
+        self.dependant: Any = None
+
+
+class WatchMiddleware:
+    """Pure ASGI middleware; also works with ``app.add_middleware(WatchMiddleware, ...)``."""
+
+    def __init__(
+        self,
+        app: Any,
+        log_path: str | os.PathLike[str] = "leaklint-watch.jsonl",
+        level: str = "basic",
+        interval_seconds: float = 5.0,
+        growth_threshold_mb: float = 50.0,
+        enabled: bool = True,
+        *,
+        max_log_bytes: int = 10 * MB,
+        log_backups: int = 3,
+        slow_request_ms: float = 2000.0,
+        heavy_request_mb: float = 16.0,
+        top_n: int = 10,
+        max_endpoints: int = 500,
+        print_summary: bool = True,
+        summary_stream: TextIO | None = None,
+        sampler: Any = None,
+    ):
+        if level not in LEVELS:
+            raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
+        self.app = app
+        self.enabled = enabled
+        self.level = level
+        self.interval_seconds = float(interval_seconds)
+        self.growth_threshold_mb = float(growth_threshold_mb)
+        self.slow_request_ms = slow_request_ms
+        self.heavy_request_bytes = heavy_request_mb * MB
+        self.max_endpoints = max_endpoints
+        self.print_summary = print_summary
+        self.summary_stream = summary_stream
+        self.log = JsonlLog(log_path, max_bytes=max_log_bytes, backups=log_backups)
+        self._sampler = sampler if sampler is not None else Sampler(level, top_n=top_n)
+        self._endpoints: dict[str, _EndpointStats] = {}
+        # deque.append/popleft are atomic: the request path hands records to the thread lock-free.
+        self._pending: collections.deque[dict[str, Any]] = collections.deque(maxlen=2000)
+        self._failures: dict[str, int] = {}
+        self._failure_msgs: list[dict[str, str]] = []
+        self._routes: list[Any] | None = None
+        self._routes_loaded = False
+        self._mem: Callable[[], int] | None = None
+        self._started = False
+        self._stopped = False
+        self._start_lock = threading.Lock()
+        self._thread: SamplerThread | None = None
+        self._t0 = time.time()
+        self._samples = 0
+        self._alerts = 0
+        self._requests = 0
+        self._rss: dict[str, int | None] = {"baseline": None, "peak": None, "final": None}
+        self._last_rss: int | None = None
+        self.summary: dict[str, Any] | None = None
+
+    # ------------------------------------------------------------------ ASGI
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        kind = scope.get("type")
+        if kind == "http" and self.enabled and not self._stopped:
+            await self._http(scope, receive, send)
+        elif kind == "lifespan" and self.enabled:
+            await self._lifespan(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        try:
+            if not self._started:
+                self.start()
+            root_path = scope.get("root_path", "")
+            mem_before = self._mem() if self._mem is not None else 0
+            t0 = time.perf_counter()
+        except Exception as exc:
+            self._fail("request-start", exc)
+            await self.app(scope, receive, send)
+            return
+        ok = False
+        try:
+            await self.app(scope, receive, send)
+            ok = True
+        finally:
+            try:
+                self._record(scope, root_path, mem_before, t0, ok)
+            except Exception as exc:
+                self._fail("request-end", exc)
+
+    async def _lifespan(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        shutdown_seen = False
+
+        async def observe_receive() -> Any:
+            nonlocal shutdown_seen
+            message = await receive()
+            kind = message.get("type") if isinstance(message, dict) else None
+            if kind == "lifespan.startup":
+                self._safe("start", self.start)
+            elif kind == "lifespan.shutdown":
+                shutdown_seen = True
+            return message
+
+        async def observe_send(message: Any) -> None:
+            if isinstance(message, dict) and message.get("type") in (
+                "lifespan.shutdown.complete",
+                "lifespan.shutdown.failed",
+            ):
+                self._safe("shutdown", self.shutdown)
+            await send(message)
+
+        try:
+            await self.app(scope, observe_receive, observe_send)
+        finally:
+            if shutdown_seen:
+                self._safe("shutdown", self.shutdown)
+
+    # ------------------------------------------------------- request bookkeeping
+    def _record(self, scope: dict[str, Any], root_path: str, mem_before: int, t0: float, ok: bool) -> None:
+        ms = (time.perf_counter() - t0) * 1000.0
+        delta = (self._mem() - mem_before) if self._mem is not None else 0
+        if not self._routes_loaded:
+            self._routes = find_routes(self.app)
+            self._routes_loaded = True
+        key = endpoint_key(scope.get("method", ""), template_from_scope(scope, self._routes, root_path))
+        stats = self._endpoints.get(key)
+        if stats is None:
+            stats = self._new_endpoint(key, scope)
+        stats.delta.add(delta)
+        stats.ms.add(ms)
+        self._requests += 1
+        if not ok:
+            stats.errors += 1
+        if ms >= self.slow_request_ms or delta >= self.heavy_request_bytes:
+            self._pending.append(
+                {
+                    "type": "request",
+                    "ts": time.time(),
+                    "endpoint": key,
+                    "ms": round(ms, 3),
+                    "delta": delta,
+                    "delta_kind": self.delta_kind,
+                    "slow": ms >= self.slow_request_ms,
+                    "heavy": delta >= self.heavy_request_bytes,
+                }
+            )
+
+    def _new_endpoint(self, key: str, scope: dict[str, Any]) -> _EndpointStats:
+        if len(self._endpoints) >= self.max_endpoints and key not in self._endpoints:
+            key = OVERFLOW
+        stats = self._endpoints.setdefault(key, _EndpointStats())
+        if stats.endpoint is None and key not in (UNMATCHED, OVERFLOW):
+            ctx = (scope.get("fastapi") or {}).get("effective_route_context") if isinstance(scope.get("fastapi"), dict) else None
+            stats.endpoint = getattr(ctx, "endpoint", None) or scope.get("endpoint")
+            stats.dependant = getattr(ctx, "dependant", None) or getattr(scope.get("route"), "dependant", None)
+        return stats
+
+    @property
+    def delta_kind(self) -> str:
+        return "traced" if self.level != "basic" else "rss"
+
+    # ------------------------------------------------------------- lifecycle
+    def start(self) -> None:
+        """Start sampling (idempotent; called on lifespan startup or the first request)."""
+        if self._started:
+            return
+        with self._start_lock:  # taken once, before the first request is counted
+            if self._started:
+                return
+            try:
+                self._sampler.start()
+                if self.level != "basic" and tracemalloc.is_tracing():
+                    self._mem = lambda: tracemalloc.get_traced_memory()[0]
+                else:
+                    self._mem = rss_reader()
+            except Exception as exc:
+                self._fail("start", exc)
+            self._t0 = time.time()
+            self._pending.append(
+                {
+                    "type": "start",
+                    "ts": self._t0,
+                    "level": self.level,
+                    "interval_seconds": self.interval_seconds,
+                    "growth_threshold_mb": self.growth_threshold_mb,
+                    "pid": os.getpid(),
+                    "python": sys.version.split()[0],
+                }
+            )
+            # The thread's first tick runs at once and records the baseline.
+            self._thread = SamplerThread(self.interval_seconds, self._tick, lambda e: self._fail("sample", e))
+            self._started = True
+            self._thread.start()
+            _register_atexit(self)
+
+    def shutdown(self) -> dict[str, Any] | None:
+        """Stop the thread, take a final sample, write and print the summary. Idempotent."""
+        if self._stopped or not self._started:
+            self._stopped = True
+            return self.summary
+        self._stopped = True
+        if self._thread is not None:
+            self._thread.stop()
+        self._safe("sample", lambda: self._tick(final=True))
+        try:
+            self.summary = self._build_summary()
+            self._drain([self.summary])
+            if self.print_summary:
+                stream = self.summary_stream or sys.stderr
+                print(format_summary(self.summary), file=stream, flush=True)
+        except Exception as exc:
+            self._fail("summary", exc)
+        finally:
+            self._safe("sample", self._sampler.stop)
+            self.log.close()
+        return self.summary
+
+    # --------------------------------------------------------------- sampling
+    def _tick(self, final: bool = False) -> None:
+        try:
+            rec = self._sampler.sample()
+        except Exception as exc:
+            self._fail("sample", exc)
+            self._drain([])
+            return
+        now = time.time()
+        rss = rec.get("rss")
+        rec = {"type": "sample", "ts": now, "uptime_s": round(now - self._t0, 3), **rec, "requests": self._requests}
+        if final:
+            rec["final"] = True
+        extra: list[dict[str, Any]] = []
+        if isinstance(rss, int):
+            if self._rss["baseline"] is None:
+                self._rss["baseline"] = rss
+            self._rss["peak"] = max(self._rss["peak"] or 0, rss)
+            self._rss["final"] = rss
+            growth = rss - (self._rss["baseline"] or rss)
+            rec["rss_growth"] = growth
+            if self._last_rss is not None:
+                rec["rss_delta"] = rss - self._last_rss
+            self._last_rss = rss
+            threshold = self.growth_threshold_mb * MB
+            if threshold > 0 and growth >= threshold * (self._alerts + 1):
+                self._alerts += 1
+                alert = {
+                    "type": "alert",
+                    "ts": now,
+                    "rss": rss,
+                    "rss_growth": growth,
+                    "threshold_mb": self.growth_threshold_mb,
+                    "message": f"RSS grew {growth / MB:.1f} MB since start (threshold {self.growth_threshold_mb} MB)",
+                    "top_endpoints": [e["key"] for e in self._endpoint_rows()[:5]],
+                }
+                logger.warning("leaklint watch: %s", alert["message"])
+                extra.append(alert)
+        self._samples += 1
+        self._drain([rec, *extra])
+
+    def _drain(self, records: list[dict[str, Any]]) -> None:
+        pending = []
+        while self._pending:
+            try:
+                pending.append(self._pending.popleft())
+            except IndexError:
+                break
+        self.log.write(pending + records)
+
+    # ---------------------------------------------------------------- summary
+    def _endpoint_rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for key, st in list(self._endpoints.items()):
+            method, _, route = key.partition(" ")
+            rows.append(
+                {
+                    "key": key,
+                    "method": method if route else None,
+                    "route": route or None,
+                    "calls": st.delta.count,
+                    "errors": st.errors,
+                    "delta": st.delta.as_dict(),
+                    "ms": st.ms.as_dict(),
+                }
+            )
+        rows.sort(key=lambda r: -r["delta"]["total"])
+        return rows
+
+    def _build_summary(self) -> dict[str, Any]:
+        from .codemap import code_map
+
+        rows = self._endpoint_rows()
+        for row in rows:
+            st = self._endpoints.get(row["key"])
+            if st is not None and st.endpoint is not None:
+                try:
+                    row["code"] = code_map(st.endpoint, st.dependant)
+                except Exception:
+                    row["code"] = []
+        baseline, final = self._rss["baseline"], self._rss["final"]
+        sites = []
+        if hasattr(self._sampler, "growth_since_start"):
+            try:
+                sites = self._sampler.growth_since_start()
+            except Exception as exc:
+                self._fail("summary-sites", exc)
+        return {
+            "type": "summary",
+            "ts": time.time(),
+            "level": self.level,
+            "duration_s": round(time.time() - self._t0, 3),
+            "samples": self._samples,
+            "requests": self._requests,
+            "alerts": self._alerts,
+            "growth_threshold_mb": self.growth_threshold_mb,
+            "delta_kind": self.delta_kind,
+            "rss": {
+                "baseline": baseline,
+                "peak": self._rss["peak"],
+                "final": final,
+                "net_growth": (final - baseline) if baseline is not None and final is not None else None,
+            },
+            "endpoints": rows,
+            "growing_sites": sites,
+            "watcher_errors": list(self._failure_msgs),
+        }
+
+    # --------------------------------------------------------------- failures
+    def _safe(self, where: str, fn: Callable[[], Any]) -> None:
+        try:
+            fn()
+        except Exception as exc:
+            self._fail(where, exc)
+
+    def _fail(self, where: str, exc: BaseException) -> None:
+        """Log each kind of watcher failure once; count the rest. Never raises."""
+        try:
+            n = self._failures.get(where, 0)
+            self._failures[where] = n + 1
+            if n == 0:
+                msg = f"{type(exc).__name__}: {exc}"
+                self._failure_msgs.append({"where": where, "error": msg})
+                logger.warning("leaklint watch: %s failed (%s); the app keeps serving", where, msg)
+                self._pending.append({"type": "error", "ts": time.time(), "where": where, "error": msg})
+        except Exception:
+            pass
+
+
+def watch(
+    app: Any,
+    log_path: str | os.PathLike[str] = "leaklint-watch.jsonl",
+    level: str = "basic",
+    interval_seconds: float = 5.0,
+    growth_threshold_mb: float = 50.0,
+    enabled: bool = True,
+    **options: Any,
+) -> Any:
+    """Wrap any ASGI app: ``app = watch(app, log_path="mem.jsonl", level="allocations")``.
+
+    With ``enabled=False`` the app is returned unchanged, so the call can stay in
+    production code behind a setting. For FastAPI/Starlette the equivalent
+    one-liner is ``app.add_middleware(WatchMiddleware, log_path=...)``.
+    """
+    if not enabled:
+        return app
+    return WatchMiddleware(
+        app,
+        log_path=log_path,
+        level=level,
+        interval_seconds=interval_seconds,
+        growth_threshold_mb=growth_threshold_mb,
+        enabled=enabled,
+        **options,
+    )
+
+
+_live: "weakref.WeakSet[WatchMiddleware]" = weakref.WeakSet()
+_atexit_registered = False
+
+
+def _register_atexit(watcher: WatchMiddleware) -> None:
+    """Servers without lifespan never tell us they stop; write the summary at exit instead."""
+    global _atexit_registered
+    _live.add(watcher)
+    if not _atexit_registered:
+        _atexit_registered = True
+        atexit.register(_shutdown_all)
+
+
+def _shutdown_all() -> None:
+    for watcher in list(_live):
+        watcher._safe("shutdown", watcher.shutdown)
