@@ -1,0 +1,121 @@
+"""SQLAlchemy / SQLModel semantics: what creates a session, a connection or an engine.
+
+Session factories are resolved through imports and the project facts, so
+``SessionLocal = sessionmaker(...)`` in ``app/db.py`` is known in ``app/deps.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import libcst as cst
+
+from leaklint.semantics.names import Names, matches
+from leaklint.semantics.project import ProjectFacts
+from leaklint.semantics.summary import ModuleSummary
+
+ASYNC_SESSION_CLASSES = frozenset({
+    "sqlalchemy.ext.asyncio.AsyncSession", "sqlalchemy.ext.asyncio.session.AsyncSession",
+    "sqlmodel.ext.asyncio.session.AsyncSession",
+})
+SESSION_CLASSES = ASYNC_SESSION_CLASSES | frozenset({
+    "sqlalchemy.orm.Session", "sqlalchemy.orm.session.Session", "sqlmodel.Session", "sqlmodel.orm.session.Session",
+})
+SESSIONMAKERS = frozenset({
+    "sqlalchemy.orm.sessionmaker", "sqlalchemy.orm.session.sessionmaker",
+    "sqlalchemy.ext.asyncio.async_sessionmaker", "sqlalchemy.ext.asyncio.session.async_sessionmaker",
+})
+ASYNC_SESSIONMAKERS = frozenset({"sqlalchemy.ext.asyncio.async_sessionmaker",
+                                 "sqlalchemy.ext.asyncio.session.async_sessionmaker"})
+SCOPED_SESSIONS = frozenset({"sqlalchemy.orm.scoped_session", "sqlalchemy.orm.scoping.scoped_session",
+                             "sqlalchemy.ext.asyncio.async_scoped_session",
+                             "sqlalchemy.ext.asyncio.scoping.async_scoped_session"})
+ENGINE_FACTORIES = frozenset({
+    "sqlalchemy.create_engine", "sqlalchemy.engine.create_engine", "sqlalchemy.engine.create.create_engine",
+    "sqlmodel.create_engine", "sqlalchemy.ext.asyncio.create_async_engine",
+    "sqlalchemy.ext.asyncio.engine.create_async_engine",
+})
+ASYNC_ENGINE_FACTORIES = frozenset({"sqlalchemy.ext.asyncio.create_async_engine",
+                                    "sqlalchemy.ext.asyncio.engine.create_async_engine"})
+CONNECTION_METHODS = frozenset({"connect", "raw_connection"})
+CLOSING = frozenset({"contextlib.closing", "contextlib.aclosing"})
+PACKAGES = ("sqlalchemy", "sqlmodel")
+
+
+@dataclass(frozen=True)
+class Resource:
+    kind: str  # "session" | "connection"
+    is_async: bool
+    scoped: bool = False
+
+    @property
+    def close_methods(self) -> frozenset:
+        return frozenset({"close", "remove"}) if self.scoped else frozenset({"close"})
+
+
+def _factory(project: ProjectFacts, names: Names) -> Optional[Resource]:
+    """A module-level ``X = sessionmaker(...)`` / ``scoped_session(...)`` anywhere in the project."""
+    for name in names:
+        definition = project.definition(name)
+        if definition is None or definition.kind != "call":
+            continue
+        callee = frozenset(definition.callee)
+        if matches(callee, SESSIONMAKERS):
+            is_async = matches(callee, ASYNC_SESSIONMAKERS) or matches(
+                frozenset(definition.keywords.get("class_", ())), ASYNC_SESSION_CLASSES)
+            return Resource("session", is_async)
+        if matches(callee, SCOPED_SESSIONS):
+            return Resource("session", "async" in " ".join(callee), scoped=True)
+    return None
+
+
+def is_engine(project: ProjectFacts, names: Names) -> Optional[bool]:
+    """True/False (async?) when ``names`` is a module-level ``create_engine(...)`` result."""
+    for name in names:
+        definition = project.definition(name)
+        if definition is not None and definition.kind == "call" and matches(frozenset(definition.callee), ENGINE_FACTORIES):
+            return matches(frozenset(definition.callee), ASYNC_ENGINE_FACTORIES)
+    return None
+
+
+def resource_created_by(ctx, call: cst.Call) -> Optional[Resource]:
+    """Does this call open a session or connection the caller must close?"""
+    func = call.func
+    if isinstance(func, cst.Call):  # sessionmaker(bind=engine)()
+        if matches(ctx.qualify(func.func), SESSIONMAKERS):
+            return Resource("session", matches(ctx.qualify(func.func), ASYNC_SESSIONMAKERS))
+        return None
+    callee = ctx.qualify(func)
+    if callee:
+        if matches(callee, SESSION_CLASSES):
+            return Resource("session", matches(callee, ASYNC_SESSION_CLASSES))
+        found = _factory(ctx.project, callee)
+        if found is not None:
+            return found
+    if isinstance(func, cst.Attribute) and func.attr.value in CONNECTION_METHODS:
+        engine = is_engine(ctx.project, ctx.qualify(func.value))
+        if engine is not None:
+            return Resource("connection", engine)
+    return None
+
+
+def is_engine_factory_call(ctx, call: cst.Call) -> bool:
+    return matches(ctx.qualify(call.func), ENGINE_FACTORIES)
+
+
+def may_use_sqlalchemy(summary: ModuleSummary, project: ProjectFacts) -> bool:
+    """Cheap look: does the module import SQLAlchemy/SQLModel, or a linted module's factory?"""
+    if summary.imports_from(*PACKAGES):
+        return True
+    for qualified in summary.imported:
+        name = project.canonical(qualified)
+        if project.definition(name) is not None:
+            d = project.definition(name)
+            if d.kind == "call" and any(c.startswith(PACKAGES) for c in d.callee):
+                return True
+        elif name in project.modules:  # import app.db as db; db.SessionLocal()
+            if any(d.kind == "call" and any(c.startswith(PACKAGES) for c in d.callee)
+                   for d in project.modules[name].definitions.values()):
+                return True
+    return False
