@@ -282,7 +282,7 @@ def session_scope(engine):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         facts = self.ctx.function_facts(node)
-        if facts is None or not facts.is_generator:
+        if facts is None or not facts.is_generator or not sa.creates_resources(self.ctx.project, facts.called):
             return
         index = flow.index_of(self.ctx, node)
         created = {}
@@ -460,7 +460,8 @@ async def get_session(engine=None):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         facts = self.ctx.function_facts(node)
-        if facts is None or facts.is_generator or not web.roles_of(self.ctx, node).dependency:
+        if facts is None or facts.is_generator or not sa.creates_resources(self.ctx.project, facts.called) \
+                or not web.roles_of(self.ctx, node).dependency:
             return
         index = flow.index_of(self.ctx, node)
         created = {}
@@ -626,6 +627,9 @@ def cleanup():
     ]
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        facts = self.ctx.function_facts(node)
+        if facts is None or not sa.creates_resources(self.ctx.project, facts.called):
+            return
         index = flow.index_of(self.ctx, node)
         for call, resource in _created_sessions(self.ctx, index):
             name = flow.assigned_name(index, call)

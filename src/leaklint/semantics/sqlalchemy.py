@@ -104,18 +104,23 @@ def is_engine_factory_call(ctx, call: cst.Call) -> bool:
     return matches(ctx.qualify(call.func), ENGINE_FACTORIES)
 
 
-def may_use_sqlalchemy(summary: ModuleSummary, project: ProjectFacts) -> bool:
-    """Cheap look: does the module import SQLAlchemy/SQLModel, or a linted module's factory?"""
-    if summary.imports_from(*PACKAGES):
-        return True
-    for qualified in summary.imported:
+def creates_resources(project: ProjectFacts, called) -> bool:
+    """Do these called names (a module's or a function's) include a session, connection or
+    engine constructor? Exact for everything ``resource_created_by`` can recognise."""
+    direct = SESSION_CLASSES | SESSIONMAKERS | SCOPED_SESSIONS | ENGINE_FACTORIES
+    for qualified in called:
         name = project.canonical(qualified)
-        if project.definition(name) is not None:
-            d = project.definition(name)
-            if d.kind == "call" and any(c.startswith(PACKAGES) for c in d.callee):
-                return True
-        elif name in project.modules:  # import app.db as db; db.SessionLocal()
-            if any(d.kind == "call" and any(c.startswith(PACKAGES) for c in d.callee)
-                   for d in project.modules[name].definitions.values()):
-                return True
+        if name in direct or qualified in direct:
+            return True
+        if _factory(project, frozenset({name})) is not None:
+            return True
+        head, _, attr = name.rpartition(".")
+        if attr in CONNECTION_METHODS and is_engine(project, frozenset({head})) is not None:
+            return True
     return False
+
+
+def may_use_sqlalchemy(summary: ModuleSummary, project: ProjectFacts) -> bool:
+    """Cheap look for the LL1 rules: does the module call anything that opens a session,
+    a connection or an engine? (``sessionmaker(...)()`` counts: ``sessionmaker`` is called.)"""
+    return creates_resources(project, summary.called)

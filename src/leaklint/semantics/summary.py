@@ -54,6 +54,8 @@ class FunctionFacts:
     in_class: Optional[str] = None
     #: module-level functions this one calls by name (``helper()``), for the per-request call graph
     calls: Set[str] = field(default_factory=set)
+    #: qualified names this function calls in its own body (for cheap per-function pre-checks)
+    called: Set[str] = field(default_factory=set)
     params: Tuple[str, ...] = ()
 
 
@@ -67,7 +69,17 @@ class ModuleSummary:
     functions: Dict[str, FunctionFacts] = field(default_factory=dict)
     depends: List[Tuple[str, ...]] = field(default_factory=list)
     endpoints: List[Tuple[str, ...]] = field(default_factory=list)
+    #: every qualified name this module calls (``sqlalchemy.orm.Session``, ``app.db.SessionLocal``,
+    #: ``asyncio.create_task``...), resolved in the caller's scope: rules' cheap first look
+    called: Set[str] = field(default_factory=set)
+    #: attribute names called as methods anywhere (``x.connect()`` -> ``connect``), unresolved
+    called_methods: Set[str] = field(default_factory=set)
     syntax_error: Optional[Tuple[str, int, int]] = None
+
+    def calls_any(self, project, names) -> bool:
+        """Does the module call any of ``names`` (after following re-exports to the definition)?"""
+        names = frozenset(names)
+        return any(q in names or project.canonical(q) in names for q in self.called)
 
     @property
     def imported(self) -> Set[str]:
@@ -106,16 +118,6 @@ def _dotted(node: ast.AST) -> Optional[List[str]]:
     return None
 
 
-def _bound_targets(target: ast.AST, out: Set[str]) -> None:
-    if isinstance(target, ast.Name):
-        out.add(target.id)
-    elif isinstance(target, (ast.Tuple, ast.List)):
-        for elt in target.elts:
-            _bound_targets(elt, out)
-    elif isinstance(target, ast.Starred):
-        _bound_targets(target.value, out)
-
-
 class _Summariser:
     def __init__(self, summary: ModuleSummary, tree: ast.Module):
         self.s = summary
@@ -135,8 +137,7 @@ class _Summariser:
                 self._record_import(stmt, self.s.imports)
             elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.s.definitions[stmt.name] = Definition(
-                    "function", is_async=isinstance(stmt, ast.AsyncFunctionDef),
-                    is_generator=_is_generator(stmt), lineno=stmt.lineno)
+                    "function", is_async=isinstance(stmt, ast.AsyncFunctionDef), lineno=stmt.lineno)
             elif isinstance(stmt, ast.ClassDef):
                 bases = tuple(q for b in stmt.bases for q in self._qualify_module(b))
                 self.s.definitions[stmt.name] = Definition("class", bases=bases, lineno=stmt.lineno)
@@ -230,7 +231,7 @@ class _Summariser:
     def _function(self, node, chain, class_path, path) -> None:
         fpath = f"{path}.{node.name}" if path else node.name
         facts = FunctionFacts(
-            is_async=isinstance(node, ast.AsyncFunctionDef), is_generator=_is_generator(node),
+            is_async=isinstance(node, ast.AsyncFunctionDef),
             lineno=node.lineno, end_lineno=getattr(node, "end_lineno", node.lineno) or node.lineno,
             in_class=class_path if class_path == path else None,
         )
@@ -251,13 +252,13 @@ class _Summariser:
         if node.returns is not None:
             self._walk(node.returns, chain, class_path, path)
         facts.params = tuple(a.arg for a in args.posonlyargs + args.args + args.kwonlyargs)
-        bound, declared_global = _local_bindings(node)
+        bound, declared_global, imports, facts.is_generator = _scan_function(node)
+        if not path and node.name in self.s.definitions and self.s.definitions[node.name].kind == "function":
+            self.s.definitions[node.name].is_generator = facts.is_generator
         interesting = self.module_names | BUILTIN_NAMES
         facts.shadowed = {n for n in bound - declared_global if n in interesting}
-        for stmt in ast.walk(node):
-            if isinstance(stmt, (ast.Import, ast.ImportFrom)):
-                # imports in nested functions are merged into this scope: rare, and it only hides findings
-                self._record_import(stmt, facts.imports)
+        for stmt in imports:
+            self._record_import(stmt, facts.imports)
         if fpath in self.s.functions:
             _merge(self.s.functions[fpath], facts)
         else:
@@ -269,7 +270,11 @@ class _Summariser:
     def _call(self, node: ast.Call, chain: List[FunctionFacts]) -> None:
         func = node.func
         callee = self._qualify(func, chain)
+        self.s.called.update(callee)
+        if isinstance(func, ast.Attribute):
+            self.s.called_methods.add(func.attr)
         if chain:
+            chain[-1].called.update(callee)
             prefix = self.s.module + "."
             chain[-1].calls.update(q[len(prefix):] for q in callee if q.startswith(prefix))
         if callee & DEPENDS_CALLEES:
@@ -299,6 +304,7 @@ def _merge(old: FunctionFacts, new: FunctionFacts) -> None:
     old.decorators.extend(new.decorators)
     old.is_generator = old.is_generator or new.is_generator
     old.calls |= new.calls
+    old.called |= new.called
 
 
 def _blocks(stmt: ast.stmt) -> List[List[ast.stmt]]:
@@ -307,59 +313,46 @@ def _blocks(stmt: ast.stmt) -> List[List[ast.stmt]]:
     return blocks
 
 
-def _is_generator(fn: ast.AST) -> bool:
-    stack = list(ast.iter_child_nodes(fn))
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.Yield, ast.YieldFrom)):
-            return True
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-            continue
-        stack.extend(ast.iter_child_nodes(node))
-    return False
-
-
-def _local_bindings(fn) -> Tuple[Set[str], Set[str]]:
-    """Names a function binds in its own scope, and names it declares global/nonlocal."""
+def _scan_function(fn) -> Tuple[Set[str], Set[str], List[ast.stmt], bool]:
+    """One pass over a function's own scope: names it binds, names it declares global/nonlocal,
+    its import statements (nested functions' included: rare, and merging only hides findings),
+    and whether it is a generator."""
     bound: Set[str] = set()
     declared: Set[str] = set()
+    imports: List[ast.stmt] = []
+    generator = False
     args = fn.args
     for arg in args.posonlyargs + args.args + args.kwonlyargs + [a for a in (args.vararg, args.kwarg) if a]:
         bound.add(arg.arg)
     stack: List[ast.AST] = list(fn.body)
     while stack:
         node = stack.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        kind = type(node)
+        if kind is ast.Name:
+            if isinstance(node.ctx, (ast.Store, ast.Del)):
+                bound.add(node.id)
+            continue
+        if kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
             bound.add(node.name)
             stack.extend(node.decorator_list)
+            for inner in ast.walk(node):
+                if isinstance(inner, (ast.Import, ast.ImportFrom)):
+                    imports.append(inner)
             continue
-        if isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+        if kind in (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp):
             continue
-        if isinstance(node, (ast.Global, ast.Nonlocal)):
+        if kind in (ast.Yield, ast.YieldFrom):
+            generator = True
+        elif kind in (ast.Global, ast.Nonlocal):
             declared.update(node.names)
-        elif isinstance(node, (ast.Assign,)):
-            for t in node.targets:
-                _bound_targets(t, bound)
-        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
-            _bound_targets(node.target, bound)
-        elif isinstance(node, (ast.For, ast.AsyncFor)):
-            _bound_targets(node.target, bound)
-        elif isinstance(node, (ast.With, ast.AsyncWith)):
-            for item in node.items:
-                if item.optional_vars is not None:
-                    _bound_targets(item.optional_vars, bound)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
+        elif kind is ast.ExceptHandler and node.name:
             bound.add(node.name)
-        elif isinstance(node, ast.NamedExpr):
-            _bound_targets(node.target, bound)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+        elif kind in (ast.Import, ast.ImportFrom):
+            imports.append(node)
             for alias in node.names:
                 bound.add((alias.asname or alias.name).split(".")[0])
-        elif isinstance(node, ast.Delete):
-            for t in node.targets:
-                _bound_targets(t, bound)
         stack.extend(ast.iter_child_nodes(node))
-    return bound, declared
+    return bound, declared, imports, generator
 
 
 def summarise(source: bytes, path: str, module: str, package: str) -> ModuleSummary:
