@@ -105,6 +105,8 @@ class AsgiDriver:
         self._lifespan_task: asyncio.Task[Any] | None = None
         self._to_app: asyncio.Queue[dict[str, Any]] | None = None
         self._from_app: asyncio.Queue[dict[str, Any]] | None = None
+        self._jobs: asyncio.Queue[Any] | None = None
+        self._server: asyncio.Task[None] | None = None
 
     def startup(self) -> None:
         self.loop.run_until_complete(self._startup())
@@ -130,6 +132,9 @@ class AsgiDriver:
 
     def shutdown(self) -> None:
         try:
+            if self._server is not None and self._jobs is not None:
+                self._jobs.put_nowait(None)
+                self.loop.run_until_complete(self._server)
             if self._lifespan_task is not None and not self._lifespan_task.done():
                 self.loop.run_until_complete(self._shutdown())
         finally:
@@ -159,7 +164,32 @@ class AsgiDriver:
 
     def request(self, spec: RequestSpec, encoded: tuple[Any, bytes, bytes] | None = None) -> Response:
         headers, qs, body = encoded or spec.encode()
-        return self.loop.run_until_complete(self._request(spec.method.upper(), spec.path, headers, qs, body))
+        if self._server is None:
+            self._jobs = asyncio.Queue()
+            self._server = self.loop.create_task(self._serve())
+        future = self.loop.create_future()
+        self._jobs.put_nowait(((spec.method.upper(), spec.path, headers, qs, body), future))
+        return self.loop.run_until_complete(future)
+
+    async def _serve(self) -> None:
+        """One long-lived task runs every request.
+
+        anyio ties its worker threads to the root task; with a new
+        ``run_until_complete`` task per request, every sync endpoint would start
+        (and leave behind) a fresh thread.
+        """
+        assert self._jobs is not None
+        while True:
+            job = await self._jobs.get()
+            if job is None:
+                return
+            args, future = job
+            try:
+                result = await self._request(*args)
+            except BaseException as exc:  # pragma: no cover - _request catches app errors
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
 
     async def _request(self, method: str, path: str, headers: Any, qs: bytes, body: bytes) -> Response:
         scope: dict[str, Any] = {

@@ -16,7 +16,7 @@ import os
 import time
 import tracemalloc
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from .codemap import code_map
 from .driver import AsgiDriver, LifespanError, RequestSpec
@@ -110,7 +110,7 @@ class _Target:
 
 def probe(
     app: Any,
-    endpoint: str | None = None,
+    endpoint: str | Sequence[str] | None = None,
     requests: int = DEFAULT_REQUESTS,
     warmup: int = DEFAULT_WARMUP,
     requests_file: str | os.PathLike[str] | list[dict[str, Any]] | None = None,
@@ -173,7 +173,7 @@ def _spec_key(spec: RequestSpec, routes: list[Any] | None) -> tuple[str, str | N
     return spec.method, template
 
 
-def _select_targets(app: Any, endpoint: str | None, specs: list[RequestSpec]) -> list[_Target]:
+def _select_targets(app: Any, endpoint: str | Sequence[str] | None, specs: list[RequestSpec]) -> list[_Target]:
     """GET routes without required parameters, plus everything the requests file describes."""
     routes = find_routes(app)
     known: dict[str, Endpoint] = {e.key: e for e in iter_endpoints(app)} if routes is not None else {}
@@ -193,7 +193,16 @@ def _select_targets(app: Any, endpoint: str | None, specs: list[RequestSpec]) ->
     targets.update(from_file)
     if endpoint is None:
         return list(targets.values())
+    if not isinstance(endpoint, str):
+        chosen: dict[int, _Target] = {}
+        for one in endpoint:
+            for t in _pick(one, targets, known, routes):
+                chosen.setdefault(id(t), t)
+        return list(chosen.values())
+    return _pick(endpoint, targets, known, routes)
 
+
+def _pick(endpoint: str, targets: dict[str, _Target], known: dict[str, Endpoint], routes: list[Any] | None) -> list[_Target]:
     method, _, path = endpoint.strip().partition(" ")
     method, path = method.upper(), path.strip()
     if not path.startswith("/"):
@@ -242,23 +251,26 @@ def _measure(
                 target.endpoint = resp.scope.get("endpoint")
 
     # Warm-up fills caches, pools and lazy imports; its memory is not the endpoint's leak.
-    for i in range(max(1, warmup)):
+    # The first half of the warm-up runs untraced and at full speed: it fills
+    # caches, pools and lazy imports.
+    traced_warmup = max(2, warmup // 2)
+    for i in range(max(1, warmup - traced_warmup)):
         one(i)
     statuses.clear()
     _collect()
     # Freezing moves everything alive now out of the collector's sight, so the
     # checkpoint collections below only scan what the measured requests created.
     gc.freeze()
-    # Tracing starts only now (unless the caller already traces): warm-up runs at
-    # full speed and the snapshots hold just what the measured requests allocated.
     own_tracing = not tracemalloc.is_tracing()
     if own_tracing:
         tracemalloc.start(frames)
     try:
         before = _site_table()
-        # Freezing and snapshotting perturb caches once (weak sets, free lists);
-        # a few unmeasured requests let that settle before the baseline.
-        for i in range(max(2, warmup // 4)):
+        # The second half runs traced but unmeasured: objects a bounded cache
+        # churns through are replaced by traced ones here, not during the
+        # measurement, where the swap would look like growth. It also absorbs
+        # the one-off perturbation of freezing and snapshotting.
+        for i in range(traced_warmup):
             one(warmup + n + i)
         statuses.clear()
         marks = sorted({round(n * (k + 1) / checkpoints) for k in range(checkpoints)})

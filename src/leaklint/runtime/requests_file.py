@@ -49,13 +49,16 @@ def load_requests_file(path: str | os.PathLike[str]) -> list[RequestSpec]:
     except OSError as exc:
         raise RequestsFileError(f"cannot read requests file {path}: {exc.strerror or exc}") from None
     name = str(path)
-    try:
-        if name.endswith(".json") or text.lstrip().startswith(("[", "{")):
-            data = json.loads(text)
-        else:
-            data = _load_toml(text)
-    except ValueError as exc:  # JSONDecodeError and TOMLDecodeError are ValueErrors
-        raise RequestsFileError(f"{name}: not valid TOML/JSON: {exc}") from None
+    # By extension; otherwise JSON first (TOML's "[[requests]]" is not valid JSON).
+    loaders = [json.loads] if name.endswith(".json") else [_load_toml] if name.endswith(".toml") else [json.loads, _load_toml]
+    data: Any = None
+    for i, loader in enumerate(loaders):
+        try:
+            data = loader(text)
+            break
+        except ValueError as exc:  # JSONDecodeError and TOMLDecodeError are ValueErrors
+            if i == len(loaders) - 1:
+                raise RequestsFileError(f"{name}: not valid {'JSON' if loader is json.loads else 'TOML'}: {exc}") from None
     return parse_requests(data, name)
 
 

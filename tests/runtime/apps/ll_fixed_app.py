@@ -6,7 +6,7 @@ from fastapi import Depends, FastAPI
 
 from ll_leaky_deps import Session, get_fixed_session
 
-REQUEST_LOG = collections.deque(maxlen=16)  # fix: bounded
+REQUEST_LOG = collections.deque(maxlen=8)  # fix: bounded
 
 app = FastAPI()
 
