@@ -1,0 +1,379 @@
+"""File, temp-file, upload and response semantics for the LL5 rules.
+
+One place answers "is this call `open()`?", "is this a temp file that outlives the call?", "is this
+a Starlette/FastAPI response class, and which?", "is this expression an upload or a request?", so
+the rules never compare bare identifiers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, FrozenSet, Optional, Set
+
+import libcst as cst
+
+from leaklint.semantics import fastapi as web
+from leaklint.semantics.flow import FunctionIndex
+from leaklint.semantics.names import matches
+
+OPEN_CALLS = frozenset({"builtins.open", "io.open", "codecs.open"})
+ASYNC_OPEN_CALLS = frozenset({"aiofiles.open", "aiofiles.threadpool.open", "anyio.open_file"})
+PATH_CLASSES = frozenset({"pathlib.Path", "pathlib.PurePath", "pathlib.PosixPath", "pathlib.WindowsPath",
+                          "anyio.Path"})
+BYTES_IO = frozenset({"io.BytesIO", "io.StringIO", "_io.BytesIO", "_io.StringIO"})
+NAMED_TEMP = frozenset({"tempfile.NamedTemporaryFile"})
+MKSTEMP = frozenset({"tempfile.mkstemp"})
+MKDTEMP = frozenset({"tempfile.mkdtemp"})
+BACKGROUND = frozenset({"starlette.background.BackgroundTask", "starlette.background.BackgroundTasks",
+                        "fastapi.BackgroundTasks", "fastapi.background.BackgroundTasks"})
+REMOVERS = frozenset({"os.remove", "os.unlink", "os.rmdir", "shutil.rmtree", "os.removedirs"})
+#: functions that use a file handle without taking ownership of it
+BORROWERS = frozenset({"shutil.copyfileobj", "json.dump", "json.load", "pickle.dump", "pickle.load",
+                       "csv.reader", "csv.writer", "csv.DictReader", "csv.DictWriter", "builtins.print",
+                       "builtins.next", "builtins.iter", "yaml.safe_load", "yaml.load", "yaml.dump",
+                       "yaml.safe_dump", "tomllib.load", "hashlib.file_digest"})
+HTTP_CLIENT_PACKAGES = ("httpx", "requests", "aiohttp", "urllib3")
+HTTP_METHODS = frozenset({"get", "post", "put", "patch", "delete", "request", "stream", "send", "head",
+                          "options", "urlopen"})
+
+_RESPONSE_MODULES = ("fastapi.responses", "starlette.responses", "fastapi")
+_RESPONSE_KINDS = {
+    "Response": "plain", "PlainTextResponse": "plain", "HTMLResponse": "plain",
+    "StreamingResponse": "streaming", "FileResponse": "file",
+}
+
+
+def _response_names() -> Dict[str, str]:
+    out = {}
+    for module in _RESPONSE_MODULES:
+        for cls, kind in _RESPONSE_KINDS.items():
+            out[f"{module}.{cls}"] = kind
+    return out
+
+
+RESPONSE_CLASSES = _response_names()
+
+
+def response_kind(ctx, call: cst.Call) -> Optional[str]:
+    """'plain' / 'streaming' / 'file' for a FastAPI/Starlette response constructor, else None."""
+    func = call.func
+    if not isinstance(func, (cst.Name, cst.Attribute)):
+        return None
+    for name in ctx.qualify(func):
+        kind = RESPONSE_CLASSES.get(name)
+        if kind is not None:
+            return kind
+    return None
+
+
+def content_arg(call: cst.Call) -> Optional[cst.Arg]:
+    """The body/path argument of a response constructor (first positional or ``content=``/``path=``)."""
+    for arg in call.args:
+        if arg.keyword is None and not arg.star:
+            return arg
+        break
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value in ("content", "path"):
+            return arg
+    return None
+
+
+def keyword(call: cst.Call, name: str) -> Optional[cst.Arg]:
+    return next((a for a in call.args if a.keyword is not None and a.keyword.value == name), None)
+
+
+def last_name(func: cst.BaseExpression) -> str:
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    if isinstance(func, cst.Name):
+        return func.value
+    return ""
+
+
+# -- open() ----------------------------------------------------------------------------------
+
+def is_open_call(ctx, node: cst.CSTNode) -> bool:
+    """``open(...)`` / ``io.open`` / ``codecs.open`` (sync), resolved through imports and shadowing."""
+    if not isinstance(node, cst.Call) or last_name(node.func) != "open":
+        return False
+    return matches(ctx.qualify(node.func), OPEN_CALLS)
+
+
+def is_async_open_call(ctx, node: cst.CSTNode) -> bool:
+    if isinstance(node, cst.Await):
+        node = node.expression
+    if not isinstance(node, cst.Call) or last_name(node.func) not in ("open", "open_file"):
+        return False
+    return matches(ctx.qualify(node.func), ASYNC_OPEN_CALLS)
+
+
+def open_mode(call: cst.Call) -> Optional[str]:
+    """The literal mode of an ``open()`` call ("r" when omitted), None when not a literal."""
+    mode = keyword(call, "mode")
+    if mode is None:
+        positional = [a for a in call.args if a.keyword is None]
+        mode = positional[1] if len(positional) > 1 else None
+    if mode is None:
+        return "r"
+    if isinstance(mode.value, cst.SimpleString):
+        return mode.value.evaluated_value if isinstance(mode.value.evaluated_value, str) else None
+    return None
+
+
+def is_whole_read(call: cst.Call) -> bool:
+    """``x.read()`` / ``x.read(-1)`` / ``x.read(None)`` / ``x.read(size=-1)``: everything left."""
+    if not isinstance(call.func, cst.Attribute) or call.func.attr.value != "read":
+        return False
+    if not call.args:
+        return True
+    if len(call.args) != 1 or call.args[0].star:
+        return False
+    arg = call.args[0]
+    if arg.keyword is not None and arg.keyword.value not in ("size", "n"):
+        return False
+    value = arg.value
+    if isinstance(value, cst.Name) and value.value == "None":
+        return True
+    return isinstance(value, cst.UnaryOperation) and isinstance(value.operator, cst.Minus) and \
+        isinstance(value.expression, cst.Integer)
+
+
+def is_path_expr(ctx, node: cst.BaseExpression) -> bool:
+    """``Path(...)`` / ``Path(...) / "x"`` / ``pathlib.Path(...).resolve()``-style expressions."""
+    while True:
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Divide):
+            node = node.left
+        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and \
+                node.func.attr.value in ("resolve", "absolute", "expanduser", "with_suffix", "with_name",
+                                         "joinpath"):
+            node = node.func.value
+        else:
+            break
+    return isinstance(node, cst.Call) and matches(ctx.qualify(node.func), PATH_CLASSES)
+
+
+# -- temporary files ---------------------------------------------------------------------------
+
+def _kw_is_false(call: cst.Call, name: str) -> bool:
+    arg = keyword(call, name)
+    return arg is not None and isinstance(arg.value, cst.Name) and arg.value.value == "False"
+
+
+def temp_kind(ctx, call: cst.CSTNode) -> Optional[str]:
+    """'named' for ``NamedTemporaryFile(delete=False)``, 'mkstemp', 'mkdtemp', else None."""
+    if not isinstance(call, cst.Call):
+        return None
+    last = last_name(call.func)
+    if last not in ("NamedTemporaryFile", "mkstemp", "mkdtemp"):
+        if not (isinstance(call.func, cst.Name) and last in ctx.summary.imports):
+            return None  # only an import alias can be one of them under another name
+        names = ctx.qualify(call.func)
+        last = next((n.rpartition(".")[2] for n in names if n in NAMED_TEMP | MKSTEMP | MKDTEMP), "")
+    names = ctx.qualify(call.func)
+    if last == "NamedTemporaryFile" and matches(names, NAMED_TEMP):
+        positional = [a for a in call.args if a.keyword is None]
+        if _kw_is_false(call, "delete") or (len(positional) >= 6 and isinstance(positional[5].value, cst.Name)
+                                            and positional[5].value.value == "False"):
+            return "named"
+        return None
+    if last == "mkstemp" and matches(names, MKSTEMP):
+        return "mkstemp"
+    if last == "mkdtemp" and matches(names, MKDTEMP):
+        return "mkdtemp"
+    return None
+
+
+@dataclass
+class TempBinding:
+    """A temp file/dir made in a function: the call, its kind, and the names it lives in."""
+
+    call: cst.Call
+    kind: str
+    #: names holding the path as a string (``path`` of ``fd, path = mkstemp()``, ``d = mkdtemp()``)
+    path_names: Set[str]
+    #: names holding the file object (``tmp`` of ``NamedTemporaryFile``): its path is ``tmp.name``
+    object_names: Set[str]
+    #: the name holding a directory made by ``mkdtemp``
+    dir_name: Optional[str] = None
+
+
+def temp_bindings(ctx, index: FunctionIndex) -> list:
+    """Every temp file/dir created in the function and the names it is bound to (incl. aliases)."""
+    out = []
+    for call in index.all(cst.Call):
+        kind = temp_kind(ctx, call)
+        if kind is None:
+            continue
+        binding = TempBinding(call, kind, set(), set())
+        parent = index.parent.get(call)
+        if isinstance(parent, cst.WithItem) and parent.asname is not None and \
+                isinstance(parent.asname.name, cst.Name):
+            binding.object_names.add(parent.asname.name.value)
+        elif isinstance(parent, cst.Assign) and len(parent.targets) == 1:
+            target = parent.targets[0].target
+            if isinstance(target, cst.Name):
+                (binding.object_names if kind == "named" else binding.path_names).add(target.value)
+                if kind == "mkdtemp":
+                    binding.dir_name = target.value
+            elif isinstance(target, cst.Tuple) and kind == "mkstemp" and len(target.elements) == 2 and \
+                    isinstance(target.elements[1].value, cst.Name):
+                binding.path_names.add(target.elements[1].value.value)
+        elif isinstance(parent, cst.Attribute) and parent.attr.value == "name":  # NamedTemporaryFile(...).name
+            grand = index.parent.get(parent)
+            if isinstance(grand, cst.Assign) and len(grand.targets) == 1 and \
+                    isinstance(grand.targets[0].target, cst.Name):
+                binding.path_names.add(grand.targets[0].target.value)
+        _follow_aliases(index, binding)
+        out.append(binding)
+    return out
+
+
+def refers_to(node: cst.CSTNode, binding: TempBinding) -> bool:
+    """Is ``node`` the temp path (``path``, ``tmp.name``, ``Path(path)``, ``dir / "f"``, f-string...)?"""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, cst.Name) and n.value in binding.path_names:
+            return True
+        if isinstance(n, cst.Attribute) and n.attr.value == "name" and isinstance(n.value, cst.Name) and \
+                n.value.value in binding.object_names:
+            return True
+        if isinstance(n, (cst.Lambda, cst.FunctionDef)):
+            continue
+        stack.extend(n.children)
+    return False
+
+
+def carries_path(node: cst.CSTNode, binding: TempBinding) -> bool:
+    """Is ``node`` the temp path itself, or a container/str/Path holding it (not ``len(path)``)?"""
+    if isinstance(node, (cst.Dict, cst.List, cst.Tuple, cst.Set)):
+        return any(carries_path(e.value, binding) for e in node.elements
+                   if isinstance(e, (cst.Element, cst.DictElement, cst.StarredElement)))
+    return _is_path_of(node, binding)  # type: ignore[arg-type]
+
+
+def _follow_aliases(index: FunctionIndex, binding: TempBinding) -> None:
+    """``path = tmp.name`` / ``out = os.path.join(d, "x")`` / ``p = Path(path)`` also hold the path."""
+    changed = True
+    while changed:
+        changed = False
+        for assign in index.all(cst.Assign):
+            if len(assign.targets) != 1 or not isinstance(assign.targets[0].target, cst.Name):
+                continue
+            name = assign.targets[0].target.value
+            if name in binding.path_names or name in binding.object_names:
+                continue
+            if _is_path_of(assign.value, binding):
+                binding.path_names.add(name)
+                changed = True
+
+
+def _is_path_of(value: cst.BaseExpression, binding: TempBinding) -> bool:
+    """A string/Path built from the temp path (not e.g. ``len(path)`` or ``open(path).read()``)."""
+    if isinstance(value, cst.Await):
+        return False
+    if isinstance(value, cst.Call):
+        name = last_name(value.func)
+        if name not in ("join", "Path", "str", "fspath", "abspath", "realpath", "joinpath", "resolve",
+                        "with_suffix", "PurePath", "normpath"):
+            return False
+        return refers_to(value, binding)
+    if isinstance(value, (cst.Name, cst.Attribute, cst.BinaryOperation, cst.FormattedString)):
+        return refers_to(value, binding)
+    return False
+
+
+# -- uploads and requests -----------------------------------------------------------------------
+
+def upload_and_request_names(ctx, fn: cst.FunctionDef, index: FunctionIndex) -> "tuple[FrozenSet[str], FrozenSet[str]]":
+    """Local names holding an ``UploadFile`` (params, loop variables over a list of them, items of
+    ``await request.form()``) and names holding a ``Request``."""
+    key = ("ll5-uploads", id(fn))
+    cached = ctx.cache.get(key)
+    if cached is not None and cached[0] is fn:
+        return cached[1], cached[2]
+    uploads: Set[str] = set()
+    requests: Set[str] = set()
+    for param in web.handler_params(fn):
+        name = param.name.value
+        if web.is_upload_param(ctx, param):
+            uploads.add(name)
+        elif web.is_request_param(ctx, param):
+            requests.add(name)
+    if requests:
+        forms = set()
+        for assign in index.all(cst.Assign):
+            value = assign.value
+            value = value.expression if isinstance(value, cst.Await) else value
+            if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and \
+                    value.func.attr.value == "form" and isinstance(value.func.value, cst.Name) and \
+                    value.func.value.value in requests and len(assign.targets) == 1 and \
+                    isinstance(assign.targets[0].target, cst.Name):
+                forms.add(assign.targets[0].target.value)
+        for assign in index.all(cst.Assign):
+            value = assign.value
+            if len(assign.targets) == 1 and isinstance(assign.targets[0].target, cst.Name) and \
+                    _form_item(value, forms):
+                uploads.add(assign.targets[0].target.value)
+    if uploads:
+        for loop in index.all(cst.For):
+            if isinstance(loop.target, cst.Name) and isinstance(loop.iter, cst.Name) and loop.iter.value in uploads:
+                uploads.add(loop.target.value)
+    # a parameter rebound in the body (``file = io.BytesIO(...)``) is no longer the upload
+    params = {p.name.value for p in web.handler_params(fn)}
+    uploads = {n for n in uploads if n not in params or not index.assignments(n)}
+    result = (frozenset(uploads), frozenset(requests))
+    ctx.cache[key] = (fn, *result)
+    return result
+
+
+def _form_item(value: cst.BaseExpression, forms: Set[str]) -> bool:
+    if isinstance(value, cst.Subscript):
+        return isinstance(value.value, cst.Name) and value.value.value in forms
+    if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and value.func.attr.value == "get":
+        return isinstance(value.func.value, cst.Name) and value.func.value.value in forms
+    return False
+
+
+def _from_http_package(ctx, expr: cst.BaseExpression) -> bool:
+    return any(n.split(".")[0] in HTTP_CLIENT_PACKAGES for n in ctx.qualify(expr))
+
+
+def http_client_names(ctx, index: FunctionIndex) -> FrozenSet[str]:
+    """Local names bound to an HTTP client: ``with httpx.Client() as c`` / ``s = requests.Session()``."""
+    key = ("ll5-http-clients", id(index.fn))
+    if key in ctx.cache:
+        return ctx.cache[key]
+    names: Set[str] = set()
+    for item in index.all(cst.WithItem):
+        if isinstance(item.item, cst.Call) and item.asname is not None and \
+                isinstance(item.asname.name, cst.Name) and _from_http_package(ctx, item.item.func):
+            names.add(item.asname.name.value)
+    for assign in index.all(cst.Assign):
+        value = assign.value
+        if isinstance(value, cst.Call) and len(assign.targets) == 1 and \
+                isinstance(assign.targets[0].target, cst.Name) and _from_http_package(ctx, value.func):
+            names.add(assign.targets[0].target.value)
+    ctx.cache[key] = frozenset(names)
+    return ctx.cache[key]
+
+
+def is_http_client_call(ctx, index: FunctionIndex, call: cst.Call) -> bool:
+    """``requests.post(...)``, ``httpx.AsyncClient().post(...)``, ``client.post(...)`` on a local client."""
+    func = call.func
+    if not isinstance(func, cst.Attribute) or func.attr.value not in HTTP_METHODS:
+        return False
+    if _from_http_package(ctx, func):
+        return True
+    receiver = func.value
+    if isinstance(receiver, cst.Call):
+        return _from_http_package(ctx, receiver.func)
+    return isinstance(receiver, cst.Name) and receiver.value in http_client_names(ctx, index)
+
+
+def may_matter(summary, project) -> bool:
+    """The LL5 rules need FastAPI/Starlette names (routes, UploadFile, Request, responses); they can
+    come only from a fastapi/starlette import or through a linted module that re-exports them."""
+    if web.uses_web_framework(summary):
+        return True
+    return any(project.is_project_name(q) for q in summary.imported)
