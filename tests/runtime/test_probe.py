@@ -12,7 +12,7 @@ from leaklint.runtime.prober import ProbeError, format_table
 
 from helpers import line_of
 
-FAST = dict(requests=40, warmup=20, checkpoints=5)
+FAST = dict(requests=30, warmup=16, checkpoints=5)
 
 
 def test_probe_flags_leaks_with_their_sites_repeatably():
@@ -56,7 +56,7 @@ def test_records_have_the_documented_fields():
     for name in ("method", "route", "requests", "retained_bytes_per_request", "leaking", "confidence", "top_sites"):
         assert name in record
     assert set(record["top_sites"][0]) >= {"file", "line", "size_diff", "count_diff"}
-    assert record["method"] == "GET" and record["route"] == "/leak" and record["requests"] == 40
+    assert record["method"] == "GET" and record["route"] == "/leak" and record["requests"] == 30
     assert "GET /leak: LEAKING" in str(report)
     assert "1 of 1 endpoint(s) leaking" in format_table(report)
 
@@ -65,7 +65,7 @@ def test_single_endpoint_pytest_helper_style():
     uploads = [{"method": "POST", "path": "/upload", "upload": {"field": "file", "filename": "a.txt", "content": "hello"}}]
     result = probe(ll_leaky_app.app, endpoint="POST /upload", requests_file=uploads, **FAST)
     assert not result.leaking
-    assert result.statuses == {"200": 40}
+    assert result.statuses == {"200": 30}
     assert probe(ll_leaky_app.app, endpoint="GET /leak", **FAST).leaking
 
 

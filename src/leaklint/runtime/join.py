@@ -70,12 +70,12 @@ def describe(endpoint: dict[str, Any], joined: list[dict[str, Any]]) -> str:
     head = f"{endpoint['key']} {endpoint['growth_phrase']}"
     if not joined:
         return head
-    parts = []
+    grouped: dict[tuple[str, str], list[str]] = {}
     for j in joined:
-        where = f"{os.path.basename(j['filename'])}:{j['row']}"
         role = _ROLE_WORDS.get(j["role"], j["role"] or "its code")
         fn = j["function"].rsplit(".", 1)[-1] if j.get("function") else "?"
-        parts.append(f"{role} {fn} has {j['code']} at {where}")
+        grouped.setdefault((role, fn), []).append(f"{j['code']} at {os.path.basename(j['filename'])}:{j['row']}")
+    parts = [f"{role} {fn} has {' and '.join(items)}" for (role, fn), items in grouped.items()]
     return head + "; " + "; ".join(parts)
 
 

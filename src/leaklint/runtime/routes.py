@@ -70,6 +70,11 @@ def _template(route: Any) -> str | None:
     return getattr(route, "path_format", None) or getattr(route, "path", None)
 
 
+def _mount_prefix(route: Any) -> str:
+    """A Mount's own path ("/shop"); its path_format ends in a catch-all "/{path}"."""
+    return (getattr(route, "path", None) or "").rstrip("/")
+
+
 def _is_mount(route: Any) -> bool:
     return (
         getattr(route, "methods", None) is None
@@ -139,7 +144,7 @@ def _walk(routes: list[Any], prefix: str, skip: set[str]) -> Iterator[Endpoint]:
         if template is None:
             continue
         if _is_mount(route):
-            yield from _walk(_flat_routes(list(route.routes)), prefix + template.rstrip("/"), skip)
+            yield from _walk(_flat_routes(list(route.routes)), prefix + _mount_prefix(route), skip)
             continue
         methods = getattr(route, "methods", None)
         if not methods:
@@ -204,7 +209,7 @@ def match_template(routes: list[Any], scope: dict[str, Any], prefix: str = "") -
                 return None
             if _is_mount(route):
                 probe_scope.update(child)
-                return match_template(list(route.routes), probe_scope, prefix + tpl.rstrip("/"))
+                return match_template(list(route.routes), probe_scope, prefix + _mount_prefix(route))
             return prefix + tpl
         if name == "PARTIAL" and partial is None:
             partial = route
