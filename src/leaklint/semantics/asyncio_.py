@@ -1,0 +1,241 @@
+"""asyncio semantics: which calls spawn a task, and where the resulting task reference goes.
+
+The event loop keeps only weak references to tasks, so whether a task survives depends on who
+holds the object ``create_task`` returned. Rules ask "is this call a task spawn?" and "what happens
+to its result?"; both answers live here so LL401/LL402/LL403 agree on them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Optional, Set
+
+import libcst as cst
+
+from leaklint.semantics import flow
+from leaklint.semantics.flow import FunctionIndex
+from leaklint.semantics.names import Names, matches
+from leaklint.semantics.project import ProjectFacts
+from leaklint.semantics.summary import ModuleSummary
+
+TASK_FACTORIES = frozenset({
+    "asyncio.create_task", "asyncio.ensure_future", "asyncio.tasks.create_task", "asyncio.tasks.ensure_future",
+})
+LOOP_GETTERS = frozenset({
+    "asyncio.get_running_loop", "asyncio.get_event_loop", "asyncio.new_event_loop",
+    "asyncio.events.get_running_loop", "asyncio.events.get_event_loop", "asyncio.events.new_event_loop",
+})
+LOOP_TYPES = frozenset({
+    "asyncio.AbstractEventLoop", "asyncio.BaseEventLoop", "asyncio.events.AbstractEventLoop",
+    "asyncio.base_events.BaseEventLoop",
+})
+SPAWN_NAMES = frozenset({"create_task", "ensure_future"})
+#: methods that remove items from a set/list/dict (a pruned collection does not grow forever)
+PRUNE_METHODS = frozenset({"discard", "remove", "pop", "popitem", "clear", "difference_update",
+                           "intersection_update", "symmetric_difference_update", "popleft", "pop_last"})
+ADD_METHODS = frozenset({"add", "append", "appendleft", "setdefault", "update", "extend", "insert"})
+COLLECTION_CALLS = frozenset({"builtins.set", "builtins.list", "builtins.dict", "collections.defaultdict",
+                              "collections.OrderedDict"})
+
+
+def may_use_asyncio(summary: ModuleSummary) -> bool:
+    """Cheap look: task spawns need an import of asyncio (module or any of its names)."""
+    return summary.imports_from("asyncio")
+
+
+@dataclass(frozen=True)
+class Spawn:
+    call: cst.Call
+    callee: str  # what the user wrote, for messages: ``asyncio.create_task``, ``loop.create_task``
+
+
+def _loop_expression(ctx, expr: cst.BaseExpression, fn: Optional[cst.FunctionDef]) -> bool:
+    """Is ``expr`` an event loop: ``asyncio.get_running_loop()``, a name bound only to one, or a
+    parameter annotated ``asyncio.AbstractEventLoop``?"""
+    if isinstance(expr, cst.Call):
+        return matches(ctx.qualify(expr.func), LOOP_GETTERS)
+    if not isinstance(expr, cst.Name):
+        return False
+    name = expr.value
+    if fn is not None:
+        index = flow.index_of(ctx, fn)
+        binders = [index.parent.get(b) if isinstance(b, cst.AssignTarget) else b for b in index.assignments(name)]
+        if binders:
+            values = [b.value for b in binders if isinstance(b, (cst.Assign, cst.AnnAssign))]
+            return len(values) == len(binders) and all(
+                isinstance(v, cst.Call) and matches(ctx.qualify(v.func), LOOP_GETTERS) for v in values)
+        for param in (*fn.params.posonly_params, *fn.params.params, *fn.params.kwonly_params):
+            if param.name.value == name:
+                return param.annotation is not None and matches(
+                    ctx.qualify(param.annotation.annotation), LOOP_TYPES)
+    definition = ctx.summary.definitions.get(name)
+    qualified = ctx.qualify(expr)
+    if definition is not None and qualified == frozenset({f"{ctx.summary.module}.{name}"}):
+        return definition.kind == "call" and matches(frozenset(definition.callee), LOOP_GETTERS)
+    return False
+
+
+def spawn_of(ctx, call: cst.Call, fn: Optional[cst.FunctionDef] = None) -> Optional[Spawn]:
+    """``call`` creates a task the loop only weakly references (not ``TaskGroup.create_task``)."""
+    func = call.func
+    if isinstance(func, cst.Attribute):
+        attr = func.attr.value
+    elif isinstance(func, cst.Name):
+        attr = func.value
+    else:
+        return None
+    names = ctx.qualify(func)
+    if matches(names, TASK_FACTORIES):
+        return Spawn(call, ctx.code(func))
+    if isinstance(func, cst.Attribute) and attr == "create_task" and not names & _TASKGROUP_METHODS:
+        if _loop_expression(ctx, func.value, fn):
+            return Spawn(call, ctx.code(func) if isinstance(func.value, cst.Name) else "loop.create_task")
+    return None
+
+
+_TASKGROUP_METHODS = frozenset({"asyncio.TaskGroup.create_task"})
+
+
+def quick_spawn_candidate(call: cst.Call) -> bool:
+    """Syntactic pre-check before any name resolution."""
+    func = call.func
+    if isinstance(func, cst.Attribute):
+        return func.attr.value in SPAWN_NAMES
+    return isinstance(func, cst.Name)
+
+
+# -- what happens to the task -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Dropped:
+    how: str  # "discarded" | "assigned to `_`" | "assigned to `t` and never read" ...
+    statement: cst.SimpleStatementLine
+    name: Optional[str]  # the local it was bound to (unused), if any
+    chained: Optional[cst.Call]  # ``create_task(...).add_done_callback(cb)``
+
+
+def _names_in(node: cst.CSTNode, name: str) -> bool:
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, cst.Name) and n.value == name:
+            return True
+        stack.extend(n.children)
+    return False
+
+
+def reads_outside_done_callbacks(index: FunctionIndex, name: str) -> List[cst.Name]:
+    """Reads of ``name`` other than ``name.add_done_callback(...)`` statements (which keep nothing).
+
+    Uses in nested functions and lambdas count as reads (a closure keeps the task)."""
+    out: List[cst.Name] = []
+    for load in index.loads(name):
+        parent = index.parent.get(load)
+        if isinstance(parent, cst.Attribute) and parent.attr.value == "add_done_callback":
+            call = index.parent.get(parent)
+            if isinstance(call, cst.Call) and isinstance(index.parent.get(call), cst.Expr):
+                continue
+        out.append(load)
+    for kind in (cst.FunctionDef, cst.Lambda, cst.ClassDef):
+        for scope in index.all(kind):
+            if scope is not index.fn and _names_in(scope, name):
+                out.append(cst.Name(name))
+    return out
+
+
+def declared_outside(index: FunctionIndex, name: str) -> bool:
+    """``global name`` / ``nonlocal name`` in this function."""
+    for kind in (cst.Global, cst.Nonlocal):
+        for node in index.all(kind):
+            if any(item.name.value == name for item in node.names):
+                return True
+    return False
+
+
+def dropped(ctx, call: cst.Call) -> Optional[Dropped]:
+    """How the result of ``call`` (a spawn) is thrown away, or None when something keeps it.
+
+    Uses ``ctx.stack``: ``call`` must be the node being visited."""
+    parent = ctx.parent(call)
+    chained = None
+    if isinstance(parent, cst.Attribute) and parent.value is call and parent.attr.value == "add_done_callback":
+        outer = ctx.parent(parent)
+        if isinstance(outer, cst.Call) and outer.func is parent:
+            if not (call.args and isinstance(call.args[0].value, cst.Call)) and \
+                    isinstance(call.func, (cst.Name, cst.Attribute)) and _is_ensure_future(ctx, call):
+                return None  # `ensure_future(task).add_done_callback(...)`: returns a task kept elsewhere
+            chained, parent = outer, ctx.parent(outer)
+            node: cst.CSTNode = outer
+        else:
+            return None
+    else:
+        node = call
+    statement = ctx.parent(parent) if parent is not None else None
+    if isinstance(parent, cst.Expr) and parent.value is node:
+        if isinstance(statement, cst.SimpleStatementLine):
+            return Dropped("discarded", statement, None, chained)
+        return None
+    if chained is not None:
+        return None
+    if isinstance(parent, (cst.Assign, cst.AnnAssign)) and parent.value is call and \
+            isinstance(statement, cst.SimpleStatementLine):
+        targets = [t.target for t in parent.targets] if isinstance(parent, cst.Assign) else [parent.target]
+        if len(targets) != 1 or not isinstance(targets[0], cst.Name):
+            return None
+        name = targets[0].value
+        if name == "_":
+            return Dropped("assigned to `_`", statement, None, None)
+        fn = ctx.current_function()
+        if fn is None or any(isinstance(a, cst.Lambda) for a in ctx.ancestors(call)):
+            return None
+        index = flow.index_of(ctx, fn)
+        if declared_outside(index, name) or reads_outside_done_callbacks(index, name):
+            return None
+        return Dropped(f"assigned to `{name}` and never read", statement, name, None)
+    return None
+
+
+def _is_ensure_future(ctx, call: cst.Call) -> bool:
+    return any(q.endswith(".ensure_future") for q in ctx.qualify(call.func))
+
+
+def fresh_name(index: FunctionIndex, preferred: str, taken: Set[str] = frozenset()) -> str:
+    params = index.fn.params
+    used = {n.value for n in index.all(cst.Name)} | set(taken) | {
+        p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}
+    for star in (params.star_arg, params.star_kwarg):
+        if isinstance(star, cst.Param):
+            used.add(star.name.value)
+    candidate, i = preferred, 1
+    while candidate in used:
+        candidate, i = f"{preferred}_{i}", i + 1
+    return candidate
+
+
+def is_collection_value(ctx, value: Optional[cst.BaseExpression]) -> bool:
+    """``[]``, ``set()``, ``{}``, ``dict()``, ``defaultdict(...)``: a plain growing collection."""
+    if isinstance(value, (cst.List, cst.Set, cst.Dict)):
+        return not value.elements if not isinstance(value, cst.Dict) else True
+    if isinstance(value, cst.Call):
+        return matches(ctx.qualify(value.func), COLLECTION_CALLS)
+    return False
+
+
+def is_collection_definition(definition) -> bool:
+    if definition is None:
+        return False
+    if definition.kind == "literal":
+        return definition.literal in ("list", "set", "dict")
+    return definition.kind == "call" and matches(frozenset(definition.callee), COLLECTION_CALLS)
+
+
+def imported_elsewhere(project: ProjectFacts, qualified: str, own_module: str) -> bool:
+    """Does another linted module import ``qualified`` (and so perhaps prune it)?"""
+    for module, facts in project.modules.items():
+        if module == own_module:
+            continue
+        for candidates in facts.imports.values():
+            for q in candidates:
+                if q == qualified or qualified.startswith(q + "."):
+                    return True
+    return False
