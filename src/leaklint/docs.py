@@ -40,9 +40,41 @@ def all_docs_json() -> str:
     return json.dumps([rule_record(r) for r in all_rules().values()], indent=2) + "\n"
 
 
+def markdown_table() -> str:
+    """The README's rule table, generated so it cannot drift from the code."""
+    rows = ["| Code | Name | Fix | Summary |", "|---|---|---|---|"]
+    for code, rule in all_rules().items():
+        doc = inspect.cleandoc(rule.__doc__ or "")
+        what = doc.split("## What it does", 1)[-1].split("\n\n", 1)[0].strip().replace("\n", " ")
+        what = what.split(". ")[0].rstrip(".")
+        if len(what) > 110:
+            what = what[:110].rsplit(" ", 1)[0] + " ..."
+        fix = {"none": "", "sometimes": "sometimes", "always": "yes"}[rule.fix_availability.value]
+        what = what.replace("|", "\\|")
+        rows.append(f"| {code} | `{rule.name}` | {fix} | {what} |")
+    return "\n".join(rows) + "\n"
+
+
 def table() -> str:
     rows = [f"{'code':<6}  {'name':<40}  fix"]
     for code, rule in all_rules().items():
         fix = {"none": "", "sometimes": "(fix)", "always": "fix"}[rule.fix_availability.value]
         rows.append(f"{code:<6}  {rule.name:<40}  {fix}")
     return "\n".join(rows) + "\n"
+
+
+def update_readme(path: str = "README.md") -> None:
+    """Rewrite the README's generated rule table in place."""
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    head, rest = text.split("<!-- rules-table -->\n", 1)
+    _, tail = rest.split("<!-- /rules-table -->", 1)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(head + "<!-- rules-table -->\n" + markdown_table() + "<!-- /rules-table -->" + tail)
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] == ["--update-readme"]:
+        update_readme()
