@@ -71,7 +71,7 @@ def run_check(request: CheckRequest) -> int:
     if request.show_files:
         for path in found.files:
             click.echo(path)
-        return 0
+        return 2 if found.errors else 0
     result = run(found.files, settings, codes, options, request.jobs or default_jobs(), write=options.fix)
     return _report(request, result, extra_error=bool(found.errors))
 
@@ -84,7 +84,11 @@ def _check_stdin(request: CheckRequest, codes: List[str], options: FixOptions) -
     except SourceError as exc:
         from leaklint.engine import FileResult, tool_diagnostic
 
-        return _report(request, RunResult([FileResult(name, [tool_diagnostic("LL002", name, str(exc))])]))
+        if options.fix:  # stdout is the file: hand it back untouched, report on stderr
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+        return _report(request, RunResult([FileResult(name, [tool_diagnostic("LL002", name, str(exc))])]),
+                       to_stderr=options.fix)
     path, summary, _ = summarise_path(name, data)
     project = ProjectFacts.build([summary])
     job = Job(tuple(codes), tuple((g, tuple(c)) for g, c in request.settings.per_file_ignores.items()),
@@ -120,18 +124,22 @@ def _report(request: CheckRequest, result: RunResult, extra_error: bool = False,
             sources = _load_sources(diagnostics)
         out.append(render(request.output_format, diagnostics, request.unsafe, sources or {}))
     text = "".join(out)
-    human = request.output_format in ("concise", "full") or request.statistics
+    # the summary line would break machine-readable output (json statistics included)
+    human = request.output_format in ("concise", "full") or (request.statistics and
+                                                             request.output_format not in EDIT_FORMATS)
     if human and not request.quiet:
         line = summary_line(diagnostics, request.unsafe, fixed)
         text += ("\n" if diagnostics and request.output_format == "concise" and not request.statistics else "") + line + "\n"
         if not request.unsafe and not request.fix:
             pass
     _emit(text, request.output_file, to_stderr)
+    if extra_error:  # a missing path is an error whatever else was found (the rest was still linted)
+        return 2
     if request.exit_non_zero_on_fix and changed:
         return 1
     if diagnostics and not request.exit_zero:
         return 1
-    return 2 if extra_error else 0
+    return 0
 
 
 def _load_sources(diagnostics: List[Diagnostic]) -> Dict[str, List[str]]:

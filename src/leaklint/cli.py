@@ -102,7 +102,8 @@ def check(paths, select, extend_select, ignore, fix, unsafe_fixes, diff, output_
     """Lint PATHS (default: the current directory). Use `-` to read one file from stdin."""
     from leaklint.checking import CheckRequest, run_check
 
-    paths = list(paths) or ["."]
+    # ruff's rule: `--stdin-filename` without paths means the input is stdin, not the current folder
+    paths = list(paths) or (["-"] if stdin_filename else ["."])
     settings = _settings(config_file, isolated, paths, stdin_filename)
     request = CheckRequest(
         paths=paths,
@@ -137,7 +138,7 @@ def _settings(config_file: Optional[str], isolated: bool, paths: List[str], stdi
     if config_file:
         return load(config_file)
     start = paths[0] if paths and paths[0] != "-" else (stdin_filename or ".")
-    return load(find_config(start if os.path.exists(start) else "."))
+    return load(find_config(start))  # a missing path or stdin name still says where to look from
 
 
 @cli.command("rule")

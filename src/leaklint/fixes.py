@@ -12,8 +12,6 @@ import difflib
 from typing import Dict, Iterable, List, Mapping, Sequence, Tuple
 
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import CodeRange
 
 from leaklint.diagnostics import Location, TextEdit
@@ -75,6 +73,10 @@ def apply(module: cst.Module, fixes: Iterable[Fix]) -> cst.Module:
     if statements:
         new = _insert_module_statements(new, statements)
     if specs:
+        # imported here: libcst.codemod pulls in libcst.matchers (~0.4 s), which only fixes need
+        from libcst.codemod import CodemodContext
+        from libcst.codemod.visitors import AddImportsVisitor
+
         context = CodemodContext()
         for spec in specs:
             if spec.obj is None:
