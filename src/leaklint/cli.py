@@ -23,17 +23,21 @@ class UserError(Exception):
     """Stops the run with exit 2 and one line."""
 
 
+LAZY_COMMANDS = ("probe", "report")  # the runtime side: imported only when named (it costs ~1 s)
+
+
 class _DefaultToCheck(click.Group):
     """``leaklint src/`` means ``leaklint check src/`` (ruff-style), unless a subcommand is named."""
 
     def parse_args(self, ctx, args):
-        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
+        known = set(self.commands) | set(LAZY_COMMANDS)
+        if not args or (args[0] not in known and args[0] not in ("--help", "-h", "--version")):
             args = ["check", *args]
         return super().parse_args(ctx, args)
 
     def get_command(self, ctx, name):
         command = super().get_command(ctx, name)
-        if command is None and name in ("probe", "report"):
+        if command is None and name in LAZY_COMMANDS:
             try:
                 from leaklint.runtime import commands
             except ImportError:
@@ -46,7 +50,7 @@ class _DefaultToCheck(click.Group):
         try:
             from leaklint.runtime import commands
 
-            names |= {n for n in ("probe", "report") if hasattr(commands, f"{n}_command")}
+            names |= {n for n in LAZY_COMMANDS if hasattr(commands, f"{n}_command")}
         except ImportError:
             pass
         return sorted(names)
