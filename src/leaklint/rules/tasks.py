@@ -374,3 +374,533 @@ async def handler(job, loop: asyncio.AbstractEventLoop):
         new = [first] + [cst.parse_statement(text, config=config) for text in lines]
         return Fix(self.fix_title or "", Applicability.UNSAFE, {statement: cst.FlattenSentinel(new)},
                    module_statements=() if exists else (TASKS_SET_STATEMENT,))
+
+
+GATHERERS = frozenset({"asyncio.gather", "asyncio.wait", "asyncio.as_completed", "asyncio.tasks.gather",
+                       "asyncio.tasks.wait", "builtins.len", "builtins.list", "builtins.set", "builtins.tuple",
+                       "builtins.sorted", "builtins.print"})
+
+
+class TaskCollectionNeverPruned(_TaskRule):
+    """## What it does
+    Finds tasks added to a module-level or instance `list`/`set`/`dict` (`tasks.add(task)`,
+    `self._tasks.append(asyncio.create_task(...))`, `tasks[key] = task`) when nothing in the module
+    ever removes them: no `discard`/`remove`/`pop`/`clear`/`del`, no done-callback such as
+    `add_done_callback(tasks.discard)`, and the collection is never rebound or handed elsewhere.
+
+    ## Why is this bad?
+    Keeping a strong reference is half of the recipe; the other half is dropping it when the task is
+    done. A collection that is only ever added to keeps every finished task - with its result,
+    exception and traceback and everything they reference - for the life of the process, so memory
+    grows with every request that spawns one.
+
+    ## Example
+    ```python
+    _tasks = set()
+
+    async def notify(user):
+        _tasks.add(asyncio.create_task(send_email(user)))
+    ```
+
+    Use instead:
+    ```python
+    _tasks = set()
+
+    async def notify(user):
+        task = asyncio.create_task(send_email(user))
+        _tasks.add(task)
+        task.add_done_callback(_tasks.discard)
+    ```
+
+    ## Known problems
+    Any `discard`/`remove`/`pop`/`clear` on an attribute of the same name anywhere in the module
+    counts as pruning, and a collection another linted module imports is not reported.
+    """
+
+    code = "LL402"
+    name = "task-collection-never-pruned"
+    message = "Task kept in `{collection}`, which nothing ever prunes: it grows with every task"
+
+    valid = [
+        """
+import asyncio
+
+_tasks = set()
+
+async def notify(send):
+    task = asyncio.create_task(send())
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+""",
+        """
+import asyncio
+
+class Worker:
+    def __init__(self):
+        self._tasks = []
+
+    def spawn(self, coro):
+        self._tasks.append(asyncio.create_task(coro))
+
+    async def close(self):
+        for task in self._tasks:
+            task.cancel()
+        self._tasks.clear()
+""",
+        """
+import asyncio
+
+_pending = {}
+
+async def submit(key, coro):
+    _pending[key] = asyncio.create_task(coro)
+
+def finished(key):
+    del _pending[key]
+""",
+        # rebound to the unfinished tasks
+        """
+import asyncio
+
+_tasks = []
+
+async def submit(coro):
+    global _tasks
+    _tasks = [t for t in _tasks if not t.done()]
+    _tasks.append(asyncio.create_task(coro))
+""",
+        # a WeakSet does not keep tasks alive
+        """
+import asyncio
+import weakref
+
+_tasks = weakref.WeakSet()
+
+async def submit(coro):
+    _tasks.add(asyncio.create_task(coro))
+""",
+        # pruned by another linted module
+        Valid("""
+import asyncio
+
+tasks = set()
+
+async def submit(coro):
+    tasks.add(asyncio.create_task(coro))
+""", files={"app/__init__.py": "", "app/shutdown.py": """
+from app.jobs import tasks
+
+def clear():
+    tasks.clear()
+"""}, path="app/jobs.py"),
+    ]
+    invalid = [
+        Invalid("""
+import asyncio
+
+_tasks = set()
+
+async def notify(send, user):
+    _tasks.add(asyncio.create_task(send(user)))
+""", line=6, column=5, message="`_tasks`"),
+        Invalid("""
+from asyncio import ensure_future as spawn
+
+class Worker:
+    def __init__(self):
+        self.jobs = []
+
+    def submit(self, coro):
+        task = spawn(coro)
+        self.jobs.append(task)
+        return task
+""", line=9, message="`self.jobs`"),
+        Invalid("""
+from app.compat import create_task
+
+running = {}
+
+async def submit(key, coro):
+    running[key] = create_task(coro)
+""", files={"app/__init__.py": "", "app/compat.py": COMPAT_PY}, path="app/jobs.py", line=6),
+    ]
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self.candidates: List[Tuple[cst.CSTNode, str, str]] = []  # (node, kind, name)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if not (isinstance(func, cst.Attribute) and func.attr.value in ("add", "append", "appendleft", "insert")
+                and node.args):
+            return
+        value = node.args[-1].value
+        fn = self.ctx.current_function()
+        if aio.is_task_value(self.ctx, value, fn):
+            self._candidate(node, func.value, fn)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Subscript):
+            return
+        fn = self.ctx.current_function()
+        if aio.is_task_value(self.ctx, node.value, fn):
+            self._candidate(node, node.targets[0].target.value, fn)
+
+    def _candidate(self, node: cst.CSTNode, collection: cst.BaseExpression, fn) -> None:
+        if isinstance(collection, cst.Name):
+            names = self.ctx.qualify(collection)
+            own = f"{self.ctx.summary.module}.{collection.value}"
+            if names != frozenset({own}):
+                return
+            if not aio.is_collection_definition(self.ctx.summary.definitions.get(collection.value)):
+                return
+            if aio.imported_elsewhere(self.ctx.project, own, self.ctx.summary.module):
+                return
+            self.candidates.append((node, "global", collection.value))
+        elif isinstance(collection, cst.Attribute) and isinstance(collection.value, cst.Name) and fn is not None \
+                and self.ctx.enclosing_class(fn) is not None:
+            params = fn.params.params
+            if params and params[0].name.value == collection.value.value:
+                self.candidates.append((node, "attr", collection.attr.value))
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        if not self.candidates:
+            return
+        uses = _collection_uses(self.ctx, original_node)
+        for node, kind, name in self.candidates:
+            key = (kind, name)
+            if key in uses.pruned:
+                continue
+            if kind == "attr" and not uses.attr_is_collection(name):
+                continue
+            shown = name if kind == "global" else f"self.{name}"
+            self.report(node, collection=shown)
+
+
+class _Uses:
+    def __init__(self) -> None:
+        self.pruned: Set[Tuple[str, str]] = set()
+        self.attr_values: Dict[str, List[bool]] = {}
+
+    def attr_is_collection(self, name: str) -> bool:
+        values = self.attr_values.get(name, [])
+        return len(values) == 1 and values[0]
+
+
+def _key(expr: cst.CSTNode) -> Optional[Tuple[str, str]]:
+    if isinstance(expr, cst.Name):
+        return ("global", expr.value)
+    if isinstance(expr, cst.Attribute):
+        return ("attr", expr.attr.value)
+    return None
+
+
+def _collection_uses(ctx, module: cst.Module) -> _Uses:
+    """One walk of the module: which collections are pruned, rebound or handed elsewhere."""
+    uses = _Uses()
+    for node, parent in aio.walk(module):
+        if isinstance(node, cst.Attribute) and node.attr.value in aio.PRUNE_METHODS:
+            key = _key(node.value)
+            if key:
+                uses.pruned.add(key)
+        elif isinstance(node, cst.Del):
+            for target, _ in aio.walk(node.target):
+                if isinstance(target, cst.Subscript):
+                    key = _key(target.value)
+                    if key:
+                        uses.pruned.add(key)
+        elif isinstance(node, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
+            targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
+            for target in targets:
+                key = _key(target)
+                if key is None:
+                    continue
+                if isinstance(node, cst.AugAssign):
+                    uses.pruned.add(key)
+                elif key[0] == "attr" and node.value is not None:
+                    uses.attr_values.setdefault(key[1], []).append(aio.is_collection_value(ctx, node.value))
+            if isinstance(node, (cst.Assign, cst.AnnAssign)) and node.value is not None:
+                key = _key(node.value)
+                if key:
+                    uses.pruned.add(key)  # aliased: `tasks = self._tasks`
+        elif isinstance(node, cst.Global):
+            for item in node.names:
+                uses.pruned.add(("global", item.name.value))  # rebound in a function
+        elif isinstance(node, (cst.Return, cst.Yield)) and node.value is not None:
+            key = _key(node.value)
+            if key:
+                uses.pruned.add(key)
+        elif isinstance(node, cst.Call):
+            callee = ctx.qualify(node.func)
+            if callee & GATHERERS:
+                continue
+            for arg in node.args:
+                if arg.star:
+                    continue
+                key = _key(arg.value)
+                if key:
+                    uses.pruned.add(key)  # handed to someone who may prune it
+    return uses
+
+
+class StartupTaskNeverCancelled(_TaskRule):
+    """## What it does
+    Finds a background task started at application startup - in a `lifespan` before its `yield`, or
+    in an `@app.on_event("startup")` handler - that runs an endless loop (`while True:` with no
+    `break` or `return`) and is never cancelled: the task is dropped, or kept in a variable or
+    attribute on which nothing in the module calls `.cancel()`.
+
+    ## Why is this bad?
+    At shutdown the loop keeps running while the application tears down its database engine, HTTP
+    clients and caches underneath it. With `uvicorn --reload` or in tests that start the app many
+    times, every startup adds one more immortal loop holding its references, and asyncio warns
+    `Task was destroyed but it is pending!` when the loop closes.
+
+    ## Example
+    ```python
+    @asynccontextmanager
+    async def lifespan(app):
+        asyncio.create_task(refresh_prices())
+        yield
+    ```
+
+    Use instead:
+    ```python
+    @asynccontextmanager
+    async def lifespan(app):
+        task = asyncio.create_task(refresh_prices())
+        try:
+            yield
+        finally:
+            task.cancel()
+    ```
+
+    ## Known problems
+    Only loops in functions of the same module (or methods of the same class) are recognised, and a
+    task that is passed anywhere or mentioned again in the module is assumed to be cancelled.
+    """
+
+    code = "LL403"
+    name = "startup-task-never-cancelled"
+    message = "Startup task running `{coro}` loops forever and is never cancelled at shutdown"
+
+    valid = [
+        """
+import asyncio
+from contextlib import asynccontextmanager
+from fastapi import FastAPI
+
+async def refresh():
+    while True:
+        await asyncio.sleep(60)
+
+@asynccontextmanager
+async def lifespan(app):
+    task = asyncio.create_task(refresh())
+    try:
+        yield
+    finally:
+        task.cancel()
+
+app = FastAPI(lifespan=lifespan)
+""",
+        """
+import asyncio
+from fastapi import FastAPI
+
+app = FastAPI()
+
+async def refresh():
+    while True:
+        await asyncio.sleep(60)
+
+@app.on_event("startup")
+async def start():
+    app.state.refresher = asyncio.create_task(refresh())
+
+@app.on_event("shutdown")
+async def stop():
+    app.state.refresher.cancel()
+""",
+        # a one-off warm-up task ends by itself
+        """
+import asyncio
+from contextlib import asynccontextmanager
+from fastapi import FastAPI
+
+_tasks = set()
+
+async def warm_up():
+    for _ in range(3):
+        await asyncio.sleep(1)
+
+@asynccontextmanager
+async def lifespan(app):
+    task = asyncio.create_task(warm_up())
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+    yield
+
+app = FastAPI(lifespan=lifespan)
+""",
+        # the loop stops on a flag
+        """
+import asyncio
+from fastapi import FastAPI
+
+app = FastAPI()
+running = True
+
+async def poll():
+    while True:
+        if not running:
+            break
+        await asyncio.sleep(1)
+
+@app.on_event("startup")
+async def start():
+    asyncio.create_task(poll())
+""",
+        # not startup code
+        """
+import asyncio
+
+async def poll():
+    while True:
+        await asyncio.sleep(1)
+
+async def main():
+    asyncio.create_task(poll())
+""",
+    ]
+    invalid = [
+        Invalid("""
+import asyncio
+from contextlib import asynccontextmanager
+from fastapi import FastAPI
+
+async def refresh_prices():
+    while True:
+        await asyncio.sleep(60)
+
+@asynccontextmanager
+async def lifespan(app):
+    poller = asyncio.create_task(refresh_prices())
+    yield
+
+app = FastAPI(lifespan=lifespan)
+""", line=11, column=14, message="`refresh_prices`"),
+        Invalid("""
+import asyncio as aio
+from fastapi import FastAPI
+
+app = FastAPI()
+
+@app.on_event("startup")
+async def start():
+    async def heartbeat():
+        while 1:
+            await aio.sleep(5)
+
+    aio.create_task(heartbeat())
+""", line=12, message="`heartbeat`"),
+        Invalid("""
+import asyncio
+from app.main import app
+
+class Cache:
+    async def _refresh(self):
+        while True:
+            await asyncio.sleep(1)
+
+    async def start(self):
+        self.task = asyncio.create_task(self._refresh())
+
+cache = Cache()
+
+@app.on_event("startup")
+async def start():
+    asyncio.get_running_loop().create_task(cache._refresh())
+""", files={"app/__init__.py": "", "app/main.py": "from fastapi import FastAPI\napp = FastAPI()\n"},
+            path="app/cache.py", line=16),
+    ]
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if not web.roles_of(self.ctx, node).startup:
+            return
+        index = flow.index_of(self.ctx, node)
+        calls = [c for c in index.all(cst.Call) if aio.quick_spawn_candidate(c)]
+        if not calls:
+            return
+        order = {id(n): i for i, (n, _) in enumerate(aio.walk(node.body))}
+        yields = [order[id(y)] for y in index.all(cst.Yield) if id(y) in order]
+        first_yield = min(yields) if yields else None
+        for call in calls:
+            if first_yield is not None and order.get(id(call), 0) > first_yield:
+                continue
+            if aio.spawn_of(self.ctx, call, node) is None or not call.args:
+                continue
+            coro = call.args[0].value
+            target = self._coroutine_function(node, index, coro)
+            if target is None or not aio.endless_loop(target):
+                continue
+            if self._may_be_cancelled(index, call):
+                continue
+            self.report(call, coro=target.name.value)
+
+    def _coroutine_function(self, fn: cst.FunctionDef, index, coro) -> Optional[cst.FunctionDef]:
+        if not isinstance(coro, cst.Call):
+            return None
+        func = coro.func
+        if isinstance(func, cst.Name):
+            for inner in index.all(cst.FunctionDef):
+                if inner.name.value == func.value:
+                    return inner
+            if self.ctx.qualify(func) == frozenset({f"{self.ctx.summary.module}.{func.value}"}):
+                return _module_function(self.ctx.module, func.value)
+        elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            # `self._loop()` / `instance._loop()`: a method of a class in this module
+            return _any_method(self.ctx.module, func.attr.value)
+        return None
+
+    def _may_be_cancelled(self, index, call: cst.Call) -> bool:
+        parent = index.parent.get(call)
+        if isinstance(parent, cst.Expr):
+            return False
+        if isinstance(parent, (cst.Assign, cst.AnnAssign)):
+            targets = [t.target for t in parent.targets] if isinstance(parent, cst.Assign) else [parent.target]
+            if len(targets) != 1:
+                return True
+            target = targets[0]
+            if isinstance(target, cst.Name) and not aio.declared_outside(index, target.value):
+                return target.value != "_" and bool(aio.reads_outside_done_callbacks(index, target.value))
+            name = target.attr.value if isinstance(target, cst.Attribute) else \
+                target.value if isinstance(target, cst.Name) else None
+            if name is None:
+                return True
+            return _mentioned_elsewhere(self.ctx.module, name, target)
+        return True
+
+
+def _module_function(module: cst.Module, name: str) -> Optional[cst.FunctionDef]:
+    for stmt in module.body:
+        if isinstance(stmt, cst.FunctionDef) and stmt.name.value == name:
+            return stmt
+    return None
+
+
+def _any_method(module: cst.Module, name: str) -> Optional[cst.FunctionDef]:
+    found = [m for stmt in module.body if isinstance(stmt, cst.ClassDef) for m in stmt.body.body
+             if isinstance(m, cst.FunctionDef) and m.name.value == name]
+    return found[0] if len(found) == 1 else None
+
+
+def _mentioned_elsewhere(module: cst.Module, name: str, target: cst.CSTNode) -> bool:
+    """``name`` (a global or an attribute name) appears anywhere but in ``target`` itself."""
+    inside = {id(n) for n, _ in aio.walk(target)}
+    for node, parent in aio.walk(module):
+        if isinstance(node, cst.Name) and node.value == name and id(node) not in inside:
+            if isinstance(parent, cst.NameItem):
+                continue  # `global name`
+            return True
+    return False

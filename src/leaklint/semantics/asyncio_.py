@@ -239,3 +239,71 @@ def imported_elsewhere(project: ProjectFacts, qualified: str, own_module: str) -
                 if q == qualified or qualified.startswith(q + "."):
                     return True
     return False
+
+
+def walk(node: cst.CSTNode, parent: Optional[cst.CSTNode] = None):
+    """Pre-order (node, parent) pairs of a subtree, in source order."""
+    stack = [(node, parent)]
+    while stack:
+        n, p = stack.pop()
+        yield n, p
+        stack.extend((c, n) for c in reversed(n.children))
+
+
+def task_name_bound_to_spawn(ctx, fn: Optional[cst.FunctionDef], name: str) -> bool:
+    """Every binding of local ``name`` in ``fn`` is a task spawn."""
+    if fn is None:
+        return False
+    index = flow.index_of(ctx, fn)
+    binders = [index.parent.get(b) if isinstance(b, cst.AssignTarget) else b for b in index.assignments(name)]
+    if not binders:
+        return False
+    for binder in binders:
+        value = binder.value if isinstance(binder, (cst.Assign, cst.AnnAssign)) else None
+        if not isinstance(value, cst.Call) or spawn_of(ctx, value, fn) is None:
+            return False
+    return True
+
+
+def is_task_value(ctx, value: cst.BaseExpression, fn: Optional[cst.FunctionDef]) -> bool:
+    """A spawn call, or a local bound only to spawns."""
+    if isinstance(value, cst.Call):
+        return quick_spawn_candidate(value) and spawn_of(ctx, value, fn) is not None
+    if isinstance(value, cst.Name):
+        return task_name_bound_to_spawn(ctx, fn, value.value)
+    return False
+
+
+def endless_loop(fn: cst.FunctionDef) -> bool:
+    """``while True:`` (or ``while 1:``) with no ``break``/``return`` of its own: runs until cancelled."""
+    for node, _ in walk(fn.body):
+        if isinstance(node, cst.While) and _always_true(node.test) and not _leaves_loop(node):
+            return True
+    return False
+
+
+def _always_true(test: cst.BaseExpression) -> bool:
+    return (isinstance(test, cst.Name) and test.value == "True") or (isinstance(test, cst.Integer) and test.value != "0")
+
+
+def _leaves_loop(loop: cst.While) -> bool:
+    stack = [loop.body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (cst.Break, cst.Return)):
+            return True
+        if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef, cst.While, cst.For)):
+            if isinstance(node, (cst.While, cst.For)):
+                stack.extend(_returns_only(node))
+            continue
+        stack.extend(node.children)
+    return False
+
+
+def _returns_only(loop: cst.CSTNode):
+    """In an inner loop only ``return`` leaves the outer loop (``break`` leaves the inner one)."""
+    out = []
+    for node, _ in walk(loop):
+        if isinstance(node, cst.Return):
+            out.append(node)
+    return out
