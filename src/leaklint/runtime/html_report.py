@@ -20,7 +20,7 @@ body{font:14px/1.45 -apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:24p
 h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
 .meta{color:#57606a;margin-bottom:12px} .note{background:#fff8c5;padding:6px 10px;border-radius:4px}
 table{border-collapse:collapse;width:100%} th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #eee;vertical-align:top}
-th{background:#f6f8fa;font-weight:600} td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+th{background:#f6f8fa;font-weight:600} td.key{white-space:nowrap} td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .leak{color:#b42318;font-weight:600} .ok{color:#1a7f37} code{font:12px ui-monospace,Menlo,Consolas,monospace;background:#f6f8fa;padding:1px 4px;border-radius:3px}
 .finding{margin:2px 0} .sentence{margin:4px 0;padding:6px 10px;background:#fdecea;border-left:3px solid #b42318}
 svg text{font:11px -apple-system,Segoe UI,Helvetica,Arial,sans-serif;fill:#444}
@@ -211,7 +211,8 @@ def _table(rep: RuntimeReport) -> str:
     rows = [f"<table>{head}"]
     for e in rep.endpoints:
         detail = []
-        for s in e["top_sites"][:3]:
+        # Sites of a steady, leaking growth mean something; for the rest they are noise.
+        for s in (e["top_sites"][:3] if e["leaking"] else []):
             detail.append(
                 f'<div class="finding">grew at <code>{_e(_short(s["file"]))}:{_e(s["line"])}</code> '
                 f"+{_e(human_bytes(s['size_diff']))} ({_e(s['count_diff'])} blocks)</div>"
@@ -224,13 +225,13 @@ def _table(rep: RuntimeReport) -> str:
         if rep.kind == "probe":
             verdict = '<span class="leak">LEAKING</span>' if e["leaking"] else '<span class="ok">ok</span>'
             rows.append(
-                f"<tr><td><code>{_e(e['key'])}</code></td><td class=num>{_e(e['calls'])}</td>"
+                f"<tr><td class=key><code>{_e(e['key'])}</code></td><td class=num>{_e(e['calls'])}</td>"
                 f"<td class=num>{_e(human_bytes(e['per_request']))}</td><td class=num>{_e(e['confidence'])}</td>"
                 f"<td>{verdict}</td><td>{''.join(detail)}</td></tr>"
             )
         else:
             rows.append(
-                f"<tr><td><code>{_e(e['key'])}</code></td><td class=num>{_e(e['calls'])}</td>"
+                f"<tr><td class=key><code>{_e(e['key'])}</code></td><td class=num>{_e(e['calls'])}</td>"
                 f"<td class=num>{_e(human_bytes(e['per_request']))}</td><td class=num>{_e(human_bytes(e['spread'] or 0))}</td>"
                 f"<td class=num>{_e(human_bytes(e['max'] or 0))}</td><td>{''.join(detail)}</td></tr>"
             )

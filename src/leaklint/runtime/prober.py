@@ -384,10 +384,10 @@ def format_table(report: Iterable[ProbeResult]) -> str:
     if not rows:
         return "no endpoints probed"
     width = max(8, min(50, max(len(r.key) for r in rows)))
-    lines = [f"{'endpoint':<{width}}  {'requests':>8}  {'retained/req':>12}  {'r²':>5}  verdict   top growing site"]
+    lines = [f"{'endpoint':<{width}}  {'requests':>8}  {'retained/req':>12}  {'r²':>5}  verdict   allocated at"]
     for r in sorted(rows, key=lambda r: -r.retained_bytes_per_request):
         site = ""
-        if r.top_sites:
+        if r.top_sites and r.leaking:
             s = r.top_sites[0]
             site = f"{_short(s['file'])}:{s['line']} (+{human_bytes(s['size_diff'])}, {s['count_diff']:+d})"
         verdict = "LEAKING" if r.leaking else "ok"

@@ -184,7 +184,7 @@ def format_text(rep: RuntimeReport) -> str:
                 f"{e['key'][:width]:<{width}}  {e['calls']:>8}  {human_bytes(e['per_request']):>12}  "
                 f"{human_bytes(e['spread'] or 0):>10}  {human_bytes(e['max'] or 0):>10}"
             )
-        for s in e["top_sites"][:1]:
+        for s in (e["top_sites"][:1] if e["leaking"] else []):
             lines.append(f"{'':<{width}}    grew at {_short(s['file'])}:{s['line']} (+{human_bytes(s['size_diff'])})")
         for f in e.get("findings") or []:
             lines.append(

@@ -15,7 +15,9 @@ import tracemalloc
 from typing import Any, Callable
 
 LEVELS = ("basic", "allocations", "traces")
-_TRACE_FRAMES = {"basic": 0, "allocations": 1, "traces": 10}
+# tracemalloc's cost grows with the frames it stores: 1 frame is enough for a
+# file:line, the traces level keeps a few more to show who called the allocation.
+_TRACE_FRAMES = {"basic": 0, "allocations": 1, "traces": 6}
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -42,14 +44,9 @@ def rss_reader() -> Callable[[], int]:
     return lambda: int(proc.memory_info().rss)
 
 
-def _site_filters() -> list[tracemalloc.Filter]:
-    return [
-        tracemalloc.Filter(False, tracemalloc.__file__),
-        tracemalloc.Filter(False, "<frozen importlib._bootstrap>"),
-        tracemalloc.Filter(False, "<frozen importlib._bootstrap_external>"),
-        tracemalloc.Filter(False, "<unknown>"),
-        tracemalloc.Filter(False, os.path.join(_HERE, "*")),
-    ]
+def _is_own(filename: str) -> bool:
+    """tracemalloc's and the watcher's own allocations are not the app's."""
+    return filename.startswith((tracemalloc.__file__, _HERE, "<frozen importlib", "<unknown>"))
 
 
 def _key_name(key: Any) -> tuple[str, int]:
@@ -60,11 +57,12 @@ def _key_name(key: Any) -> tuple[str, int]:
 class Sampler:
     """Takes one sample per call; keeps the previous/baseline site tables for growth."""
 
-    def __init__(self, level: str = "basic", top_n: int = 10):
+    def __init__(self, level: str = "basic", top_n: int = 10, trace_frames: int | None = None):
         if level not in LEVELS:
             raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
         self.level = level
         self.top_n = top_n
+        self.frames = _TRACE_FRAMES[level] if trace_frames is None or level == "basic" else max(1, trace_frames)
         self.started_tracing = False
         self._prev_sites: dict[Any, tuple[int, int]] | None = None
         self._base_sites: dict[Any, tuple[int, int]] | None = None
@@ -80,9 +78,8 @@ class Sampler:
             self._fallback = rss_reader()
 
     def start(self) -> None:
-        frames = _TRACE_FRAMES[self.level]
-        if frames and not tracemalloc.is_tracing():
-            tracemalloc.start(frames)
+        if self.frames and not tracemalloc.is_tracing():
+            tracemalloc.start(self.frames)
             self.started_tracing = True
 
     def stop(self) -> None:
@@ -127,10 +124,14 @@ class Sampler:
 
     def _site_table(self) -> dict[Any, tuple[int, int]]:
         """Group current traces by line (allocations) or by traceback (traces)."""
-        snap = tracemalloc.take_snapshot().filter_traces(_site_filters())
+        # Filtering after grouping: Snapshot.filter_traces runs fnmatch per
+        # trace and held the GIL for seconds on a large heap.
+        snap = tracemalloc.take_snapshot()
         group = "traceback" if self.level == "traces" else "lineno"
         table: dict[Any, tuple[int, int]] = {}
         for stat in snap.statistics(group):
+            if _is_own(stat.traceback[-1].filename):
+                continue
             key = tuple((f.filename, f.lineno) for f in stat.traceback)
             table[key] = (stat.size, stat.count)
         del snap

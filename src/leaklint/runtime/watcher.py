@@ -61,6 +61,7 @@ class WatchMiddleware:
         slow_request_ms: float = 2000.0,
         heavy_request_mb: float = 16.0,
         top_n: int = 10,
+        trace_frames: int | None = None,
         max_endpoints: int = 500,
         print_summary: bool = True,
         summary_stream: TextIO | None = None,
@@ -79,7 +80,7 @@ class WatchMiddleware:
         self.print_summary = print_summary
         self.summary_stream = summary_stream
         self.log = JsonlLog(log_path, max_bytes=max_log_bytes, backups=log_backups)
-        self._sampler = sampler if sampler is not None else Sampler(level, top_n=top_n)
+        self._sampler = sampler if sampler is not None else Sampler(level, top_n=top_n, trace_frames=trace_frames)
         self._endpoints: dict[str, _EndpointStats] = {}
         # deque.append/popleft are atomic: the request path hands records to the thread lock-free.
         self._pending: collections.deque[dict[str, Any]] = collections.deque(maxlen=2000)
