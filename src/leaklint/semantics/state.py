@@ -1,0 +1,478 @@
+"""Long-lived state: module containers, cache decorators, process-lifetime objects, gunicorn config.
+
+The LL2/LL6 rules ask "is this a module-level container, and does anything ever shrink it?",
+"is this decorator an unbounded cache?", "does this object live as long as the process?" and
+"is this module a gunicorn configuration?". The answers live here so that every rule (and any
+later family) gets the same, import-resolved answer.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Dict, FrozenSet, Iterable, Iterator, Optional, Set, Tuple
+
+import libcst as cst
+
+from leaklint.semantics.names import matches
+from leaklint.semantics.project import ProjectFacts
+from leaklint.semantics.summary import Definition, ModuleSummary
+
+# -- containers ------------------------------------------------------------------------------
+
+CONTAINER_CALLS = {
+    "builtins.dict": "dict", "builtins.list": "list", "builtins.set": "set",
+    "collections.defaultdict": "defaultdict", "collections.OrderedDict": "OrderedDict",
+    "collections.Counter": "Counter", "collections.deque": "deque",
+}
+CONTAINER_LITERALS = frozenset({"dict", "list", "set"})
+#: methods that add an entry (``X.append(v)``, ``X.setdefault(k, [])``)
+GROW_METHODS = frozenset({"append", "extend", "add", "update", "setdefault", "insert", "appendleft",
+                          "extendleft", "__setitem__"})
+#: methods that remove entries: their presence anywhere means somebody bounds the container
+EVICT_METHODS = frozenset({"pop", "popitem", "clear", "remove", "discard", "popleft", "difference_update",
+                           "intersection_update", "symmetric_difference_update", "__delitem__"})
+#: augmented assignments that grow (``X += [...]``, ``X |= {...}``) / shrink (``X -= {...}``)
+GROW_OPERATORS = (cst.AddAssign, cst.BitOrAssign)
+SHRINK_OPERATORS = (cst.SubtractAssign, cst.BitAndAssign)
+
+
+def container_kind(definition: Definition) -> Optional[str]:
+    """'dict' / 'list' / 'defaultdict' / ... for a module-level binding to a mutable container.
+
+    A ``deque(maxlen=...)`` is bounded and not a container in this sense (the positional
+    ``deque(items, n)`` spelling is checked on the node by :func:`bounded_deque`).
+    """
+    if definition.kind == "literal" and definition.literal in CONTAINER_LITERALS:
+        return definition.literal
+    if definition.kind == "call":
+        for callee in definition.callee:
+            kind = CONTAINER_CALLS.get(callee)
+            if kind == "deque" and "maxlen" in definition.keywords:
+                return None
+            if kind is not None:
+                return kind
+    return None
+
+
+def module_containers(summary: ModuleSummary) -> Dict[str, str]:
+    """Module-level names bound (only) to a mutable container, with its kind."""
+    out = {}
+    for name, definition in summary.definitions.items():
+        kind = container_kind(definition)
+        if kind is not None:
+            out[name] = kind
+    return out
+
+
+def bounded_deque(ctx, value: Optional[cst.BaseExpression]) -> bool:
+    """``deque(items, 100)`` / ``deque(maxlen=100)``: bounded (``maxlen=None`` is not)."""
+    if not isinstance(value, cst.Call) or not matches(ctx.qualify(value.func), {"collections.deque"}):
+        return False
+    for i, arg in enumerate(value.args):
+        is_maxlen = (arg.keyword is not None and arg.keyword.value == "maxlen") or (arg.keyword is None and i == 1)
+        if is_maxlen and not (isinstance(arg.value, cst.Name) and arg.value.value == "None"):
+            return True
+    return False
+
+
+def is_container_value(ctx, value: Optional[cst.BaseExpression]) -> Optional[str]:
+    """The container kind a libcst expression builds (``{}``, ``[]``, ``set()``, ``defaultdict(list)``)."""
+    if isinstance(value, (cst.Dict, cst.DictComp)):
+        return "dict"
+    if isinstance(value, (cst.List, cst.ListComp)):
+        return "list"
+    if isinstance(value, (cst.Set, cst.SetComp)):
+        return "set"
+    if isinstance(value, cst.Call):
+        for callee in ctx.qualify(value.func):
+            kind = CONTAINER_CALLS.get(callee)
+            if kind is not None:
+                return None if kind == "deque" and bounded_deque(ctx, value) else kind
+    return None
+
+
+# -- reading a use of a container ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Use:
+    """How one occurrence of a container expression is used."""
+
+    kind: str  # "grow" | "evict" | "escape" | "read"
+    node: cst.CSTNode  # the statement-ish node to report on (call, assignment, del)
+
+
+SIZE_CALLS = frozenset({"builtins.len"})
+#: calls that only read their argument: passing the container to them is not an escape
+READING_CALLS = frozenset({"builtins." + n for n in (
+    "isinstance", "list", "tuple", "sorted", "set", "frozenset", "dict", "iter", "enumerate", "reversed",
+    "any", "all", "sum", "min", "max", "str", "repr", "print", "bool", "id", "type", "next", "map", "filter",
+    "zip")})
+LOGGING_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
+
+
+def classify_use(ctx, expr: cst.CSTNode, parent_of) -> Use:
+    """Classify the container expression ``expr`` (``X`` or ``self.x``) by its surroundings.
+
+    ``parent_of(node)`` returns a node's parent (the context stack or a ``FunctionIndex``).
+    """
+    parent = parent_of(expr)
+    if isinstance(parent, cst.Attribute) and parent.value is expr:
+        call = parent_of(parent)
+        method = parent.attr.value
+        if isinstance(call, cst.Call) and call.func is parent:
+            if method in GROW_METHODS:
+                return Use("grow", call)
+        if method in EVICT_METHODS:
+            return Use("evict", parent)  # called, or handed over as a callback (``atexit.register(X.clear)``)
+        return Use("read", parent)
+    if isinstance(parent, cst.Subscript) and parent.value is expr:
+        slice_is_range = any(isinstance(e.slice, cst.Slice) for e in parent.slice)
+        holder = parent_of(parent)
+        if isinstance(holder, cst.AssignTarget) or (isinstance(holder, cst.AnnAssign) and holder.target is parent):
+            return Use("evict" if slice_is_range else "grow", parent)
+        if isinstance(holder, cst.AugAssign) and holder.target is parent:
+            return Use("grow", holder)
+        if isinstance(holder, (cst.Del, cst.Element)) and _deleted(holder, parent_of):
+            return Use("evict", holder)
+        if isinstance(holder, cst.Attribute) and holder.value is parent:  # X[k].append(v)
+            call = parent_of(holder)
+            if isinstance(call, cst.Call) and call.func is holder and holder.attr.value in GROW_METHODS:
+                return Use("grow", call)
+        return Use("read", parent)
+    if isinstance(parent, cst.AugAssign) and parent.target is expr:
+        if isinstance(parent.operator, SHRINK_OPERATORS):
+            return Use("evict", parent)
+        return Use("grow" if isinstance(parent.operator, GROW_OPERATORS) else "read", parent)
+    if isinstance(parent, (cst.AssignTarget, cst.AnnAssign)):
+        target = parent.target
+        if target is expr:
+            return Use("evict", parent)  # rebinding replaces the contents
+    if isinstance(parent, cst.Del) or (isinstance(parent, cst.Element) and _deleted(parent, parent_of)):
+        return Use("evict", parent)
+    if isinstance(parent, cst.Arg):
+        call = parent_of(parent)
+        if isinstance(call, cst.Call):
+            callee = ctx.qualify(call.func)
+            if matches(callee, SIZE_CALLS):
+                return Use("evict", call)  # a size check: somebody watches its size
+            if matches(callee, READING_CALLS):
+                return Use("read", call)
+            if isinstance(call.func, cst.Attribute) and call.func.attr.value in LOGGING_METHODS | {"dumps", "dump"}:
+                return Use("read", call)
+        return Use("escape", parent)
+    if isinstance(parent, (cst.Return, cst.Yield, cst.Element, cst.DictElement, cst.StarredElement, cst.Assign,
+                           cst.AnnAssign, cst.NamedExpr, cst.Lambda, cst.Tuple, cst.StarredDictElement,
+                           cst.AssignTarget, cst.With, cst.WithItem)):
+        return Use("escape", parent)
+    return Use("read", parent if parent is not None else expr)
+
+
+def constant_key(node: cst.CSTNode) -> bool:
+    """``X["name"] = v`` / ``X["a", 1] += 1``: a store under literal keys adds a bounded set of entries."""
+    if isinstance(node, cst.AugAssign):
+        node = node.target
+    if not isinstance(node, cst.Subscript):
+        return False
+    return all(isinstance(e.slice, cst.Index) and _literal(e.slice.value) for e in node.slice)
+
+
+def _literal(expr: cst.BaseExpression) -> bool:
+    if isinstance(expr, (cst.SimpleString, cst.Integer, cst.Float, cst.ConcatenatedString)):
+        return True
+    if isinstance(expr, cst.Name):
+        return expr.value in ("True", "False", "None")
+    if isinstance(expr, cst.Tuple):
+        return all(_literal(e.value) for e in expr.elements)
+    return False
+
+
+def _deleted(node: cst.CSTNode, parent_of) -> bool:
+    while isinstance(node, (cst.Element, cst.Tuple, cst.List)):
+        node = parent_of(node)
+    return isinstance(node, cst.Del)
+
+
+# -- cache decorators ------------------------------------------------------------------------
+
+LRU_CACHE = frozenset({"functools.lru_cache"})
+CACHE = frozenset({"functools.cache"})
+CACHED_PROPERTY = frozenset({"functools.cached_property"})
+STATIC_OR_CLASS = frozenset({"builtins.staticmethod", "builtins.classmethod"})
+
+
+@dataclass(frozen=True)
+class CacheDecorator:
+    decorator: cst.Decorator
+    #: "cache" (``functools.cache``) or "lru_cache"
+    kind: str
+    #: no size limit: ``cache``, ``lru_cache(None)``, ``lru_cache(maxsize=None)``
+    unbounded: bool
+    #: the argument carrying ``None`` in ``lru_cache(None)`` / ``lru_cache(maxsize=None)``
+    maxsize_arg: Optional[cst.Arg] = None
+
+
+def cache_decorator(ctx, decorator: cst.Decorator, scope: Optional[cst.CSTNode] = None) -> Optional[CacheDecorator]:
+    """``@cache`` / ``@lru_cache`` / ``@lru_cache(...)`` under any alias, else None.
+
+    ``scope``: the node whose scope the decorator is evaluated in (the decorated function's parent).
+    """
+    expr = decorator.decorator
+    call = expr if isinstance(expr, cst.Call) else None
+    names = ctx.qualify(call.func if call is not None else expr, scope)
+    if matches(names, CACHE):
+        return CacheDecorator(decorator, "cache", call is None or not call.args)
+    if not matches(names, LRU_CACHE):
+        return None
+    if call is None:
+        return CacheDecorator(decorator, "lru_cache", False)  # bare @lru_cache: maxsize=128
+    for i, arg in enumerate(call.args):
+        if (arg.keyword is not None and arg.keyword.value == "maxsize") or (arg.keyword is None and i == 0):
+            is_none = isinstance(arg.value, cst.Name) and arg.value.value == "None"
+            return CacheDecorator(decorator, "lru_cache", is_none, arg if is_none else None)
+    return CacheDecorator(decorator, "lru_cache", False)
+
+
+def cache_decorators(ctx, fn: cst.FunctionDef) -> Iterator[CacheDecorator]:
+    """Cache decorators of ``fn`` (resolved in the enclosing scope: ``fn``'s locals do not count)."""
+    scope = ctx.parent(fn)
+    for decorator in fn.decorators:
+        found = cache_decorator(ctx, decorator, scope)
+        if found is not None:
+            yield found
+
+
+def decorated_with(ctx, fn: cst.FunctionDef, names: FrozenSet[str]) -> bool:
+    scope = ctx.parent(fn)
+    for decorator in fn.decorators:
+        expr = decorator.decorator
+        expr = expr.func if isinstance(expr, cst.Call) else expr
+        if matches(ctx.qualify(expr, scope), names):
+            return True
+    return False
+
+
+def takes_arguments(fn: cst.FunctionDef, skip_first: bool) -> bool:
+    """Does calling ``fn`` take any argument (``self``/``cls`` excluded when ``skip_first``)?"""
+    params = fn.params
+    positional = list(params.posonly_params) + list(params.params)
+    if skip_first and positional:
+        positional = positional[1:]
+    star = params.star_arg if isinstance(params.star_arg, cst.Param) else None
+    return bool(positional or params.kwonly_params or star or params.star_kwarg)
+
+
+SMALL_DOMAIN_ANNOTATIONS = frozenset({"builtins.bool", "builtins.type", "typing.Type", "typing.Callable",
+                                      "collections.abc.Callable", "typing.Literal", "typing_extensions.Literal"})
+CLASS_PARAMS = frozenset({"cls", "klass", "mcs"})
+
+
+def small_domain_parameters(ctx, fn: cst.FunctionDef, scope: Optional[cst.CSTNode], skip_first: bool) -> bool:
+    """Every argument is a flag, a class, a callable or a ``Literal``: the key space is the code base's.
+
+    (``@cache def fields(model: type[Model])`` holds one entry per model class, not per request.)
+    """
+    params = list(fn.params.posonly_params) + list(fn.params.params) + list(fn.params.kwonly_params)
+    if skip_first:
+        params = params[1:]
+    if isinstance(fn.params.star_arg, cst.Param) or fn.params.star_kwarg is not None or not params:
+        return False
+    for param in params:
+        if param.name.value in CLASS_PARAMS:
+            continue
+        if param.annotation is None:
+            return False
+        expr = param.annotation.annotation
+        if isinstance(expr, cst.Subscript):
+            expr = expr.value
+        if isinstance(expr, cst.Name) and expr.value in ("bool", "type"):
+            continue
+        if not matches(ctx.qualify(expr, scope), SMALL_DOMAIN_ANNOTATIONS):
+            return False
+    return True
+
+
+ENUM_BASES = frozenset({"enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag", "enum.IntFlag"})
+
+
+def is_enum_class(ctx, cls: cst.ClassDef) -> bool:
+    """Enum members live for the whole process; caching on them holds nothing extra alive."""
+    return any(matches(ctx.qualify(base.value), ENUM_BASES) for base in cls.bases)
+
+
+def returns_own_parameter(fn: cst.FunctionDef) -> bool:
+    """Decorator shape: ``def register(func): ...; return func`` (returns a parameter unchanged).
+
+    Such functions run when the decorated code is imported; what they store is bounded by the
+    code base, not by traffic.
+    """
+    params = {p.name.value for p in list(fn.params.posonly_params) + list(fn.params.params)}
+    for node in _walk_own(fn.body):
+        if isinstance(node, cst.Return) and isinstance(node.value, cst.Name) and node.value.value in params:
+            return True
+    return False
+
+
+def returns_inner_function(fn: cst.FunctionDef) -> bool:
+    """Decorator-factory shape: returns one of its own nested ``def``s (``return decorator``)."""
+    inner = {s.name.value for s in _walk_own(fn.body) if isinstance(s, cst.FunctionDef)}
+    return any(isinstance(n, cst.Return) and isinstance(n.value, cst.Name) and n.value.value in inner
+               for n in _walk_own(fn.body))
+
+
+def _walk_own(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Nodes of a function body, not descending into nested functions, lambdas or classes."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        if isinstance(n, (cst.FunctionDef, cst.Lambda, cst.ClassDef)) and n is not node:
+            continue
+        stack.extend(n.children)
+
+
+def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(n.children)
+
+
+def parent_map(root: cst.CSTNode) -> Dict[cst.CSTNode, cst.CSTNode]:
+    parents: Dict[cst.CSTNode, cst.CSTNode] = {}
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        for child in n.children:
+            parents[child] = n
+            stack.append(child)
+    return parents
+
+
+IMPORT_TIME_HOOKS = frozenset({"__init_subclass__", "__set_name__", "__class_getitem__", "__init__", "__new__",
+                               "__post_init__"})
+REGISTRATION = re.compile(r"regist", re.IGNORECASE)
+
+
+def is_registration_function(fn: cst.FunctionDef) -> bool:
+    """Runs when code is imported or objects are defined, not per call (by shape or by name)."""
+    name = fn.name.value
+    return (name in IMPORT_TIME_HOOKS or bool(REGISTRATION.search(name)) or returns_own_parameter(fn)
+            or returns_inner_function(fn))
+
+
+# -- names imported by other linted modules --------------------------------------------------
+
+class _ProjectMemo:
+    """Project-wide answers, computed once per ``ProjectFacts`` (only the latest project is kept)."""
+
+    def __init__(self) -> None:
+        self.project: Optional[ProjectFacts] = None
+        self.values: Dict[str, FrozenSet[str]] = {}
+
+    def get(self, project: ProjectFacts, key: str, compute) -> FrozenSet[str]:
+        if self.project is not project:
+            self.project, self.values = project, {}
+        if key not in self.values:
+            self.values[key] = compute(project)
+        return self.values[key]
+
+
+_MEMO = _ProjectMemo()
+
+
+def imported_elsewhere(project: ProjectFacts) -> FrozenSet[str]:
+    """Canonical names any linted module imports (``from app.cache import CACHE``)."""
+    return _MEMO.get(project, "imported", lambda p: frozenset(
+        p.canonical(q) for m in p.modules.values() for qs in m.imports.values() for q in qs))
+
+
+def instantiated_at_module_level(project: ProjectFacts) -> FrozenSet[str]:
+    """Canonical callees of module-level ``name = Callee(...)`` in every linted module."""
+    return _MEMO.get(project, "instantiated", lambda p: frozenset(
+        p.canonical(c) for m in p.modules.values() for d in m.definitions.values() if d.kind == "call"
+        for c in d.callee))
+
+
+# -- gunicorn --------------------------------------------------------------------------------
+
+GUNICORN_CONFIG_FILE = re.compile(r"^gunicorn[._-]?(conf|config|cfg|settings)\.py$")
+#: settings that only gunicorn-style servers use at module top level
+GUNICORN_SETTINGS = frozenset({
+    "bind", "workers", "worker_class", "worker_connections", "threads", "preload_app", "graceful_timeout",
+    "keepalive", "proc_name", "accesslog", "errorlog", "access_log_format", "worker_tmp_dir",
+    "forwarded_allow_ips", "limit_request_line", "limit_request_fields", "backlog", "daemon", "pidfile",
+    "raw_env", "secure_scheme_headers", "wsgi_app", "reload", "chdir", "timeout", "loglevel", "capture_output",
+    "max_requests", "max_requests_jitter", "certfile", "keyfile", "proxy_protocol", "proxy_allow_ips",
+})
+#: at least one of these must be set for a module to count as gunicorn config by its contents
+CORE_SETTINGS = frozenset({"bind", "workers", "worker_class"})
+GENERIC_SETTINGS = frozenset({"timeout", "loglevel", "reload", "daemon", "backlog", "chdir", "threads"})
+SERVER_HOOKS = frozenset({
+    "on_starting", "on_reload", "when_ready", "pre_fork", "post_fork", "post_worker_init", "worker_int",
+    "worker_abort", "pre_exec", "pre_request", "post_request", "child_exit", "worker_exit", "nworkers_changed",
+    "on_exit", "ssl_context",
+})
+NOT_CONFIG_IMPORTS = ("fastapi", "starlette", "flask", "django", "sqlalchemy", "pydantic", "celery")
+RECYCLING = ("max_requests", "max_requests_jitter")
+BASE_APPLICATIONS = frozenset({"gunicorn.app.base.BaseApplication", "gunicorn.app.base.Application",
+                               "gunicorn.app.wsgiapp.WSGIApplication"})
+
+
+def is_gunicorn_config_module(summary: ModuleSummary) -> bool:
+    """A module gunicorn loads with ``-c``: named like one, or made only of gunicorn settings/hooks."""
+    settings = set(summary.definitions) & GUNICORN_SETTINGS
+    if GUNICORN_CONFIG_FILE.match(os.path.basename(summary.path)):
+        return bool(settings)  # hooks only: the settings live elsewhere (CLI, options dict)
+    if not settings & CORE_SETTINGS or len(settings - GENERIC_SETTINGS) < 2:
+        return False
+    for name, definition in summary.definitions.items():
+        if definition.kind == "class" or (definition.kind == "function" and name not in SERVER_HOOKS):
+            return False
+    return not summary.imports_from(*NOT_CONFIG_IMPORTS)
+
+
+def gunicorn_application_classes(project: ProjectFacts) -> FrozenSet[str]:
+    """Linted classes that subclass gunicorn's ``BaseApplication`` (directly or through each other)."""
+    return _MEMO.get(project, "gunicorn-applications", _application_classes)
+
+
+def _application_classes(project: ProjectFacts) -> FrozenSet[str]:
+    classes: Dict[str, Tuple[str, ...]] = {}
+    for module, facts in project.modules.items():
+        for name, definition in facts.definitions.items():
+            if definition.kind == "class" and definition.bases:
+                classes[f"{module}.{name}"] = tuple(project.canonical(b) for b in definition.bases)
+    result: Set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for name, bases in classes.items():
+            if name not in result and any(b in BASE_APPLICATIONS or b in result for b in bases):
+                result.add(name)
+                changed = True
+    return frozenset(result)
+
+
+def may_configure_gunicorn(summary: ModuleSummary, project: ProjectFacts) -> bool:
+    if is_gunicorn_config_module(summary) or summary.imports_from("gunicorn"):
+        return True
+    apps = gunicorn_application_classes(project)
+    if not apps:
+        return False
+    imported = {project.canonical(q) for q in summary.imported}
+    return bool(imported & apps) or any(a.startswith(summary.module + ".") for a in apps)
+
+
+def config_module_settings(project: ProjectFacts, reference: str) -> Optional[Set[str]]:
+    """For ``"config": "python:app.gunicorn_conf"``: the names that linted module sets, else None."""
+    if not reference.startswith("python:"):
+        return None
+    module = project.modules.get(reference[len("python:"):])
+    return None if module is None else set(module.definitions)
+
+
+def iter_names(items: Iterable[str]) -> str:
+    return ", ".join(f"`{i}`" for i in items)
