@@ -873,13 +873,35 @@ async def start():
                 return True
             target = targets[0]
             if isinstance(target, cst.Name) and not aio.declared_outside(index, target.value):
-                return target.value != "_" and bool(aio.reads_outside_done_callbacks(index, target.value))
+                if target.value == "_":
+                    return False
+                reads = aio.reads_outside_done_callbacks(index, target.value)
+                added = [r for r in reads if _added_to_collection(index, r)]
+                if len(added) != len(reads):
+                    return True  # awaited, passed on, stored: assume its owner cancels it
+                # kept in a set (the LL401 recipe): cancelled only if the module cancels anything
+                return bool(added) and _module_cancels_something(self.ctx)
             name = target.attr.value if isinstance(target, cst.Attribute) else \
                 target.value if isinstance(target, cst.Name) else None
             if name is None:
                 return True
             return _mentioned_elsewhere(self.ctx.module, name, target)
         return True
+
+
+def _added_to_collection(index, load: cst.CSTNode) -> bool:
+    arg = index.parent.get(load)
+    call = index.parent.get(arg) if isinstance(arg, cst.Arg) else None
+    return isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and \
+        call.func.attr.value in ("add", "append") and isinstance(index.parent.get(call), cst.Expr)
+
+
+def _module_cancels_something(ctx) -> bool:
+    key = "tasks-module-cancels"
+    if key not in ctx.cache:
+        ctx.cache[key] = b".cancel" in ctx.source and any(
+            isinstance(n, cst.Attribute) and n.attr.value == "cancel" for n, _ in aio.walk(ctx.module))
+    return ctx.cache[key]
 
 
 def _module_function(module: cst.Module, name: str) -> Optional[cst.FunctionDef]:

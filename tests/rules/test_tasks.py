@@ -1,0 +1,86 @@
+"""LL4 through the real CLI on realistic fixtures: exact findings, the fix, a second pass, imports."""
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "fixtures" / "LL4"
+
+
+def leaklint(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "leaklint", "--isolated", "--select", "LL4", *map(str, args)],
+                          cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def findings(stdout):
+    out = []
+    for line in stdout.splitlines():
+        parts = line.split(":", 3)
+        if len(parts) == 4 and parts[1].isdigit():
+            out.append((os.path.basename(parts[0]), int(parts[1]), parts[3].split()[0]))
+    return sorted(out)
+
+
+def test_bad_fixture_findings():
+    result = leaklint(FIXTURES / "tasks_bad.py")
+    assert result.returncode == 1, result.stderr
+    assert findings(result.stdout) == [
+        ("tasks_bad.py", 28, "LL401"),  # lifespan: dropped ...
+        ("tasks_bad.py", 28, "LL403"),  # ... and an endless loop never cancelled
+        ("tasks_bad.py", 37, "LL401"),  # expression statement
+        ("tasks_bad.py", 43, "LL401"),  # alias, bound and only given a done-callback
+        ("tasks_bad.py", 50, "LL401"),  # get_running_loop().create_task(...).add_done_callback(...)
+        ("tasks_bad.py", 56, "LL401"),  # `_ = ensure_future(...)`
+        ("tasks_bad.py", 62, "LL402"),  # module-level list never pruned
+        ("tasks_bad.py", 71, "LL402"),  # instance set never pruned
+    ], result.stdout
+
+
+def test_ok_fixture_is_clean():
+    result = leaklint(FIXTURES / "tasks_ok.py")
+    assert result.returncode == 0, result.stdout
+    assert findings(result.stdout) == []
+
+
+def test_fix_matches_expected_and_is_stable(tmp_path):
+    target = tmp_path / "tasks_bad.py"
+    shutil.copy(FIXTURES / "tasks_bad.py", target)
+    expected = (FIXTURES / "tasks_bad.fixed.py").read_text()
+    leaklint("--fix", target)  # safe fixes only: LL401's fix is unsafe, nothing changes
+    assert target.read_text() == (FIXTURES / "tasks_bad.py").read_text()
+    first = leaklint("--fix", "--unsafe-fixes", target)
+    assert target.read_text() == expected
+    # LL402 and LL403 have no fix; LL401 is gone everywhere
+    assert findings(first.stdout) == [("tasks_bad.py", 30, "LL403"), ("tasks_bad.py", 75, "LL402"),
+                                      ("tasks_bad.py", 84, "LL402")], first.stdout
+    second = leaklint("--fix", "--unsafe-fixes", target)
+    assert target.read_text() == expected
+    assert findings(second.stdout) == findings(first.stdout)
+    # the fixed module imports (FastAPI app, lifespan and all)
+    spec = importlib.util.spec_from_file_location("tasks_bad_fixed", target)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module._background_tasks == set()
+
+
+def test_ruf006_cases_are_all_reported(tmp_path):
+    """Every shape ruff's RUF006 reports for these calls is an LL401 finding too."""
+    source = tmp_path / "ruf006.py"
+    source.write_text(
+        "import asyncio\n"
+        "from asyncio import ensure_future\n"
+        "\n"
+        "async def main(coro, loop):\n"
+        "    asyncio.create_task(coro())\n"  # 5: statement
+        "    asyncio.ensure_future(coro())\n"  # 6
+        "    ensure_future(coro())\n"  # 7: from-import
+        "    task = asyncio.create_task(coro())\n"  # 8: unused binding
+        "    loop = asyncio.get_running_loop()\n"
+        "    loop.create_task(coro())\n"  # 10: loop method
+    )
+    result = leaklint("--select", "LL401", source)
+    assert findings(result.stdout) == [("ruf006.py", n, "LL401") for n in (5, 6, 7, 8, 10)], result.stdout
