@@ -162,6 +162,20 @@ def main() -> None:
         m = med[c]
         print(f"{c:<12} {m['p50_ms']:>8.2f} {m['p95_ms']:>8.2f} {m['rps']:>8.0f}   "
               f"{m['p50_ms'] / base['p50_ms']:>9.2f} {m['p95_ms'] / base['p95_ms']:>9.2f} {m['rps'] / base['rps']:>16.2f}")
+    # On a shared machine, background load drifts between rounds; the ratio to the
+    # unwatched server of the *same* round cancels most of it.
+    print()
+    print("median of per-round ratios to the unwatched server of the same round:")
+    print(f"{'level':<12} {'p50 ratio':>9} {'p95 ratio':>9} {'throughput ratio':>16}")
+    for c in CONFIGS:
+        pairs = list(zip(results[c], results["off"]))
+        p50 = statistics.median(a["p50_ms"] / b["p50_ms"] for a, b in pairs)
+        p95 = statistics.median(a["p95_ms"] / b["p95_ms"] for a, b in pairs)
+        rps = statistics.median(a["rps"] / b["rps"] for a, b in pairs)
+        print(f"{c:<12} {p50:>9.2f} {p95:>9.2f} {rps:>16.2f}")
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    if load:
+        print(f"load average at the end: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
 
 
 if __name__ == "__main__":

@@ -120,3 +120,38 @@ def test_bad_requests_file_is_a_probe_error(tmp_path):
     broken.write_text("{not json")
     with pytest.raises(ProbeError, match="not valid"):
         probe(ll_leaky_app.app, requests_file=str(broken), **FAST)
+
+
+def test_failing_endpoint_is_reported_not_fatal():
+    from fastapi import FastAPI
+
+    app = FastAPI()
+
+    @app.get("/boom")
+    def boom():
+        raise ValueError("kaput")
+
+    (result,) = probe(app, requests=10, warmup=4, checkpoints=2)
+    assert result.statuses == {"500": 10} and "ValueError: kaput" in result.errors[0]
+    assert not result.leaking  # kept tracebacks would have looked like a leak
+    assert "non-2xx responses" in format_table([result])
+
+
+def test_app_startup_failure_is_a_probe_error():
+    from contextlib import asynccontextmanager
+
+    from fastapi import FastAPI
+
+    @asynccontextmanager
+    async def lifespan(app):
+        raise RuntimeError("database unreachable")
+        yield
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/x")
+    def x():
+        return 1
+
+    with pytest.raises(ProbeError, match="startup failed"):
+        probe(app, **FAST)

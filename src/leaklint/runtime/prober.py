@@ -142,10 +142,21 @@ def probe(
             driver.startup()
         except LifespanError as exc:
             raise ProbeError(f"app startup failed: {exc}") from None
-        for target in targets:
-            report.append(
-                _measure(driver, target, requests, warmup, threshold_bytes, min_confidence, checkpoints, top, frames)
-            )
+        # One full collection, then freeze everything alive: the many collections
+        # below only scan objects created since, which keeps them cheap. If the
+        # caller froze objects already (pre-fork servers do), leave that alone.
+        froze = gc.get_freeze_count() == 0
+        _collect()
+        if froze:
+            gc.freeze()
+        try:
+            for target in targets:
+                report.append(
+                    _measure(driver, target, requests, warmup, threshold_bytes, min_confidence, checkpoints, top, frames)
+                )
+        finally:
+            if froze:
+                gc.unfreeze()
     finally:
         driver.shutdown()
     return report
@@ -250,17 +261,13 @@ def _measure(
             if target.endpoint is None:
                 target.endpoint = resp.scope.get("endpoint")
 
-    # Warm-up fills caches, pools and lazy imports; its memory is not the endpoint's leak.
-    # The first half of the warm-up runs untraced and at full speed: it fills
-    # caches, pools and lazy imports.
+    # Warm-up memory is not the endpoint's leak. The first half runs untraced
+    # and at full speed: it fills caches, pools and lazy imports.
     traced_warmup = max(2, warmup // 2)
     for i in range(max(1, warmup - traced_warmup)):
         one(i)
     statuses.clear()
     _collect()
-    # Freezing moves everything alive now out of the collector's sight, so the
-    # checkpoint collections below only scan what the measured requests created.
-    gc.freeze()
     own_tracing = not tracemalloc.is_tracing()
     if own_tracing:
         tracemalloc.start(frames)
@@ -269,7 +276,7 @@ def _measure(
         # The second half runs traced but unmeasured: objects a bounded cache
         # churns through are replaced by traced ones here, not during the
         # measurement, where the swap would look like growth. It also absorbs
-        # the one-off perturbation of freezing and snapshotting.
+        # the one-off perturbation of starting tracemalloc and snapshotting.
         for i in range(traced_warmup):
             one(warmup + n + i)
         statuses.clear()
@@ -291,7 +298,6 @@ def _measure(
     finally:
         if own_tracing:
             tracemalloc.stop()
-        gc.unfreeze()
     samples = [[x, y] for x, y in zip(xs, ys)]
     fit = linear_fit(list(xs), list(ys))
     slope = fit.slope

@@ -12,11 +12,11 @@ app = FastAPI()
 
 
 @app.get("/leak")
-def leak():
+async def leak():
     REQUEST_LOG.append({"payload": bytearray(4096)})
     return {"n": len(REQUEST_LOG)}
 
 
 @app.get("/leak-dep")
-def leak_dep(session: Session = Depends(get_fixed_session)):
+async def leak_dep(session: Session = Depends(get_fixed_session)):
     return {"closed": session.closed}

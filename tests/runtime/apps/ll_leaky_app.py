@@ -25,18 +25,18 @@ def remember(item):
 
 
 @app.get("/leak")
-def leak():
+async def leak():
     remember({"payload": bytearray(4096)})
     return {"n": len(REQUEST_LOG)}
 
 
 @app.get("/leak-dep")
-def leak_dep(session: Session = Depends(get_session)):
+async def leak_dep(session: Session = Depends(get_session)):
     return {"closed": session.closed}
 
 
 @app.get("/clean")
-def clean():
+async def clean():
     data = [i * i for i in range(200)]
     return {"sum": sum(data)}
 

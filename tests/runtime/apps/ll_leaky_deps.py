@@ -1,4 +1,4 @@
-"""A yield-dependency in its own module that leaks: sessions are registered and never dropped."""
+"""Async yield-dependencies in their own module; one leaks: sessions are registered and never dropped."""
 
 OPEN_SESSIONS = []
 
@@ -12,14 +12,14 @@ class Session:
         self.closed = True
 
 
-def get_session():
+async def get_session():
     session = Session()
     OPEN_SESSIONS.append(session)  # leak: never removed after the request
     yield session
     session.close()
 
 
-def get_fixed_session():
+async def get_fixed_session():
     session = Session()
     OPEN_SESSIONS.append(session)
     try:
