@@ -204,6 +204,19 @@ async def run_steps(steps, on_step):
     finally:
         request_id.reset(token)
 """,
+        # a context manager restores the value in `__exit__`
+        CONTEXT_PY + """
+class as_request:
+    def __init__(self, value):
+        self.value = value
+
+    def __enter__(self):
+        self.previous = request_id.get()
+        request_id.set(self.value)
+
+    def __exit__(self, *exc):
+        request_id.set(self.previous)
+""",
         # an async context manager keeps the token on its instance (LL303 is about middleware)
         CONTEXT_PY + """
 class bound:
@@ -309,6 +322,8 @@ def worker(queue, token):
         if target is None:
             return
         fn, var = target
+        if fn.name.value in ("__enter__", "__aenter__") and self.ctx.enclosing_class(fn) is not None:
+            return  # the context manager's `__exit__` owns the cleanup
         if fn.name.value in cv.functions_run_in_copied_context(self.ctx):
             return
         index = flow.index_of(self.ctx, fn)

@@ -318,10 +318,10 @@ async def handler(job, loop: asyncio.AbstractEventLoop):
     ]
 
     def visit_Call(self, node: cst.Call) -> None:
-        if not aio.quick_spawn_candidate(node):
+        if not aio.quick_spawn_candidate(node) or not aio.file_may_spawn(self.ctx):
             return
         fn = self.ctx.current_function()
-        spawn = aio.spawn_of(self.ctx, node, fn)
+        spawn = aio.spawn_cached(self.ctx, node, fn)
         if spawn is None:
             return
         drop = aio.dropped(self.ctx, node)
@@ -532,7 +532,7 @@ async def submit(key, coro):
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
         if not (isinstance(func, cst.Attribute) and func.attr.value in ("add", "append", "appendleft", "insert")
-                and node.args):
+                and node.args) or not aio.file_may_spawn(self.ctx):
             return
         value = node.args[-1].value
         fn = self.ctx.current_function()
@@ -540,7 +540,8 @@ async def submit(key, coro):
             self._candidate(node, func.value, fn)
 
     def visit_Assign(self, node: cst.Assign) -> None:
-        if len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Subscript):
+        if len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Subscript) or \
+                not aio.file_may_spawn(self.ctx):
             return
         fn = self.ctx.current_function()
         if aio.is_task_value(self.ctx, node.value, fn):
@@ -823,10 +824,33 @@ async def start():
     asyncio.get_running_loop().create_task(cache._refresh())
 """, files={"app/__init__.py": "", "app/main.py": "from fastapi import FastAPI\napp = FastAPI()\n"},
             path="app/cache.py", line=16),
+        # the loop lives in another linted module; the task is kept on app.state but never cancelled
+        Invalid("""
+import asyncio
+from contextlib import asynccontextmanager
+from fastapi import FastAPI
+from app.workers import sweep_sessions
+
+@asynccontextmanager
+async def lifespan(app):
+    app.state.sweeper = asyncio.create_task(sweep_sessions())
+    yield
+
+app = FastAPI(lifespan=lifespan)
+""", files={"app/__init__.py": "", "app/workers.py": """
+import asyncio
+
+async def sweep_sessions():
+    while True:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            raise
+"""}, path="app/main.py", line=8, message="`sweep_sessions`"),
     ]
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if not web.roles_of(self.ctx, node).startup:
+        if not aio.file_may_spawn(self.ctx) or not web.roles_of(self.ctx, node).startup:
             return
         index = flow.index_of(self.ctx, node)
         calls = [c for c in index.all(cst.Call) if aio.quick_spawn_candidate(c)]
@@ -841,27 +865,34 @@ async def start():
             if aio.spawn_of(self.ctx, call, node) is None or not call.args:
                 continue
             coro = call.args[0].value
-            target = self._coroutine_function(node, index, coro)
-            if target is None or not aio.endless_loop(target):
+            name = self._endless_coroutine(index, coro)
+            if name is None or self._may_be_cancelled(index, call):
                 continue
-            if self._may_be_cancelled(index, call):
-                continue
-            self.report(call, coro=target.name.value)
+            self.report(call, coro=name)
 
-    def _coroutine_function(self, fn: cst.FunctionDef, index, coro) -> Optional[cst.FunctionDef]:
+    def _endless_coroutine(self, index, coro) -> Optional[str]:
+        """The name of the function ``coro`` calls, when it loops forever."""
         if not isinstance(coro, cst.Call):
             return None
         func = coro.func
+        target = None
         if isinstance(func, cst.Name):
             for inner in index.all(cst.FunctionDef):
                 if inner.name.value == func.value:
-                    return inner
-            if self.ctx.qualify(func) == frozenset({f"{self.ctx.summary.module}.{func.value}"}):
-                return _module_function(self.ctx.module, func.value)
+                    target = inner
+                    break
+            else:
+                qualified = self.ctx.qualify(func)
+                if qualified == frozenset({f"{self.ctx.summary.module}.{func.value}"}):
+                    target = _module_function(self.ctx.module, func.value)
+                else:  # defined in another linted module
+                    definitions = [self.ctx.project.definition(q) for q in qualified]
+                    if definitions and all(d is not None and d.runs_forever for d in definitions):
+                        return func.value
         elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
             # `self._loop()` / `instance._loop()`: a method of a class in this module
-            return _any_method(self.ctx.module, func.attr.value)
-        return None
+            target = _any_method(self.ctx.module, func.attr.value)
+        return target.name.value if target is not None and aio.endless_loop(target) else None
 
     def _may_be_cancelled(self, index, call: cst.Call) -> bool:
         parent = index.parent.get(call)
@@ -918,11 +949,16 @@ def _any_method(module: cst.Module, name: str) -> Optional[cst.FunctionDef]:
 
 
 def _mentioned_elsewhere(module: cst.Module, name: str, target: cst.CSTNode) -> bool:
-    """``name`` (a global or an attribute name) appears anywhere but in ``target`` itself."""
+    """The global ``name`` (or, for an attribute target, an attribute ``.name``) is used anywhere
+    but in ``target`` itself: someone may cancel it."""
     inside = {id(n) for n, _ in aio.walk(target)}
+    attribute = isinstance(target, cst.Attribute)
     for node, parent in aio.walk(module):
-        if isinstance(node, cst.Name) and node.value == name and id(node) not in inside:
-            if isinstance(parent, cst.NameItem):
-                continue  # `global name`
-            return True
+        if not isinstance(node, cst.Name) or node.value != name or id(node) in inside:
+            continue
+        if isinstance(parent, cst.NameItem):
+            continue  # `global name`
+        if attribute != (isinstance(parent, cst.Attribute) and parent.attr is node):
+            continue
+        return True
     return False

@@ -43,6 +43,21 @@ def may_use_asyncio(summary: ModuleSummary) -> bool:
     return summary.imports_from("asyncio")
 
 
+def file_may_spawn(ctx) -> bool:
+    """Per-file pre-check: a spawn needs ``create_task``/``ensure_future`` in the source, or a name
+    imported from a linted module that re-exports one under another name."""
+    key = "asyncio-may-spawn"
+    if key not in ctx.cache:
+        source = ctx.source
+        found = b"create_task" in source or b"ensure_future" in source
+        if not found:
+            project = ctx.project
+            found = any(project.canonical(q) in TASK_FACTORIES for q in ctx.summary.imported
+                        if project.is_project_name(q))
+        ctx.cache[key] = found
+    return ctx.cache[key]
+
+
 @dataclass(frozen=True)
 class Spawn:
     call: cst.Call
@@ -101,7 +116,13 @@ def quick_spawn_candidate(call: cst.Call) -> bool:
     func = call.func
     if isinstance(func, cst.Attribute):
         return func.attr.value in SPAWN_NAMES
-    return isinstance(func, cst.Name)
+    return isinstance(func, cst.Name) and func.value not in _NEVER_SPAWNS
+
+
+#: frequent builtins: skip resolving them on every call
+_NEVER_SPAWNS = frozenset({"len", "print", "isinstance", "str", "int", "list", "dict", "set", "tuple", "range",
+                           "getattr", "hasattr", "setattr", "super", "type", "sorted", "enumerate", "zip",
+                           "min", "max", "any", "all", "repr", "bool", "float", "open", "iter", "next", "map"})
 
 
 # -- what happens to the task -------------------------------------------------------------------
@@ -250,9 +271,18 @@ def walk(node: cst.CSTNode, parent: Optional[cst.CSTNode] = None):
         stack.extend((c, n) for c in reversed(n.children))
 
 
+def spawn_cached(ctx, call: cst.Call, fn: Optional[cst.FunctionDef]) -> Optional[Spawn]:
+    """``spawn_of`` memoised per call node, so LL401/LL402 resolve each call once."""
+    key = ("asyncio-spawn", id(call))
+    if key not in ctx.cache:
+        ctx.cache[key] = (call, spawn_of(ctx, call, fn) if quick_spawn_candidate(call) else None)
+    cached_call, spawn = ctx.cache[key]
+    return spawn if cached_call is call else spawn_of(ctx, call, fn)
+
+
 def task_name_bound_to_spawn(ctx, fn: Optional[cst.FunctionDef], name: str) -> bool:
     """Every binding of local ``name`` in ``fn`` is a task spawn."""
-    if fn is None:
+    if fn is None or not _function_spawns(ctx, fn):
         return False
     index = flow.index_of(ctx, fn)
     binders = [index.parent.get(b) if isinstance(b, cst.AssignTarget) else b for b in index.assignments(name)]
@@ -265,10 +295,27 @@ def task_name_bound_to_spawn(ctx, fn: Optional[cst.FunctionDef], name: str) -> b
     return True
 
 
+def _function_spawns(ctx, fn: cst.FunctionDef) -> bool:
+    """Cheap text check before indexing a function: does its code mention a spawn at all?"""
+    key = ("asyncio-function-spawns", id(fn))
+    if key not in ctx.cache:
+        code = ctx.code(fn)
+        ctx.cache[key] = "create_task" in code or "ensure_future" in code or _reexported_spawn_names(ctx, code)
+    return ctx.cache[key]
+
+
+def _reexported_spawn_names(ctx, code: str) -> bool:
+    """An alias of a task factory (``from asyncio import create_task as spawn``, or re-exported by
+    a linted module) is used in ``code``."""
+    project = ctx.project
+    return any(local in code for local, qs in ctx.summary.imports.items()
+               for q in qs if project.canonical(q) in TASK_FACTORIES)
+
+
 def is_task_value(ctx, value: cst.BaseExpression, fn: Optional[cst.FunctionDef]) -> bool:
     """A spawn call, or a local bound only to spawns."""
     if isinstance(value, cst.Call):
-        return quick_spawn_candidate(value) and spawn_of(ctx, value, fn) is not None
+        return spawn_cached(ctx, value, fn) is not None
     if isinstance(value, cst.Name):
         return task_name_bound_to_spawn(ctx, fn, value.value)
     return False

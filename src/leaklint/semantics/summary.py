@@ -38,6 +38,9 @@ class Definition:
     is_generator: bool = False
     bases: Tuple[str, ...] = ()
     lineno: int = 0
+    #: an ``async def`` with a ``while True:`` loop that no ``break``/``return`` of its own leaves:
+    #: a background loop that runs until cancelled (LL403 asks this across modules)
+    runs_forever: bool = False
 
 
 @dataclass
@@ -255,6 +258,8 @@ class _Summariser:
         bound, declared_global, imports, facts.is_generator = _scan_function(node)
         if not path and node.name in self.s.definitions and self.s.definitions[node.name].kind == "function":
             self.s.definitions[node.name].is_generator = facts.is_generator
+            if isinstance(node, ast.AsyncFunctionDef) and getattr(self, "may_loop_forever", True):
+                self.s.definitions[node.name].runs_forever = _runs_forever(node)
         interesting = self.module_names | BUILTIN_NAMES
         facts.shadowed = {n for n in bound - declared_global if n in interesting}
         for stmt in imports:
@@ -313,6 +318,36 @@ def _blocks(stmt: ast.stmt) -> List[List[ast.stmt]]:
     return blocks
 
 
+def _runs_forever(fn: ast.AST) -> bool:
+    """A ``while True:``/``while 1:`` loop in ``fn``'s own scope that no own ``break``/``return`` leaves."""
+    stack: List[ast.AST] = list(fn.body)  # type: ignore[attr-defined]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        if isinstance(node, ast.While) and isinstance(node.test, ast.Constant) and node.test.value \
+                and not _leaves(node.body, True):
+            return True
+        stack.extend(ast.iter_child_nodes(node))
+    return False
+
+
+def _leaves(body: List[ast.stmt], own_loop: bool) -> bool:
+    stack: List[ast.AST] = list(body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Return) or (own_loop and isinstance(node, ast.Break)):
+            return True
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        if isinstance(node, (ast.While, ast.For, ast.AsyncFor)):
+            if _leaves(node.body, False) or _leaves(node.orelse, own_loop):
+                return True
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+    return False
+
+
 def _scan_function(fn) -> Tuple[Set[str], Set[str], List[ast.stmt], bool]:
     """One pass over a function's own scope: names it binds, names it declares global/nonlocal,
     its import statements (nested functions' included: rare, and merging only hides findings),
@@ -366,5 +401,7 @@ def summarise(source: bytes, path: str, module: str, package: str) -> ModuleSumm
     except (ValueError, UnicodeDecodeError) as exc:  # null bytes, undecodable source
         summary.syntax_error = (str(exc), 1, 1)
         return summary
-    _Summariser(summary, tree).run()
+    summariser = _Summariser(summary, tree)
+    summariser.may_loop_forever = b"while True" in source or b"while 1" in source
+    summariser.run()
     return summary
