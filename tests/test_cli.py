@@ -428,3 +428,14 @@ def test_rule_command(tmp_path, monkeypatch):
 def test_unknown_rule_is_exit_2(tmp_path):
     result = run_cli(["rule", "LL999"], tmp_path)
     assert_one_line_error(result, "LL999")
+
+
+def test_preview_rules_need_preview(mixed, monkeypatch):
+    from leaklint.registry import rule_by_code
+
+    monkeypatch.setattr(rule_by_code("LL103"), "preview", True)  # pretend LL103 were a preview rule
+    assert [l.split()[1] for l in invoke(["--jobs", "1", "-q"], mixed, monkeypatch).lines] == ["LL101", "LL101"]
+    with_flag = invoke(["--jobs", "1", "-q", "--preview"], mixed, monkeypatch)
+    assert [l.split()[1] for l in with_flag.lines] == ["LL101", "LL101", "LL103"]
+    write(mixed, {"pyproject.toml": "[tool.leaklint]\npreview = true\n"})
+    assert [l.split()[1] for l in invoke(["--jobs", "1", "-q"], mixed, monkeypatch).lines] == ["LL101", "LL101", "LL103"]

@@ -89,11 +89,16 @@ def _check_stdin(request: CheckRequest, codes: List[str], options: FixOptions) -
             sys.stdout.flush()
         return _report(request, RunResult([FileResult(name, [tool_diagnostic("LL002", name, str(exc))])]),
                        to_stderr=options.fix)
-    path, summary, _ = summarise_path(name, data)
-    project = ProjectFacts.build([summary])
-    job = Job(tuple(codes), tuple((g, tuple(c)) for g, c in request.settings.per_file_ignores.items()),
-              request.settings.root, options, write=False)
-    result = check_one(name, summary, project, job, source=data)
+    path, summary, error = summarise_path(name, data)
+    if summary is None:  # leaklint failed on this input (see runner._internal)
+        from leaklint.engine import FileResult
+
+        result = FileResult(name, error=f"{name}: {error}")
+    else:
+        project = ProjectFacts.build([summary])
+        job = Job(tuple(codes), tuple((g, tuple(c)) for g, c in request.settings.per_file_ignores.items()),
+                  request.settings.root, options, write=False)
+        result = check_one(name, summary, project, job, source=data)
     if options.fix:
         sys.stdout.buffer.write(result.fixed if result.fixed is not None else data)
         sys.stdout.flush()
@@ -105,6 +110,10 @@ def _report(request: CheckRequest, result: RunResult, extra_error: bool = False,
             sources: Optional[Dict[str, List[str]]] = None) -> int:
     diagnostics: List[Diagnostic] = sorted((d for r in result.results for d in r.diagnostics),
                                            key=Diagnostic.sort_key)
+    for failed in result.results:
+        if failed.error:
+            click.echo(f"leaklint: error: {failed.error}", err=True)
+            extra_error = True
     fixed = sum(r.fixes_applied for r in result.results)
     changed = sum(1 for r in result.results if r.fixed is not None)
     out: List[str] = []
@@ -116,6 +125,8 @@ def _report(request: CheckRequest, result: RunResult, extra_error: bool = False,
                 if diffs else "No fixes available."
             click.echo(message, err=True)
         _emit("".join(out), request.output_file, to_stderr)
+        if extra_error:
+            return 2
         return 1 if diffs and not request.exit_zero else 0
     if request.statistics:
         out.append(stats.render(diagnostics, request.unsafe, as_json=request.output_format in EDIT_FORMATS))

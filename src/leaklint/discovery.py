@@ -35,6 +35,24 @@ def _excluded(path: str, root: str, patterns: Sequence[str]) -> bool:
     return False
 
 
+def _force_excluded(path: str, root: str, patterns: Sequence[str]) -> bool:
+    """``--force-exclude``: the path or any folder above it (up to the root) is excluded.
+
+    ``build/gen.py`` is excluded by ``build`` just as walking would have skipped it.
+    """
+    current = os.path.abspath(path)
+    root = os.path.abspath(root)
+    if current == root:
+        return False
+    while True:
+        if _excluded(current, root, patterns):
+            return True
+        parent = os.path.dirname(current)
+        if parent == current or not parent.startswith(root + os.sep):
+            return False  # reached the root (never itself excluded), or the path lies outside it
+        current = parent
+
+
 def _walk(top: str, root: str, excludes: Sequence[str], out: List[str]) -> None:
     real_top = os.path.realpath(top)
     stack = [top]
@@ -92,16 +110,20 @@ def discover(paths: Iterable[str], root: str, excludes: Sequence[str], respect_g
             found.errors.append(f"{given}: no such file or directory")
             continue
         if os.path.isdir(given):
-            if force_exclude and _excluded(os.path.abspath(given), root, excludes) and given not in (".", "./"):
+            if force_exclude and _force_excluded(given, root, excludes) and given not in (".", "./"):
                 continue
-            _walk(given, root, excludes, walked)
+            found_here: List[str] = []
+            _walk(given, root, excludes, found_here)
+            if respect_gitignore and found_here:
+                # one git call per folder given: git refuses the whole batch if one path lies
+                # outside its repository, so folders from two repositories must not be mixed
+                ignored = _gitignored(found_here)
+                found_here = [p for p in found_here if os.path.abspath(p) not in ignored]
+            walked.extend(found_here)
         else:
-            if force_exclude and _excluded(os.path.abspath(given), root, excludes):
+            if force_exclude and _force_excluded(given, root, excludes):
                 continue
             explicit.append(given)
-    if respect_gitignore and walked:
-        ignored = _gitignored(walked)
-        walked = [p for p in walked if os.path.abspath(p) not in ignored]
     seen: Set[str] = set()
     for path in explicit + walked:
         key = os.path.abspath(path)

@@ -46,6 +46,7 @@ class FileResult:
     fixes_applied: int = 0
     diff: str = ""
     parsed: bool = False  # whether libcst parsed it (for benchmarks and tests of the cheap look)
+    error: Optional[str] = None  # one line: leaklint itself failed on this file (a bug); the run goes on
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -151,6 +152,7 @@ class Linted:
         self.wrapper, reports = _run_rules(path, source, self.module, summary, project, rule_classes)
         self.module = self.wrapper.module
         self.positions = self.wrapper.resolve(PositionProvider) if reports else {}
+        self._statement_ranges: Optional[List] = None
         noqa = build_index(source) if reports else None
         self.reports: List[Report] = []
         for report in reports:
@@ -161,9 +163,37 @@ class Linted:
 
     def _noqa_rows(self, report: Report) -> Tuple[int, ...]:
         rows = [self.positions[report.node].start.line]
-        if report.statement is not None and report.statement in self.positions:
-            rows.append(self.positions[report.statement].start.line)
+        statement = self._statement_start(report)
+        if statement is not None:
+            rows.append(statement)
         return tuple(rows)
+
+    def _statement_start(self, report: Report) -> Optional[int]:
+        """First line of the innermost statement around the reported node (a multi-line statement's
+        ``# noqa`` sits there).
+
+        Computed from positions rather than taken from ``report.statement``: a rule that reports
+        from ``visit_FunctionDef`` on a node deeper in the body gets the *function* as its
+        "enclosing statement" (the node is not on the traversal stack yet), and a ``# noqa`` on
+        the ``def`` line would then silence every finding in the function.
+        """
+        target = self.positions[report.node]
+        if self._statement_ranges is None:
+            self._statement_ranges = [
+                rng for node, rng in self.positions.items()
+                if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement))
+            ]
+        start, end = (target.start.line, target.start.column), (target.end.line, target.end.column)
+        best = None
+        for rng in self._statement_ranges:
+            s0, s1 = (rng.start.line, rng.start.column), (rng.end.line, rng.end.column)
+            if s0 <= start and end <= s1 and (best is None or s0 >= best):
+                best = s0
+        if best is None:
+            if report.statement is not None and report.statement in self.positions:
+                return self.positions[report.statement].start.line
+            return None
+        return best[0]
 
     def diagnostic(self, report: Report, options: FixOptions) -> Diagnostic:
         start, end = _location(self.positions[report.node])

@@ -22,6 +22,15 @@ from leaklint.semantics.summary import ModuleSummary, module_name_for, summarise
 from leaklint.writer import WriteError, write_atomic
 
 SERIAL_BELOW = 8  # a pool costs more than it saves on tiny inputs
+INTERNAL = "internal error: "
+
+
+def _internal(exc: BaseException) -> str:
+    """One line for a bug in leaklint on one file (``LEAKLINT_DEBUG=1`` re-raises instead)."""
+    if os.environ.get("LEAKLINT_DEBUG"):
+        raise exc
+    text = " ".join(str(exc).split())
+    return f"{INTERNAL}{type(exc).__name__}: {text} (set LEAKLINT_DEBUG=1 for a traceback)"
 
 
 @dataclass
@@ -48,8 +57,11 @@ def summarise_path(path: str, source: Optional[bytes] = None) -> Tuple[str, Opti
         data = read_source(path) if source is None else source
     except SourceError as exc:
         return path, None, str(exc)
-    module, package = module_name_for(path)
-    return path, summarise(data, path, module, package), None
+    try:
+        module, package = module_name_for(path)
+        return path, summarise(data, path, module, package), None
+    except Exception as exc:  # a bug on one file must not end the run for the others
+        return path, None, _internal(exc)
 
 
 def _summarise_chunk(paths: Sequence[str]) -> List[Tuple[str, Optional[ModuleSummary], Optional[str]]]:
@@ -85,7 +97,10 @@ def check_one(path: str, summary: ModuleSummary, project: ProjectFacts, job: Job
         data = read_source(path) if source is None else source
     except SourceError as exc:
         return FileResult(path, [tool_diagnostic("LL002", path, str(exc))])
-    result = lint_source(path, data, summary, project, registry.classes(codes), job.options)
+    try:
+        result = lint_source(path, data, summary, project, registry.classes(codes), job.options)
+    except Exception as exc:  # a bug on one file must not end the run for the others
+        return FileResult(path, error=f"{path}: {_internal(exc)}")
     result.diagnostics = [d for d in result.diagnostics if d.code in codes]
     if job.write and result.fixed is not None:
         try:
@@ -135,7 +150,9 @@ def run(files: Sequence[str], settings: Settings, codes: Sequence[str], options:
               settings.root, options, write)
     readable = [(p, s) for p, s, _ in mapped if s is not None]
     for path, _, error in mapped:
-        if error is not None:
+        if error is not None and error.startswith(INTERNAL):
+            out.results.append(FileResult(path, error=f"{path}: {error}"))
+        elif error is not None:
             out.results.append(FileResult(path, [tool_diagnostic("LL002", path, error)]))
     if parallel:
         with _pool(jobs, _init_worker, (project, job)) as pool:
