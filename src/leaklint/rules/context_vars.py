@@ -26,7 +26,7 @@ class _ContextVarRule(Rule):
 
     @classmethod
     def can_fire(cls, summary, project) -> bool:
-        return cv.may_use_contextvars(summary, project)
+        return cv.may_set_contextvar(summary, project)
 
 
 def _set_target(ctx, node: cst.Call):
@@ -425,6 +425,10 @@ class ContextVarCreatedInFunction(_ContextVarRule):
     code = "LL302"
     name = "contextvar-created-in-function"
     message = "`ContextVar` created inside `{func}`: create it once at module level"
+
+    @classmethod
+    def can_fire(cls, summary, project) -> bool:
+        return cv.may_create_contextvar(summary, project)
 
     valid = [
         CONTEXT_PY,

@@ -25,11 +25,7 @@ class _TaskRule(Rule):
 
     @classmethod
     def can_fire(cls, summary, project) -> bool:
-        if aio.may_use_asyncio(summary):
-            return True
-        # `from app.compat import create_task` re-exporting asyncio's
-        return any(project.canonical(q) in aio.TASK_FACTORIES for q in summary.imported
-                   if project.is_project_name(q))
+        return aio.may_spawn(summary, project)
 
 
 class DanglingTask(_TaskRule):

@@ -43,6 +43,11 @@ def may_use_asyncio(summary: ModuleSummary) -> bool:
     return summary.imports_from("asyncio")
 
 
+def may_spawn(summary: ModuleSummary, project: ProjectFacts) -> bool:
+    """Cheap look: the module calls a task factory (any alias or re-export) or some ``.create_task``."""
+    return "create_task" in summary.called_methods or summary.calls_any(project, TASK_FACTORIES)
+
+
 def file_may_spawn(ctx) -> bool:
     """Per-file pre-check: a spawn needs ``create_task``/``ensure_future`` in the source, or a name
     imported from a linted module that re-exports one under another name."""

@@ -38,6 +38,14 @@ def may_use_contextvars(summary: ModuleSummary, project: ProjectFacts) -> bool:
     return False
 
 
+def may_set_contextvar(summary: ModuleSummary, project: ProjectFacts) -> bool:
+    return "set" in summary.called_methods and may_use_contextvars(summary, project)
+
+
+def may_create_contextvar(summary: ModuleSummary, project: ProjectFacts) -> bool:
+    return summary.calls_any(project, CONTEXTVAR)
+
+
 def is_contextvar(ctx, expr: cst.BaseExpression) -> bool:
     """``expr`` names a module-level ContextVar (this module's or an imported linted one)."""
     if not isinstance(expr, (cst.Name, cst.Attribute)):
