@@ -304,6 +304,13 @@ async def handler(job):
     if job:
         create_task(job())
 """, files={"app/__init__.py": "", "app/compat.py": COMPAT_PY}, path="app/views.py", line=5),
+        # a one-line suite: reported, no fix
+        Invalid("""
+import asyncio
+
+async def handler(job, urgent):
+    if urgent: asyncio.create_task(job())
+""", line=4, column=16),
         Invalid("""
 import asyncio
 
@@ -350,7 +357,7 @@ async def handler(job, loop: asyncio.AbstractEventLoop):
         if exists is None:
             return None
         statement = drop.statement
-        if len(statement.body) != 1:
+        if statement is None or len(statement.body) != 1:
             return None
         config = self.ctx.module.config_for_parsing
         lines: List[str] = []
@@ -474,6 +481,18 @@ _tasks = weakref.WeakSet()
 
 async def submit(coro):
     _tasks.add(asyncio.create_task(coro))
+""",
+        # a local list shadows the module-level set: it dies with the call
+        """
+import asyncio
+
+tasks = set()
+
+async def run_all(coros):
+    tasks = []
+    for coro in coros:
+        tasks.append(asyncio.create_task(coro))
+    return await asyncio.gather(*tasks)
 """,
         # pruned by another linted module
         Valid("""

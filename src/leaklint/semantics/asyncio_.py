@@ -135,7 +135,7 @@ _NEVER_SPAWNS = frozenset({"len", "print", "isinstance", "str", "int", "list", "
 @dataclass(frozen=True)
 class Dropped:
     how: str  # "discarded" | "assigned to `_`" | "assigned to `t` and never read" ...
-    statement: cst.SimpleStatementLine
+    statement: Optional[cst.SimpleStatementLine]  # None: part of a one-line suite (no fix)
     name: Optional[str]  # the local it was bound to (unused), if any
     chained: Optional[cst.Call]  # ``create_task(...).add_done_callback(cb)``
 
@@ -198,13 +198,14 @@ def dropped(ctx, call: cst.Call) -> Optional[Dropped]:
         node = call
     statement = ctx.parent(parent) if parent is not None else None
     if isinstance(parent, cst.Expr) and parent.value is node:
-        if isinstance(statement, cst.SimpleStatementLine):
-            return Dropped("discarded", statement, None, chained)
-        return None
+        # `if x: create_task(...)` on one line is dropped too (the fix then needs its own line)
+        line = statement if isinstance(statement, cst.SimpleStatementLine) else None
+        return Dropped("discarded", line, None, chained)
     if chained is not None:
         return None
-    if isinstance(parent, (cst.Assign, cst.AnnAssign)) and parent.value is call and \
-            isinstance(statement, cst.SimpleStatementLine):
+    if isinstance(parent, (cst.Assign, cst.AnnAssign)) and parent.value is call:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            statement = None
         targets = [t.target for t in parent.targets] if isinstance(parent, cst.Assign) else [parent.target]
         if len(targets) != 1 or not isinstance(targets[0], cst.Name):
             return None
