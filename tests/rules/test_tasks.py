@@ -84,3 +84,22 @@ def test_ruf006_cases_are_all_reported(tmp_path):
     )
     result = leaklint("--select", "LL401", source)
     assert findings(result.stdout) == [("ruf006.py", n, "LL401") for n in (5, 6, 7, 8, 10)], result.stdout
+
+
+def test_cross_module_reexport_and_endless_loop(tmp_path):
+    crossmodule = FIXTURES / "crossmodule"
+    result = leaklint("crossmodule", cwd=FIXTURES)
+    # `spawn` is asyncio's create_task re-exported by compat.py; sweep_sessions loops in workers.py
+    assert findings(result.stdout) == [("main.py", 11, "LL403"), ("main.py", 12, "LL401")], result.stdout
+    # linted alone, main.py cannot know what `spawn` is: no guess
+    alone = leaklint("crossmodule/shop/main.py", cwd=FIXTURES)
+    assert findings(alone.stdout) == [], alone.stdout
+    target = tmp_path / "crossmodule"
+    shutil.copytree(crossmodule, target)
+    leaklint("--fix", "--unsafe-fixes", target)
+    again = leaklint("--fix", "--unsafe-fixes", target)
+    for path in sorted((FIXTURES / "crossmodule.fixed").rglob("*.py")):
+        fixed = target / path.relative_to(FIXTURES / "crossmodule.fixed")
+        assert fixed.read_text() == path.read_text(), fixed
+        compile(fixed.read_text(), str(fixed), "exec")
+    assert findings(again.stdout) == [("main.py", 13, "LL403")], again.stdout
