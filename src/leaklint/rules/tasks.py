@@ -668,9 +668,10 @@ class StartupTaskNeverCancelled(_TaskRule):
 
     ## Why is this bad?
     At shutdown the loop keeps running while the application tears down its database engine, HTTP
-    clients and caches underneath it. With `uvicorn --reload` or in tests that start the app many
-    times, every startup adds one more immortal loop holding its references, and asyncio warns
-    `Task was destroyed but it is pending!` when the loop closes.
+    clients and caches underneath it. When the app is started more than once on the same event loop
+    (tests, embedded servers), every startup adds one more immortal loop holding its references;
+    when the event loop closes, asyncio destroys the pending task mid-iteration and warns
+    `Task was destroyed but it is pending!`.
 
     ## Example
     ```python
