@@ -21,7 +21,7 @@ from typing import Any, Iterable, Sequence
 from .codemap import code_map
 from .driver import AsgiDriver, LifespanError, RequestSpec
 from .requests_file import RequestsFileError, load_requests_file, parse_requests
-from .routes import Endpoint, endpoint_key, find_routes, iter_endpoints, match_template, template_from_scope
+from .routes import Endpoint, find_routes, iter_endpoints, match_template, template_from_scope
 from .stats import human_bytes, linear_fit
 
 DEFAULT_REQUESTS = 200
@@ -409,4 +409,4 @@ def format_table(report: Iterable[ProbeResult]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["probe", "ProbeReport", "ProbeResult", "ProbeError", "format_table", "endpoint_key"]
+__all__ = ["probe", "ProbeReport", "ProbeResult", "ProbeError", "format_table"]

@@ -85,14 +85,12 @@ def _is_mount(route: Any) -> bool:
 
 def _docs_paths(app: Any) -> set[str]:
     """FastAPI's own docs routes are not the user's endpoints."""
-    paths = set()
-    for attr in ("openapi_url", "docs_url", "redoc_url", "swagger_ui_oauth2_redirect_url"):
-        while app is not None and not hasattr(app, "openapi_url"):
-            app = getattr(app, "app", None)
-        value = getattr(app, attr, None) if app is not None else None
-        if value:
-            paths.add(value)
-    return paths
+    while app is not None and not hasattr(app, "openapi_url"):
+        app = getattr(app, "app", None)
+    if app is None:
+        return set()
+    attrs = ("openapi_url", "docs_url", "redoc_url", "swagger_ui_oauth2_redirect_url")
+    return {value for value in (getattr(app, a, None) for a in attrs) if value}
 
 
 def _needs_params(route: Any, dependant: Any) -> bool:
