@@ -169,6 +169,31 @@ def classify_use(ctx, expr: cst.CSTNode, parent_of) -> Use:
     return Use("read", parent if parent is not None else expr)
 
 
+def lazily_initialised(node: cst.CSTNode, me: str, parents) -> bool:
+    """Inside ``if self.<attr> is None:`` / ``if not self.<attr>:`` in the same function: one-time setup."""
+    current = parents.get(node)
+    while current is not None and not isinstance(current, cst.FunctionDef):
+        if isinstance(current, cst.If) and _checks_unset(current.test, me):
+            return True
+        current = parents.get(current)
+    return False
+
+
+def _checks_unset(test: cst.BaseExpression, me: str) -> bool:
+    def is_self_attr(expr: cst.BaseExpression) -> bool:
+        return isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name) and expr.value.value == me
+
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        return is_self_attr(test.expression)
+    if isinstance(test, cst.Comparison) and is_self_attr(test.left) and len(test.comparisons) == 1:
+        target = test.comparisons[0]
+        return isinstance(target.operator, cst.Is) and isinstance(target.comparator, cst.Name) and \
+            target.comparator.value == "None"
+    if isinstance(test, cst.BooleanOperation):
+        return _checks_unset(test.left, me) or _checks_unset(test.right, me)
+    return False
+
+
 def constant_key(node: cst.CSTNode) -> bool:
     """``X["name"] = v`` / ``X["a", 1] += 1``: a store under literal keys adds a bounded set of entries."""
     if isinstance(node, cst.AugAssign):
@@ -394,6 +419,27 @@ def instantiated_at_module_level(project: ProjectFacts) -> FrozenSet[str]:
     return _MEMO.get(project, "instantiated", lambda p: frozenset(
         p.canonical(c) for m in p.modules.values() for d in m.definitions.values() if d.kind == "call"
         for c in d.callee))
+
+
+WEB_PACKAGES = ("fastapi", "starlette")
+
+
+def instantiated_in_web_modules(project: ProjectFacts) -> FrozenSet[str]:
+    """Like :func:`instantiated_at_module_level`, only in modules that import FastAPI/Starlette.
+
+    A singleton in a web application's modules serves requests; one inside a library's internals
+    is usually filled by configuration code.
+    """
+    def compute(p: ProjectFacts) -> FrozenSet[str]:
+        out = set()
+        for module in p.modules.values():
+            if not any(q == w or q.startswith(w + ".") for qs in module.imports.values() for q in qs
+                       for w in WEB_PACKAGES):
+                continue
+            out.update(p.canonical(c) for d in module.definitions.values() if d.kind == "call" for c in d.callee)
+        return frozenset(out)
+
+    return _MEMO.get(project, "instantiated-web", compute)
 
 
 # -- gunicorn --------------------------------------------------------------------------------
