@@ -75,7 +75,9 @@ class WholeUploadRead(_FileRule):
     Finds an upload read whole into memory: `await file.read()` / `file.file.read()` with no size
     (or a negative one) on a `fastapi.UploadFile` / `starlette.datastructures.UploadFile` (a
     parameter annotated so, also inside `Annotated`/`Optional`/`list[...]`, a `File(...)` default, or
-    an item of `await request.form()`), and `await request.body()` in a route handler.
+    an item of `await request.form()`), in a route handler, dependency or middleware or a function of
+    the same module they call; and `await request.body()` there when the bytes are only passed on
+    (written to a file, sent to an HTTP client, put in a response) rather than parsed.
 
     ## Why is this bad?
     Starlette spools uploads to disk past 1 MB so that the process does not hold them. `read()`
@@ -110,8 +112,9 @@ class WholeUploadRead(_FileRule):
 
     ## Known problems
     An unannotated Starlette endpoint parameter (`async def endpoint(request)`) is not known to be
-    a request. Reads that must be whole (a webhook signature over the raw body) are still reported:
-    bound them with a size check on `Content-Length` and `# noqa` the line.
+    a request. A helper in another module that reads an upload it is given is not reported (it may
+    serve `bytes = File()`-style code that wants the bytes). A request body that is parsed (JSON,
+    protobuf, a signature check, decompression) is not reported: the parser needs all of it.
     """
 
     code = "LL501"
@@ -193,7 +196,63 @@ async def u(file: UploadFile):
 from starlette.requests import Request
 
 async def log_body(request: Request):
-    print(await request.json())
+    print(await request.body())
+""",
+        # an upload read whole by a helper no handler of this module calls (FastAPI's own `bytes = File()`)
+        """
+from fastapi import UploadFile
+
+async def _read_file_bytes(file: UploadFile) -> bytes:
+    position = file.file.tell()
+    try:
+        return await file.read()
+    finally:
+        await file.seek(position)
+""",
+        # parsed request bodies need all their bytes (open-webui, mlflow)
+        """
+import hashlib
+import json
+from fastapi import APIRouter, Request
+
+router = APIRouter()
+
+@router.post("/speech")
+async def speech(request: Request):
+    body = await request.body()
+    name = hashlib.sha256(body).hexdigest()
+    payload = json.loads(body)
+    return {"name": name, "model": payload.get("model")}
+
+@router.post("/traces")
+async def traces(request: Request):
+    body = await request.body()
+    if len(body) > 10:
+        body = decompress(body)
+    return {"n": len(body)}
+
+@router.post("/zstd")
+async def zstd(request: Request):
+    return json.loads(decompress(await request.body()))
+
+def decompress(data):
+    return data
+""",
+        # the passthrough also parses the body it forwards: it needs all of it
+        """
+import json
+import httpx
+from fastapi import FastAPI, Request
+
+app = FastAPI()
+
+@app.post("/proxy")
+async def proxy(request: Request):
+    body = await request.body()
+    payload = json.loads(body) if body else None
+    async with httpx.AsyncClient() as client:
+        r = await client.post("http://upstream", content=body or None)
+    return r.json()
 """,
     ]
     invalid = [
@@ -250,14 +309,32 @@ async def many(files: list[UploadFile]):
 """, line=9, column=22),
         Invalid("""
 from starlette.requests import Request as Req
+from starlette.responses import Response
 from starlette.routing import Route
 
-async def hook(request: Req):
+async def echo(request: Req):
     payload = await request.body()
-    return payload
+    return Response(payload, media_type="application/octet-stream")
 
-routes = [Route("/hook", hook, methods=["POST"])]
-""", line=5, message="`request.body()` reads the whole request body"),
+routes = [Route("/echo", echo, methods=["POST"])]
+""", line=6, message="`request.body()` reads the whole request body"),
+        # a proxy that forwards the body it never looks at (open-webui terminals)
+        Invalid("""
+import aiohttp
+from fastapi import APIRouter, Request
+
+router = APIRouter()
+
+@router.api_route("/{path:path}", methods=["POST"])
+async def proxy(path: str, request: Request):
+    session = aiohttp.ClientSession()
+    try:
+        body = await request.body()
+        upstream = await session.request(method=request.method, url=path, data=body or None)
+        return await upstream.json()
+    finally:
+        await session.close()
+""", line=10, column=22),
         Invalid("""
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -271,19 +348,32 @@ async def up(request: Request):
     data = await upload.read(-1)
     return len(data)
 """, line=10, column=18),
-        # UploadFile imported through a linted module that re-exports it
+        # UploadFile and the router imported through linted modules that re-export them
         Invalid("""
 from app.types import Upload
+from app.web import router
 
 async def store(file: Upload, out):
     out.write(await file.read())
-""", files={"app/__init__.py": "", "app/types.py": "from fastapi import UploadFile as Upload\n"},
-            path="app/store.py", line=4, column=21, fixed="""
+
+@router.post("/store")
+async def store_endpoint(file: Upload):
+    with open("/srv/x", "wb") as out:
+        await store(file, out)
+""", files={"app/__init__.py": "", "app/types.py": "from fastapi import UploadFile as Upload\n",
+            "app/web.py": "from fastapi import APIRouter\nrouter = APIRouter()\n"},
+            path="app/store.py", line=5, column=21, fixed="""
 from app.types import Upload
+from app.web import router
 import shutil
 
 async def store(file: Upload, out):
     shutil.copyfileobj(file.file, out)
+
+@router.post("/store")
+async def store_endpoint(file: Upload):
+    with open("/srv/x", "wb") as out:
+        await store(file, out)
 """),
     ]
 
@@ -292,7 +382,7 @@ async def store(file: Upload, out):
         if not isinstance(func, cst.Attribute) or func.attr.value not in ("read", "body"):
             return
         fn = self.ctx.current_function()
-        if fn is None:
+        if fn is None or not web.runs_per_request(self.ctx, fn):
             return
         index = flow.index_of(self.ctx, fn)
         uploads, requests = files.upload_and_request_names(self.ctx, fn, index)
@@ -308,12 +398,43 @@ async def store(file: Upload, out):
             else:
                 return
             self.report(node, expr=self.ctx.code(node), what="upload",
-                        advice="copy it in chunks (`shutil.copyfileobj(file.file, out)`) or read with a size limit",
+                        advice=f"copy it in chunks (`shutil.copyfileobj({upload}.file, out)`) or read with a size limit",
                         fix=self._fix(index, node, upload))
         elif not node.args and isinstance(receiver, cst.Name) and receiver.value in requests and \
-                web.runs_per_request(self.ctx, fn):
+                self._passed_through(index, node):
             self.report(node, expr=self.ctx.code(node), what="request body",
-                        advice="iterate `request.stream()` or check `Content-Length` first")
+                        advice="iterate `request.stream()` and pass the chunks on")
+
+    def _passed_through(self, index: FunctionIndex, body_call: cst.Call) -> bool:
+        """Are the body bytes an opaque payload (written to a file, sent upstream, sent back) rather
+        than parsed? A parsed body (JSON, protobuf, a signature check) needs all of it anyway."""
+        outer = _outer(index, body_call)
+        uses: List[cst.CSTNode] = [outer]
+        name = flow.assigned_name(index, body_call)
+        if name is not None:
+            uses = list(index.loads(name))
+        elif self._consumer(index, outer) is None:
+            return False
+        kinds = [self._consumer(index, use) for use in uses]
+        return "sink" in kinds and "parsed" not in kinds
+
+    def _consumer(self, index: FunctionIndex, value: cst.CSTNode) -> Optional[str]:
+        """'sink' (file write, HTTP client call, response body), 'parsed' (any other call), else None."""
+        node = value
+        parent = index.parent.get(node)
+        while isinstance(parent, (cst.BooleanOperation, cst.IfExp)):  # `data=body or None`
+            node, parent = parent, index.parent.get(parent)
+        if not isinstance(parent, cst.Arg):
+            return None
+        call = index.parent.get(parent)
+        if not isinstance(call, cst.Call):
+            return None
+        if files.last_name(call.func) == "write" or files.is_http_client_call(self.ctx, index, call) or (
+                files.content_arg(call) is parent and files.response_kind(self.ctx, call) is not None):
+            return "sink"
+        if "builtins.len" in self.ctx.qualify(call.func):
+            return None
+        return "parsed"
 
     def _fix(self, index: FunctionIndex, read: cst.Call, upload: str) -> Optional[Fix]:
         if not _name_available(self.ctx, index, "shutil", "shutil"):
