@@ -166,7 +166,9 @@ def test_fix_producing_invalid_code_is_not_written(tmp_path, monkeypatch):
     assert leftovers(tmp_path) == []
     ll003 = [l for l in result.lines if " LL003 " in l]
     assert ll003 == ["a.py:1:1: LL003 a fix produced invalid code and was not applied (SyntaxError)"]
-    assert any(l.startswith("a.py:10:5: LL101") for l in result.lines)  # still reported
+    # still reported, but no longer offered as fixable: --fix just failed on it
+    assert any(l.startswith("a.py:10:5: LL101 Session") for l in result.lines)
+    assert result.lines[-1] == "Found 3 problems."
     assert any(l.startswith("b.py:9:10: LL103") for l in result.lines)  # the run went on
     assert result.code == 1
     diff = invoke(["--jobs", "1", "--diff", "a.py"], tmp_path, monkeypatch)
@@ -237,4 +239,5 @@ def test_fixes_that_never_settle_leave_the_file_alone(tmp_path, monkeypatch):
     result = fix(tmp_path, monkeypatch, "a.py")
     assert (tmp_path / "a.py").read_text() == LL101_SAFE
     assert "a.py:1:1: LL003 fixes did not converge after 10 passes; file left unchanged" in result.lines
+    assert "[*]" not in result.out
     assert result.code == 1

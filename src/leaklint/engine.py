@@ -10,7 +10,7 @@ import ast
 import contextlib
 import tokenize
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Sequence, Tuple, Type
 
 import libcst as cst
@@ -288,5 +288,7 @@ def _fix_loop(linted: Linted, options: FixOptions, result: FileResult, dry_run: 
             result.fixed = current.source
     result.diagnostics = [current.diagnostic(r, options) for r in current.reports]
     if failure:
+        # --fix just gave up on this file: marking its findings [*] / "fixable with --fix" would mislead
+        result.diagnostics = [replace(d, fix=None) for d in result.diagnostics]
         result.diagnostics.append(tool_diagnostic("LL003", linted.path, failure))
     return result
