@@ -222,3 +222,35 @@ def test_cheap_look_skips_libcst_for_files_no_rule_can_match(tmp_path):
     assert parsed["plain.py"] == (False, [])
     assert parsed["models.py"] == (False, [])  # imports SQLAlchemy but opens no session
     assert parsed["db.py"] == (True, ["LL103"])
+
+
+def test_namespace_package_modules_resolve_across_files(tmp_path):
+    """``app/socket`` has no ``__init__.py`` (PEP 420) but lives in the regular package ``app``."""
+    files = {
+        "app/__init__.py": "",
+        "app/socket/db.py": """
+            from sqlalchemy.orm import sessionmaker
+            SessionLocal = sessionmaker()
+        """,
+        "app/socket/main.py": """
+            from app.socket.db import SessionLocal
+            from .db import SessionLocal as Relative
+
+            def f():
+                SessionLocal()
+                Relative()
+        """,
+        "tools/scripts/job.py": "from app.socket.db import SessionLocal\n",
+    }
+    paths = []
+    for rel, code in files.items():
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(code).lstrip())
+        paths.append(str(path))
+    mapped = {p: s for p, s, _ in (summarise_path(p, roots=(str(tmp_path),)) for p in paths)}
+    modules = sorted(s.module for s in mapped.values())
+    assert modules == ["app", "app.socket.db", "app.socket.main", "tools.scripts.job"]
+    facts = ProjectFacts.build(mapped.values())
+    main = mapped[str(tmp_path / "app/socket/main.py")]
+    assert {facts.canonical(q) for q in main.called} == {"app.socket.db.SessionLocal"}

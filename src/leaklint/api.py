@@ -19,5 +19,7 @@ def check_paths(paths: Sequence[str], select: Optional[Sequence[str]] = None, jo
     settings = load(find_config(paths[0] if paths else ".")) if paths else Settings(root=os.getcwd())
     codes = registry.select(list(select) if select else settings.select, settings.extend_select, settings.ignore)
     found = discover(paths, settings.root, settings.all_excludes, settings.respect_gitignore)
-    result: RunResult = run(found.files, settings, codes, FixOptions(), jobs or default_jobs(), write=False)
+    roots = [p for p in paths if os.path.isdir(p)]
+    result: RunResult = run(found.files, settings, codes, FixOptions(), jobs or default_jobs(), write=False,
+                            roots=roots)
     return [record(d) for r in result.results for d in r.diagnostics]

@@ -72,7 +72,9 @@ def run_check(request: CheckRequest) -> int:
         for path in found.files:
             click.echo(path)
         return 2 if found.errors else 0
-    result = run(found.files, settings, codes, options, request.jobs or default_jobs(), write=options.fix)
+    roots = [p for p in request.paths if os.path.isdir(p)]
+    result = run(found.files, settings, codes, options, request.jobs or default_jobs(), write=options.fix,
+                 roots=roots)
     return _report(request, result, extra_error=bool(found.errors))
 
 

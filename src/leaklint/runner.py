@@ -52,20 +52,22 @@ class Job:
 
 # -- map ---------------------------------------------------------------------------------------
 
-def summarise_path(path: str, source: Optional[bytes] = None) -> Tuple[str, Optional[ModuleSummary], Optional[str]]:
+def summarise_path(path: str, source: Optional[bytes] = None,
+                   roots: Sequence[str] = ()) -> Tuple[str, Optional[ModuleSummary], Optional[str]]:
     try:
         data = read_source(path) if source is None else source
     except SourceError as exc:
         return path, None, str(exc)
     try:
-        module, package = module_name_for(path)
+        module, package = module_name_for(path, roots)
         return path, summarise(data, path, module, package), None
     except Exception as exc:  # a bug on one file must not end the run for the others
         return path, None, _internal(exc)
 
 
-def _summarise_chunk(paths: Sequence[str]) -> List[Tuple[str, Optional[ModuleSummary], Optional[str]]]:
-    return [summarise_path(p) for p in paths]
+def _summarise_chunk(paths: Sequence[str], roots: Sequence[str] = ()
+                     ) -> List[Tuple[str, Optional[ModuleSummary], Optional[str]]]:
+    return [summarise_path(p, roots=roots) for p in paths]
 
 
 # -- check -------------------------------------------------------------------------------------
@@ -135,15 +137,18 @@ def default_jobs() -> int:
 
 
 def run(files: Sequence[str], settings: Settings, codes: Sequence[str], options: FixOptions, jobs: int,
-        write: bool) -> RunResult:
+        write: bool, roots: Sequence[str] = ()) -> RunResult:
+    """``roots``: the folders named on the command line, which name modules of namespace packages."""
     out = RunResult()
+    roots = tuple(os.path.abspath(r) for r in roots)
     parallel = jobs > 1 and len(files) >= SERIAL_BELOW
     if parallel:
         import libcst  # noqa: F401  warm the native parser once, before forking
         with _pool(jobs) as pool:
-            mapped = [r for chunk in pool.map(_summarise_chunk, _chunks(list(files), jobs)) for r in chunk]
+            chunks = _chunks(list(files), jobs)
+            mapped = [r for chunk in pool.map(_summarise_chunk, chunks, [roots] * len(chunks)) for r in chunk]
     else:
-        mapped = _summarise_chunk(files)
+        mapped = _summarise_chunk(files, roots)
     summaries = [s for _, s, _ in mapped if s is not None]
     project = ProjectFacts.build(summaries)
     job = Job(tuple(codes), tuple((g, tuple(c)) for g, c in settings.per_file_ignores.items()),

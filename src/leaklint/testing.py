@@ -36,7 +36,7 @@ def run_files(files: dict, target: str, codes: Tuple[str, ...], fix: bool = Fals
             with open(path, "w", encoding="utf-8", newline="") as handle:
                 handle.write(dedent(code))
             paths.append(path)
-        mapped = [summarise_path(p) for p in paths]
+        mapped = [summarise_path(p, roots=(root,)) for p in paths]
         project = ProjectFacts.build(s for _, s, _ in mapped if s is not None)
         summary = next(s for p, s, _ in mapped if p == os.path.join(root, target))
         job = Job(codes, (), root, FixOptions(fix=fix, unsafe=unsafe, want_edits=not fix), False)

@@ -82,9 +82,13 @@ class FileContext:
         return None
 
     def enclosing_statement(self, node: cst.CSTNode) -> Optional[cst.CSTNode]:
+        """The innermost statement around ``node`` when ``node`` is on the traversal stack; None for a
+        node a rule found deeper in the tree (the engine then works it out from positions)."""
         if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
             return node
-        for ancestor in self.ancestors(node) if _index(self.stack, node) is not None else reversed(self.stack):
+        if _index(self.stack, node) is None:
+            return None
+        for ancestor in self.ancestors(node):
             if isinstance(ancestor, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
                 return ancestor
         return None

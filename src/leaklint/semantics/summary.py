@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from leaklint.semantics.names import BUILTIN_NAMES, Names, import_bindings, qualify_parts
 
@@ -92,23 +92,54 @@ class ModuleSummary:
         return any(q == p or q.startswith(p + ".") for q in self.imported for p in prefixes)
 
 
-def module_name_for(path: str, root_markers: bool = True) -> Tuple[str, str]:
-    """Dotted module name and package for a file, walking up through ``__init__.py`` folders."""
+def module_name_for(path: str, roots: Sequence[str] = ()) -> Tuple[str, str]:
+    """Dotted module name and package for a file.
+
+    In a regular package (folders with ``__init__.py``) the name comes from walking up through
+    them. A file in a folder without ``__init__.py`` (a PEP 420 namespace package, such as
+    ``app/socket/main.py`` under a regular ``app``) is named from the nearest regular package
+    above it, or else relative to the linted root that contains it, so ``from app.socket.main
+    import x`` in another module still resolves to it.
+    """
     import os
 
     path = os.path.abspath(path)
     directory, filename = os.path.split(path)
     stem = filename.rsplit(".", 1)[0]
-    parts = [] if stem == "__init__" else [stem]
-    while os.path.isfile(os.path.join(directory, "__init__.py")):
-        directory, pkg = os.path.split(directory)
-        parts.insert(0, pkg)
-        if not pkg:
-            break
-    module = ".".join(parts) or stem
-    package = module if stem == "__init__" else module.rpartition(".")[0]
-    return module, package
+    is_init = stem == "__init__"
 
+    def package_parts(folder: str) -> List[str]:
+        parts: List[str] = []
+        while os.path.isfile(os.path.join(folder, "__init__.py")):
+            folder, name = os.path.split(folder)
+            if not name:
+                break
+            parts.insert(0, name)
+        return parts
+
+    parts = package_parts(directory)
+    if not parts:
+        root = next((os.path.abspath(r) for r in roots
+                     if directory.startswith(os.path.abspath(r).rstrip(os.sep) + os.sep)), None)
+        if root is not None:
+            between: List[str] = []
+            folder = directory
+            while folder != root and folder.startswith(root + os.sep):
+                parent, name = os.path.split(folder)
+                between.insert(0, name)
+                above = package_parts(parent)
+                if above:  # a regular package holds this namespace folder
+                    parts = above + between
+                    break
+                folder = parent
+            else:
+                parts = between
+            if not all(p.isidentifier() for p in parts):
+                parts = []
+    names = parts + ([] if is_init else [stem])
+    module = ".".join(names) or stem
+    package = module if is_init else module.rpartition(".")[0]
+    return module, package
 
 def _dotted(node: ast.AST) -> Optional[List[str]]:
     parts: List[str] = []
