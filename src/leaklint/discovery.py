@@ -125,8 +125,9 @@ def discover(paths: Iterable[str], root: str, excludes: Sequence[str], respect_g
                 continue
             explicit.append(given)
     seen: Set[str] = set()
-    for path in explicit + walked:
-        key = os.path.abspath(path)
+    # a symlink to a file we already lint is the same file: keep the real path, report it once
+    for path in explicit + sorted(walked, key=os.path.islink):
+        key = os.path.realpath(path)  # a symlink to a file we already lint is the same file
         if key not in seen:
             seen.add(key)
             found.files.append(os.path.normpath(path))
