@@ -11,9 +11,9 @@ from leaklint.rule import Fix, FixAvailability, Invalid, Rule, Valid
 from leaklint.semantics import fastapi as web
 from leaklint.semantics import flow
 from leaklint.semantics import sqlalchemy as sa
+from leaklint.semantics import state
 from leaklint.semantics.flow import FunctionIndex
 
-CACHE_DECORATORS = frozenset({"functools.lru_cache", "functools.cache"})
 ENTER_CONTEXT = frozenset({"enter_context", "enter_async_context", "push", "callback", "push_async_callback"})
 
 DB_PY = """
@@ -760,7 +760,7 @@ async def index(session=Depends(get_session)):
         if not sa.is_engine_factory_call(self.ctx, node):
             return
         fn = self.ctx.current_function()
-        if fn is None or not web.runs_per_request(self.ctx, fn) or self._cached(fn):
+        if fn is None or not web.runs_per_request(self.ctx, fn) or any(state.cache_decorators(self.ctx, fn)):
             return
         parent = self.ctx.parent(node)
         if isinstance(parent, cst.Assign) and len(parent.targets) == 1:
@@ -773,11 +773,3 @@ async def index(session=Depends(get_session)):
                 return  # `global engine; engine = create_engine(...)`: a lazily created singleton
         callee = sorted(self.ctx.qualify(node.func))[0].rpartition(".")[2]
         self.report(node, callee=callee, func=fn.name.value)
-
-    def _cached(self, fn: cst.FunctionDef) -> bool:
-        for decorator in fn.decorators:
-            expr = decorator.decorator
-            expr = expr.func if isinstance(expr, cst.Call) else expr
-            if self.ctx.qualify(expr) & CACHE_DECORATORS:
-                return True
-        return False
