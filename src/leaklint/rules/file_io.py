@@ -20,11 +20,13 @@ CLEANUP_CALLS = frozenset({"remove", "unlink", "rmtree", "rmdir", "add_task", "B
 
 
 class _FileRule(Rule):
+    """Base: the rules that only look inside handlers (LL501, LL503, LL506)."""
+
     family = "file-io"
 
     @classmethod
     def can_fire(cls, summary, project) -> bool:
-        return files.may_matter(summary, project)
+        return files.has_handlers(summary, project)
 
 
 def _name_available(ctx, index: Optional[FunctionIndex], name: str, qualified: str) -> bool:
@@ -533,6 +535,10 @@ class WholeFileResponse(_FileRule):
     in another function, is not reported.
     """
 
+    @classmethod
+    def can_fire(cls, summary, project) -> bool:
+        return files.may_name_responses(summary, project) or files.has_handlers(summary, project)
+
     code = "LL502"
     name = "whole-file-response"
     message = "`{expr}` reads the whole file into memory to answer the request: return `FileResponse(path)`, which streams it"
@@ -1016,6 +1022,10 @@ class StreamingResponseInMemory(_FileRule):
     or `Response(content=build_csv(), media_type="text/csv")`.
     """
 
+    @classmethod
+    def can_fire(cls, summary, project) -> bool:
+        return files.may_name_responses(summary, project)
+
     code = "LL504"
     name = "streaming-response-in-memory"
     message = "`StreamingResponse` is fed {what}, which is already fully in memory: stream from a generator or use `Response(content=...)`"
@@ -1199,6 +1209,10 @@ class FileResponseOfTempFile(_FileRule):
     a `BackgroundTasks` parameter (FastAPI does not run those tasks for a response that has its own
     `background`) or when the path is not a plain name or `tmp.name`.
     """
+
+    @classmethod
+    def can_fire(cls, summary, project) -> bool:
+        return files.may_use_tempfile(summary, project) and files.may_name_responses(summary, project)
 
     code = "LL505"
     name = "file-response-of-temp-file"
@@ -1440,6 +1454,10 @@ class TempFileNeverRemoved(_FileRule):
     A file served with `FileResponse` is LL505's finding, not this rule's. A removal anywhere in the
     function counts, even one only on the happy path.
     """
+
+    @classmethod
+    def can_fire(cls, summary, project) -> bool:
+        return files.may_use_tempfile(summary, project) and files.has_handlers(summary, project)
 
     code = "LL506"
     name = "temp-file-never-removed"

@@ -57,8 +57,11 @@ RESPONSE_CLASSES = _response_names()
 def response_kind(ctx, call: cst.Call) -> Optional[str]:
     """'plain' / 'streaming' / 'file' for a FastAPI/Starlette response constructor, else None."""
     func = call.func
-    if not isinstance(func, (cst.Name, cst.Attribute)):
-        return None
+    if isinstance(func, cst.Attribute):
+        if not func.attr.value.endswith("Response"):
+            return None
+    elif not isinstance(func, cst.Name) or not (func.value.endswith("Response") or func.value in ctx.summary.imports):
+        return None  # only an import alias can name a response class without the suffix
     for name in ctx.qualify(func):
         kind = RESPONSE_CLASSES.get(name)
         if kind is not None:
@@ -371,9 +374,63 @@ def is_http_client_call(ctx, index: FunctionIndex, call: cst.Call) -> bool:
     return isinstance(receiver, cst.Name) and receiver.value in http_client_names(ctx, index)
 
 
-def may_matter(summary, project) -> bool:
-    """The LL5 rules need FastAPI/Starlette names (routes, UploadFile, Request, responses); they can
-    come only from a fastapi/starlette import or through a linted module that re-exports them."""
-    if web.uses_web_framework(summary):
-        return True
-    return any(project.is_project_name(q) for q in summary.imported)
+def _imported(summary) -> Set[str]:
+    imported = set(summary.imported)
+    for facts in summary.functions.values():
+        imported.update(facts.imports.values())
+    return imported
+
+
+def has_handlers(summary, project) -> bool:
+    """Does the module define a route, dependency or middleware (the per-request roots)? Exact:
+    the rules that need a handler ask ``runs_per_request``, which is built from the same facts."""
+    cached = getattr(summary, "_ll5_has_handlers", None)
+    if cached is None:
+        cached = bool(web.per_request_functions(summary, project))
+        setattr(summary, "_ll5_has_handlers", cached)
+    return cached
+
+
+def may_name_responses(summary, project) -> bool:
+    """Can a name in this module resolve to a FastAPI/Starlette response class? ``ctx.qualify``
+    yields ``project.canonical`` names, so only an import whose canonical name is in fastapi/
+    starlette can, or one of a linted module object whose attributes lead there."""
+    reaching = _modules_reaching_web(project)
+    for q in _imported(summary):
+        canonical = project.canonical(q)
+        if canonical.split(".")[0] in web.WEB_PACKAGES or canonical in reaching:
+            return True
+    return False
+
+
+def _modules_reaching_web(project) -> FrozenSet[str]:
+    """Linted modules ``m`` for which some ``m.a[.b...]`` canonicalises into fastapi/starlette
+    (computed once per project: reverse reachability over module-object bindings)."""
+    cached = project.__dict__.get("_ll5_reaching_web")
+    if cached is not None:
+        return cached
+    users: Dict[str, Set[str]] = {}
+    found: Set[str] = set()
+    for module, facts in project.modules.items():
+        names = set(facts.imports) | {n for n, d in facts.definitions.items() if d.kind == "alias"}
+        for name in names:
+            canonical = project.canonical(f"{module}.{name}")
+            if canonical.split(".")[0] in web.WEB_PACKAGES:
+                found.add(module)
+            elif canonical in project.modules:
+                users.setdefault(canonical, set()).add(module)
+    stack = list(found)
+    while stack:
+        for user in users.get(stack.pop(), ()):
+            if user not in found:
+                found.add(user)
+                stack.append(user)
+    result = frozenset(found)
+    project.__dict__["_ll5_reaching_web"] = result
+    return result
+
+
+def may_use_tempfile(summary, project) -> bool:
+    """``temp_kind`` only matches names that resolve to ``tempfile.*``: a module (or function)
+    import of tempfile, or a linted module's re-export of it."""
+    return any(project.canonical(q).split(".")[0] == "tempfile" for q in _imported(summary))
