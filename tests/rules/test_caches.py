@@ -1,27 +1,15 @@
 """LL2 through the real CLI on realistic fixtures: exact findings, fixes, a second pass, imports."""
 
-import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from _cli import ROOT, findings, runner
+
 FIXTURES = ROOT / "fixtures" / "LL2"
 
 
-def leaklint(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "leaklint", "--isolated", "--select", "LL2", *map(str, args)],
-                          cwd=cwd, capture_output=True, text=True, timeout=120)
-
-
-def findings(stdout):
-    out = []
-    for line in stdout.splitlines():
-        parts = line.split(":", 3)
-        if len(parts) == 4 and parts[1].isdigit():
-            out.append((os.path.basename(parts[0]), int(parts[1]), parts[3].split()[0]))
-    return sorted(out)
+leaklint = runner("LL2")
 
 
 BAD = [
@@ -76,7 +64,7 @@ def test_fix_matches_expected_and_is_stable(tmp_path):
     expected = (FIXTURES / "caches_bad.fixed.py").read_text()
     safe_only = leaklint("--fix", target)
     assert target.read_text() == (FIXTURES / "caches_bad.py").read_text()  # LL202's fix is unsafe
-    assert findings(safe_only.stdout) == [(f"caches_bad.py", line, code) for _, line, code in BAD]
+    assert findings(safe_only.stdout) == [("caches_bad.py", line, code) for _, line, code in BAD]
     leaklint("--fix", "--unsafe-fixes", target)
     assert target.read_text() == expected
     second = leaklint("--fix", "--unsafe-fixes", target)

@@ -1,28 +1,15 @@
 """LL3 through the real CLI on realistic fixtures: exact findings, the fix, a second pass, imports."""
 
 import importlib.util
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from _cli import ROOT, findings, runner
+
 FIXTURES = ROOT / "fixtures" / "LL3"
 
 
-def leaklint(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "leaklint", "--isolated", "--select", "LL3", *map(str, args)],
-                          cwd=cwd, capture_output=True, text=True, timeout=120)
-
-
-def findings(stdout):
-    out = []
-    for line in stdout.splitlines():
-        parts = line.split(":", 3)
-        if len(parts) == 4 and parts[1].isdigit():
-            out.append((os.path.basename(parts[0]), int(parts[1]), parts[3].split()[0]))
-    return sorted(out)
+leaklint = runner("LL3")
 
 
 def test_bad_fixture_findings():

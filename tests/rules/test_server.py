@@ -1,29 +1,14 @@
 """LL6 through the real CLI on realistic fixtures: exact findings, fixes, a second pass, imports."""
 
-import os
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from _cli import ROOT, findings, runner
 
-ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures" / "LL6"
 
 
-def leaklint(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "leaklint", "--isolated", "--select", "LL6", *map(str, args)],
-                          cwd=cwd, capture_output=True, text=True, timeout=120)
-
-
-def findings(stdout):
-    out = []
-    for line in stdout.splitlines():
-        parts = line.split(":", 3)
-        if len(parts) == 4 and parts[1].isdigit():
-            out.append((os.path.basename(parts[0]), int(parts[1]), parts[3].split()[0]))
-    return sorted(out)
+leaklint = runner("LL6")
 
 
 def test_bad_fixture_findings():

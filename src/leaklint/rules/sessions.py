@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import libcst as cst
 
@@ -40,6 +40,16 @@ def _created_sessions(ctx, index: FunctionIndex) -> List[Tuple[cst.Call, sa.Reso
         if resource is not None:
             out.append((call, resource))
     return out
+
+
+def _named_sessions(ctx, index: FunctionIndex) -> Dict[str, Tuple[cst.Call, sa.Resource]]:
+    """``db = SessionLocal()`` in this function -> ``{"db": (call, resource)}``."""
+    named = {}
+    for call, resource in _created_sessions(ctx, index):
+        name = flow.assigned_name(index, call)
+        if name is not None:
+            named[name] = (call, resource)
+    return named
 
 
 def _managed_by_with(index: FunctionIndex, node: cst.CSTNode, name: Optional[str]) -> bool:
@@ -285,11 +295,7 @@ def session_scope(engine):
         if facts is None or not facts.is_generator or not sa.creates_resources(self.ctx.project, facts.called):
             return
         index = flow.index_of(self.ctx, node)
-        created = {}
-        for call, resource in _created_sessions(self.ctx, index):
-            name = flow.assigned_name(index, call)
-            if name is not None:
-                created[name] = (call, resource)
+        created = _named_sessions(self.ctx, index)
         for yield_node in index.all(cst.Yield):
             value = yield_node.value
             if isinstance(value, cst.Name) and value.value in created:
@@ -464,11 +470,7 @@ async def get_session(engine=None):
                 or not web.roles_of(self.ctx, node).dependency:
             return
         index = flow.index_of(self.ctx, node)
-        created = {}
-        for call, resource in _created_sessions(self.ctx, index):
-            name = flow.assigned_name(index, call)
-            if name is not None:
-                created[name] = (call, resource)
+        created = _named_sessions(self.ctx, index)
         for ret in index.all(cst.Return):
             value = ret.value
             if isinstance(value, cst.Call):
