@@ -313,7 +313,6 @@ def session_scope(engine):
     def _fix(self, fn: cst.FunctionDef, index: FunctionIndex, yield_node: cst.Yield, name: str,
              resource: sa.Resource) -> Optional[Fix]:
         statement = index.statement_of(yield_node)
-        parent = index.parent.get(statement) if statement is not None else None
         body = list(fn.body.body) if isinstance(fn.body, cst.IndentedBlock) else []
         close = cst.parse_statement(_close_statement(name, resource), config=self.ctx.module.config_for_parsing)
         position = flow.top_level_index(fn, statement) if statement is not None else None
