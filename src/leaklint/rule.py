@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import textwrap
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, ClassVar, Dict, List, Mapping, Optional, Sequence, Union
 
 import libcst as cst
 

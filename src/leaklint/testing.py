@@ -15,7 +15,7 @@ from typing import Iterator, List, Optional, Tuple, Type
 
 from leaklint.diagnostics import Applicability, Diagnostic
 from leaklint.engine import FixOptions
-from leaklint.rule import Example, Invalid, Rule, Valid, dedent
+from leaklint.rule import Example, Invalid, Rule, dedent
 from leaklint.runner import Job, check_one, summarise_path
 from leaklint.semantics.project import ProjectFacts
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from typing import List, Optional
 
 import libcst as cst
 
 from leaklint.diagnostics import Applicability
-from leaklint.rule import Fix, FixAvailability, ImportSpec, Invalid, Rule, Valid
+from leaklint.rule import Fix, FixAvailability, ImportSpec, Invalid, Rule
 from leaklint.semantics import fastapi as web
 from leaklint.semantics import files
 from leaklint.semantics import flow

@@ -14,7 +14,7 @@ import libcst as cst
 
 from leaklint.semantics import flow
 from leaklint.semantics.flow import FunctionIndex
-from leaklint.semantics.names import Names, matches
+from leaklint.semantics.names import matches
 from leaklint.semantics.project import ProjectFacts
 from leaklint.semantics.summary import ModuleSummary
 

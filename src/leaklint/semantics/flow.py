@@ -7,7 +7,7 @@ first time a rule asks about a function and shared with every other rule through
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Type, TypeVar
+from typing import Dict, Iterable, Iterator, List, Optional, Type, TypeVar
 
 import libcst as cst
 
