@@ -8,7 +8,6 @@ checks (same code path, minus the interpreter start).
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import subprocess
 import sys

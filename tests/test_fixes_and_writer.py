@@ -9,7 +9,7 @@ import stat
 import libcst as cst
 import pytest
 
-from _infra import (CLEAN, LL101_SAFE, LL101_SAFE_FIXED, LL101_UNSAFE, LL103, MIXED, invoke, run_cli, write)
+from _infra import (LL101_SAFE, LL101_SAFE_FIXED, LL101_UNSAFE, LL103, MIXED, invoke, run_cli, write)
 from leaklint import writer
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 
 from _infra import DB, LL103, MIXED, invoke, run_cli, write  # noqa: F401
 
