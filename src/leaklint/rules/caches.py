@@ -296,7 +296,8 @@ def index(token=Depends(check_token)):
 
     @classmethod
     def can_fire(cls, summary, project) -> bool:
-        return bool(state.module_containers(summary))
+        # growth is only reported in per-request code (see leave_Module)
+        return bool(state.module_containers(summary)) and web.has_per_request_code(summary, project)
 
     def visit_Module(self, node: cst.Module) -> None:
         self.containers: Dict[str, _Container] = {
@@ -378,7 +379,7 @@ class _CacheRule(Rule):
 
     @classmethod
     def can_fire(cls, summary, project) -> bool:
-        return summary.imports_from("functools")
+        return state.decorates_with_cache(summary, project)
 
 
 class UnboundedFunctionCache(_CacheRule):
@@ -560,11 +561,6 @@ def fetch(url):
             path="app/client.py", line=3),
     ]
 
-    @classmethod
-    def can_fire(cls, summary, project) -> bool:
-        if summary.imports_from("functools"):
-            return True
-        return any(project.canonical(q) in state.CACHE | state.LRU_CACHE for q in summary.imported)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if not node.decorators:
@@ -732,11 +728,6 @@ class Svc:
             path="app/svc.py", line=4),
     ]
 
-    @classmethod
-    def can_fire(cls, summary, project) -> bool:
-        return UnboundedFunctionCache.can_fire(summary, project) or any(
-            d.kind == "call" and matches(frozenset(project.canonical(c) for c in d.callee), state.LRU_CACHE | state.CACHE)
-            for m in _imported_modules(summary, project) for d in m.definitions.values())
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if not node.decorators:
@@ -1017,7 +1008,7 @@ class Tracker:
 
     @classmethod
     def can_fire(cls, summary, project) -> bool:
-        return any(d.kind == "class" for d in summary.definitions.values())
+        return state.may_hold_process_lifetime_instance(summary, project)
 
     def visit_Module(self, node: cst.Module) -> None:
         self.candidates: List[_InstanceCache] = []

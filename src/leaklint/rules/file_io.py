@@ -537,7 +537,7 @@ class WholeFileResponse(_FileRule):
 
     @classmethod
     def can_fire(cls, summary, project) -> bool:
-        return files.may_name_responses(summary, project) or files.has_handlers(summary, project)
+        return files.has_handlers(summary, project) or files.calls_response(summary, project, "plain")
 
     code = "LL502"
     name = "whole-file-response"
@@ -1024,7 +1024,7 @@ class StreamingResponseInMemory(_FileRule):
 
     @classmethod
     def can_fire(cls, summary, project) -> bool:
-        return files.may_name_responses(summary, project)
+        return files.calls_response(summary, project, "streaming")
 
     code = "LL504"
     name = "streaming-response-in-memory"
@@ -1212,7 +1212,7 @@ class FileResponseOfTempFile(_FileRule):
 
     @classmethod
     def can_fire(cls, summary, project) -> bool:
-        return files.may_use_tempfile(summary, project) and files.may_name_responses(summary, project)
+        return files.may_use_tempfile(summary, project) and files.calls_response(summary, project, "file")
 
     code = "LL505"
     name = "file-response-of-temp-file"

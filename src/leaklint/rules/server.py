@@ -147,7 +147,7 @@ class AppMiddleware(BaseHTTPMiddleware):
 
     @classmethod
     def can_fire(cls, summary, project) -> bool:
-        return any(f.in_class and (p.endswith(".dispatch") or p.endswith(".__call__"))
+        return any(f.in_class and p.endswith((".dispatch", ".__call__")) and web.function_roles(summary, project, p).middleware
                    for p, f in summary.functions.items())
 
     def _per_call_classes(self) -> Set[str]:

@@ -132,6 +132,17 @@ def per_request_functions(summary: ModuleSummary, project: ProjectFacts) -> Froz
     return frozenset(seen)
 
 
+def has_per_request_code(summary: ModuleSummary, project: ProjectFacts) -> bool:
+    """Cheap look shared by rules that only report in per-request code: does this module define a
+    route, dependency or middleware? Exact for ``runs_per_request``, which is built from it."""
+    memo = summary.__dict__.setdefault("_per_request_memo", {})
+    key = id(project)
+    if key not in memo:
+        memo.clear()
+        memo[key] = bool(per_request_functions(summary, project))
+    return memo[key]
+
+
 def annotation_names(ctx, param: cst.Param) -> Names:
     """Qualified names in a parameter's annotation, looking inside ``Annotated[...]``/``Optional``."""
     if param.annotation is None:

@@ -382,52 +382,14 @@ def _imported(summary) -> Set[str]:
 
 
 def has_handlers(summary, project) -> bool:
-    """Does the module define a route, dependency or middleware (the per-request roots)? Exact:
-    the rules that need a handler ask ``runs_per_request``, which is built from the same facts."""
-    cached = getattr(summary, "_ll5_has_handlers", None)
-    if cached is None:
-        cached = bool(web.per_request_functions(summary, project))
-        setattr(summary, "_ll5_has_handlers", cached)
-    return cached
+    """Does the module define a route, dependency or middleware (the per-request roots)?"""
+    return web.has_per_request_code(summary, project)
 
 
-def may_name_responses(summary, project) -> bool:
-    """Can a name in this module resolve to a FastAPI/Starlette response class? ``ctx.qualify``
-    yields ``project.canonical`` names, so only an import whose canonical name is in fastapi/
-    starlette can, or one of a linted module object whose attributes lead there."""
-    reaching = _modules_reaching_web(project)
-    for q in _imported(summary):
-        canonical = project.canonical(q)
-        if canonical.split(".")[0] in web.WEB_PACKAGES or canonical in reaching:
-            return True
-    return False
-
-
-def _modules_reaching_web(project) -> FrozenSet[str]:
-    """Linted modules ``m`` for which some ``m.a[.b...]`` canonicalises into fastapi/starlette
-    (computed once per project: reverse reachability over module-object bindings)."""
-    cached = project.__dict__.get("_ll5_reaching_web")
-    if cached is not None:
-        return cached
-    users: Dict[str, Set[str]] = {}
-    found: Set[str] = set()
-    for module, facts in project.modules.items():
-        names = set(facts.imports) | {n for n, d in facts.definitions.items() if d.kind == "alias"}
-        for name in names:
-            canonical = project.canonical(f"{module}.{name}")
-            if canonical.split(".")[0] in web.WEB_PACKAGES:
-                found.add(module)
-            elif canonical in project.modules:
-                users.setdefault(canonical, set()).add(module)
-    stack = list(found)
-    while stack:
-        for user in users.get(stack.pop(), ()):
-            if user not in found:
-                found.add(user)
-                stack.append(user)
-    result = frozenset(found)
-    project.__dict__["_ll5_reaching_web"] = result
-    return result
+def calls_response(summary, project, *kinds: str) -> bool:
+    """Does the module call a response class of one of ``kinds`` ('plain', 'streaming', 'file')?
+    Exact for ``response_kind``, which only recognises calls of ``RESPONSE_CLASSES``."""
+    return summary.calls_any(project, {name for name, kind in RESPONSE_CLASSES.items() if kind in kinds})
 
 
 def may_use_tempfile(summary, project) -> bool:

@@ -15,6 +15,7 @@ from typing import Dict, FrozenSet, Iterable, Iterator, Optional, Set, Tuple
 
 import libcst as cst
 
+from leaklint.semantics.fastapi import uses_web_framework
 from leaklint.semantics.names import matches
 from leaklint.semantics.project import ProjectFacts
 from leaklint.semantics.summary import Definition, ModuleSummary
@@ -522,3 +523,42 @@ def config_module_settings(project: ProjectFacts, reference: str) -> Optional[Se
 
 def iter_names(items: Iterable[str]) -> str:
     return ", ".join(f"`{i}`" for i in items)
+
+
+def may_hold_process_lifetime_instance(summary, project: ProjectFacts) -> bool:
+    """Cheap look for LL204: a class of this module with ``__init__`` that can live for the process.
+
+    Exact for what LL204 checks: the instance is created at module level (in a web module, for a
+    library's class), stored with ``app.state.x = Cls()`` here, or returned by a cached factory here.
+    """
+    classes = {path.split(".")[0] for path, facts in summary.functions.items()
+               if facts.in_class and path.count(".") == 1 and path.endswith(".__init__")}
+    if not classes:
+        return False
+    qualified = {f"{summary.module}.{name}" for name in classes}
+    # as LL204 decides: a library module's class counts only when a web module instantiates it
+    singletons = instantiated_at_module_level(project) if uses_web_framework(summary) else \
+        instantiated_in_web_modules(project)
+    if qualified & singletons:
+        return True
+    if any(project.canonical(q) in qualified for q in summary.app_state_calls):
+        return True
+    return decorates_with_cache(summary, project)
+
+
+def decorates_with_cache(summary, project: ProjectFacts) -> bool:
+    """Cheap look for the cache rules: is any function of this module decorated with
+    ``functools.cache`` / ``lru_cache`` (any alias, or a module-level ``memo = lru_cache(...)``)?
+    Uses the decorators the map phase recorded, so it is exact for ``cache_decorator``."""
+    caches = CACHE | LRU_CACHE
+    for facts in summary.functions.values():
+        for candidates, _ in facts.decorators:
+            for qualified in candidates:
+                name = project.canonical(qualified)
+                if name in caches:
+                    return True
+                definition = project.definition(name)
+                if definition is not None and definition.kind == "call" and any(
+                        project.canonical(c) in caches for c in definition.callee):
+                    return True
+    return False

@@ -75,6 +75,8 @@ class ModuleSummary:
     #: every qualified name this module calls (``sqlalchemy.orm.Session``, ``app.db.SessionLocal``,
     #: ``asyncio.create_task``...), resolved in the caller's scope: rules' cheap first look
     called: Set[str] = field(default_factory=set)
+    #: qualified callees of ``app.state.<attr> = Callee(...)`` anywhere in the module (singletons)
+    app_state_calls: Set[str] = field(default_factory=set)
     #: attribute names called as methods anywhere (``x.connect()`` -> ``connect``), unresolved
     called_methods: Set[str] = field(default_factory=set)
     syntax_error: Optional[Tuple[str, int, int]] = None
@@ -259,6 +261,11 @@ class _Summariser:
             return
         if isinstance(node, ast.Call):
             self._call(node, chain)
+        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+            for target in node.targets:
+                parts = _dotted(target)
+                if parts is not None and len(parts) >= 3 and parts[-3:-1] == ["app", "state"]:
+                    self.s.app_state_calls.update(self._qualify(node.value.func, chain))
         for child in ast.iter_child_nodes(node):
             self._walk(child, chain, class_path, path)
 
