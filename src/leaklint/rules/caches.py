@@ -826,10 +826,16 @@ class GrowingInstanceCache(Rule):
     called at module level of the defining module) are not counted as growth. `app.state` and
     cached factories are only recognised in the module that defines the class. A container
     passed to another function, returned or aliased is assumed to be managed elsewhere.
+
+    The rule cannot tell a key space bounded by configuration (`self._clients[provider_name]`, one
+    entry per configured provider) from one driven by traffic (`self._locks[session.id]`): on the
+    pinned corpus one of its three findings was a real leak. It is therefore a **preview** rule:
+    enable it with `--preview` or by selecting `LL204`.
     """
 
     code = "LL204"
     name = "growing-instance-cache"
+    preview = True
     message = "`self.{attr}` of `{cls}` only grows (in `{method}`) and `{cls}` lives for the whole process ({why}): {advice}"
     family = "caches"
 
