@@ -11,6 +11,7 @@ import libcst as cst
 from leaklint.diagnostics import Applicability
 from leaklint.rule import Fix, FixAvailability, ImportSpec, Invalid, Rule, Valid
 from leaklint.semantics import fastapi as web
+from leaklint.semantics import flow
 from leaklint.semantics import state
 from leaklint.semantics.names import matches
 
@@ -1039,7 +1040,7 @@ class Tracker:
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if node.decorators and any(True for _ in state.cache_decorators(self.ctx, node)):
-            for stmt in state.walk(node.body):
+            for stmt in flow.walk(node.body):
                 if isinstance(stmt, cst.Return) and isinstance(stmt.value, cst.Call):
                     for q in self.ctx.qualify(stmt.value.func, node):
                         self.lifetime.setdefault(q, "cached factory")
@@ -1053,7 +1054,7 @@ class Tracker:
             return
         found: Dict[str, _InstanceCache] = {}
         me = _self_name(init)
-        for stmt in state.walk(init.body):
+        for stmt in flow.walk(init.body):
             if isinstance(stmt, cst.Assign) and len(stmt.targets) == 1:
                 target, value = stmt.targets[0].target, stmt.value
             elif isinstance(stmt, cst.AnnAssign):
@@ -1070,8 +1071,8 @@ class Tracker:
             me = _self_name(method)
             if me is None or state.decorated_with(self.ctx, method, state.STATIC_OR_CLASS):
                 continue
-            parents = state.parent_map(method)
-            for n in state.walk(method.body):
+            parents = flow.parent_map(method)
+            for n in flow.walk(method.body):
                 if not (isinstance(n, cst.Attribute) and isinstance(n.value, cst.Name) and n.value.value == me
                         and n.attr.value in found):
                     continue

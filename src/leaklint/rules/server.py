@@ -9,6 +9,7 @@ import libcst as cst
 from leaklint.diagnostics import Applicability
 from leaklint.rule import Fix, FixAvailability, Invalid, Rule, Valid
 from leaklint.semantics import fastapi as web
+from leaklint.semantics import flow
 from leaklint.semantics import state
 
 RECYCLING_DEFAULTS = {"max_requests": "1000", "max_requests_jitter": "50"}
@@ -163,9 +164,9 @@ class AppMiddleware(BaseHTTPMiddleware):
         if f"{self.ctx.summary.module}.{cls.name.value}" in self._per_call_classes():
             return  # an ASGI "responder" built per request by the real middleware: its state is per request
         me = params[0].name.value
-        parents = state.parent_map(node)
+        parents = flow.parent_map(node)
         reported: Set[str] = set()
-        for n in state.walk(node.body):
+        for n in flow.walk(node.body):
             if not (isinstance(n, cst.Attribute) and isinstance(n.value, cst.Name) and n.value.value == me):
                 continue
             attr = n.attr.value
@@ -203,7 +204,7 @@ def _guarded_by_itself(node: cst.CSTNode, attr: str, me: str, parents) -> bool:
     current = parents.get(node)
     while current is not None and not isinstance(current, cst.FunctionDef):
         if isinstance(current, cst.If):
-            for n in state.walk(current.test):
+            for n in flow.walk(current.test):
                 if isinstance(n, cst.Attribute) and n.attr.value == attr and isinstance(n.value, cst.Name) \
                         and n.value.value == me:
                     return True

@@ -614,13 +614,13 @@ def _key(expr: cst.CSTNode) -> Optional[Tuple[str, str]]:
 def _collection_uses(ctx, module: cst.Module) -> _Uses:
     """One walk of the module: which collections are pruned, rebound or handed elsewhere."""
     uses = _Uses()
-    for node, parent in aio.walk(module):
+    for node, parent in flow.walk_with_parents(module):
         if isinstance(node, cst.Attribute) and node.attr.value in aio.PRUNE_METHODS:
             key = _key(node.value)
             if key:
                 uses.pruned.add(key)
         elif isinstance(node, cst.Del):
-            for target, _ in aio.walk(node.target):
+            for target, _ in flow.walk_with_parents(node.target):
                 if isinstance(target, cst.Subscript):
                     key = _key(target.value)
                     if key:
@@ -872,7 +872,7 @@ async def sweep_sessions():
         calls = [c for c in index.all(cst.Call) if aio.quick_spawn_candidate(c)]
         if not calls:
             return
-        order = {id(n): i for i, (n, _) in enumerate(aio.walk(node.body))}
+        order = {id(n): i for i, (n, _) in enumerate(flow.walk_with_parents(node.body))}
         yields = [order[id(y)] for y in index.all(cst.Yield) if id(y) in order]
         first_yield = min(yields) if yields else None
         for call in calls:
@@ -947,7 +947,7 @@ def _module_cancels_something(ctx) -> bool:
     key = "tasks-module-cancels"
     if key not in ctx.cache:
         ctx.cache[key] = b".cancel" in ctx.source and any(
-            isinstance(n, cst.Attribute) and n.attr.value == "cancel" for n, _ in aio.walk(ctx.module))
+            isinstance(n, cst.Attribute) and n.attr.value == "cancel" for n, _ in flow.walk_with_parents(ctx.module))
     return ctx.cache[key]
 
 
@@ -967,9 +967,9 @@ def _any_method(module: cst.Module, name: str) -> Optional[cst.FunctionDef]:
 def _mentioned_elsewhere(module: cst.Module, name: str, target: cst.CSTNode) -> bool:
     """The global ``name`` (or, for an attribute target, an attribute ``.name``) is used anywhere
     but in ``target`` itself: someone may cancel it."""
-    inside = {id(n) for n, _ in aio.walk(target)}
+    inside = {id(n) for n, _ in flow.walk_with_parents(target)}
     attribute = isinstance(target, cst.Attribute)
-    for node, parent in aio.walk(module):
+    for node, parent in flow.walk_with_parents(module):
         if not isinstance(node, cst.Name) or node.value != name or id(node) in inside:
             continue
         if isinstance(parent, cst.NameItem):

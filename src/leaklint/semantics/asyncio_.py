@@ -13,7 +13,7 @@ from typing import List, Optional, Set
 import libcst as cst
 
 from leaklint.semantics import flow
-from leaklint.semantics.flow import FunctionIndex
+from leaklint.semantics.flow import FunctionIndex, walk_with_parents
 from leaklint.semantics.names import matches
 from leaklint.semantics.project import ProjectFacts
 from leaklint.semantics.summary import ModuleSummary
@@ -268,15 +268,6 @@ def imported_elsewhere(project: ProjectFacts, qualified: str, own_module: str) -
     return False
 
 
-def walk(node: cst.CSTNode, parent: Optional[cst.CSTNode] = None):
-    """Pre-order (node, parent) pairs of a subtree, in source order."""
-    stack = [(node, parent)]
-    while stack:
-        n, p = stack.pop()
-        yield n, p
-        stack.extend((c, n) for c in reversed(n.children))
-
-
 def spawn_cached(ctx, call: cst.Call, fn: Optional[cst.FunctionDef]) -> Optional[Spawn]:
     """``spawn_of`` memoised per call node, so LL401/LL402 resolve each call once."""
     key = ("asyncio-spawn", id(call))
@@ -329,7 +320,7 @@ def is_task_value(ctx, value: cst.BaseExpression, fn: Optional[cst.FunctionDef])
 
 def endless_loop(fn: cst.FunctionDef) -> bool:
     """``while True:`` (or ``while 1:``) with no ``break``/``return`` of its own: runs until cancelled."""
-    for node, _ in walk(fn.body):
+    for node, _ in walk_with_parents(fn.body):
         if isinstance(node, cst.While) and _always_true(node.test) and not _leaves_loop(node):
             return True
     return False
@@ -356,7 +347,7 @@ def _leaves_loop(loop: cst.While) -> bool:
 def _returns_only(loop: cst.CSTNode):
     """In an inner loop only ``return`` leaves the outer loop (``break`` leaves the inner one)."""
     out = []
-    for node, _ in walk(loop):
+    for node, _ in walk_with_parents(loop):
         if isinstance(node, cst.Return):
             out.append(node)
     return out

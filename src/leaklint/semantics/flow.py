@@ -7,7 +7,7 @@ first time a rule asks about a function and shared with every other rule through
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, Iterator, List, Optional, Type, TypeVar
+from typing import Tuple, Dict, Iterable, Iterator, List, Optional, Type, TypeVar
 
 import libcst as cst
 
@@ -140,15 +140,36 @@ def method_call(node: cst.CSTNode, receiver: str, methods: Iterable[str]) -> boo
     )
 
 
-def calls_in(node: cst.CSTNode) -> Iterator[cst.Call]:
+def walk(node: cst.CSTNode, own_scope: bool = False) -> Iterator[cst.CSTNode]:
+    """Pre-order nodes of a subtree, in source order; with ``own_scope``, nested functions, lambdas
+    and classes are yielded but not entered (their bodies are another scope)."""
     stack = [node]
     while stack:
         n = stack.pop()
-        if isinstance(n, cst.Call):
-            yield n
-        if isinstance(n, SCOPES) and n is not node:
+        yield n
+        if own_scope and isinstance(n, SCOPES) and n is not node:
             continue
-        stack.extend(n.children)
+        stack.extend(reversed(n.children))
+
+
+def walk_with_parents(node: cst.CSTNode, parent: Optional[cst.CSTNode] = None
+                      ) -> Iterator[Tuple[cst.CSTNode, Optional[cst.CSTNode]]]:
+    """Pre-order ``(node, parent)`` pairs of a subtree, in source order."""
+    stack = [(node, parent)]
+    while stack:
+        n, p = stack.pop()
+        yield n, p
+        stack.extend((c, n) for c in reversed(n.children))
+
+
+def parent_map(root: cst.CSTNode) -> Dict[cst.CSTNode, cst.CSTNode]:
+    """Child -> parent for every node below ``root``."""
+    return {n: p for n, p in walk_with_parents(root) if p is not None}
+
+
+def calls_in(node: cst.CSTNode) -> Iterator[cst.Call]:
+    """Calls in ``node``'s own scope."""
+    return (n for n in walk(node, own_scope=True) if isinstance(n, cst.Call))
 
 
 def block_calls(block: Optional[cst.CSTNode], receiver: str, methods: Iterable[str]) -> bool:

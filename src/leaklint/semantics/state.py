@@ -16,6 +16,7 @@ from typing import Dict, FrozenSet, Iterable, Iterator, Optional, Set, Tuple
 import libcst as cst
 
 from leaklint.semantics.fastapi import uses_web_framework
+from leaklint.semantics.flow import walk
 from leaklint.semantics.names import matches
 from leaklint.semantics.project import ProjectFacts
 from leaklint.semantics.summary import Definition, ModuleSummary
@@ -334,7 +335,7 @@ def returns_own_parameter(fn: cst.FunctionDef) -> bool:
     code base, not by traffic.
     """
     params = {p.name.value for p in list(fn.params.posonly_params) + list(fn.params.params)}
-    for node in _walk_own(fn.body):
+    for node in walk(fn.body, own_scope=True):
         if isinstance(node, cst.Return) and isinstance(node.value, cst.Name) and node.value.value in params:
             return True
     return False
@@ -342,39 +343,9 @@ def returns_own_parameter(fn: cst.FunctionDef) -> bool:
 
 def returns_inner_function(fn: cst.FunctionDef) -> bool:
     """Decorator-factory shape: returns one of its own nested ``def``s (``return decorator``)."""
-    inner = {s.name.value for s in _walk_own(fn.body) if isinstance(s, cst.FunctionDef)}
+    inner = {s.name.value for s in walk(fn.body, own_scope=True) if isinstance(s, cst.FunctionDef)}
     return any(isinstance(n, cst.Return) and isinstance(n.value, cst.Name) and n.value.value in inner
-               for n in _walk_own(fn.body))
-
-
-def _walk_own(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """Nodes of a function body, not descending into nested functions, lambdas or classes."""
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        yield n
-        if isinstance(n, (cst.FunctionDef, cst.Lambda, cst.ClassDef)) and n is not node:
-            continue
-        stack.extend(n.children)
-
-
-def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        yield n
-        stack.extend(n.children)
-
-
-def parent_map(root: cst.CSTNode) -> Dict[cst.CSTNode, cst.CSTNode]:
-    parents: Dict[cst.CSTNode, cst.CSTNode] = {}
-    stack = [root]
-    while stack:
-        n = stack.pop()
-        for child in n.children:
-            parents[child] = n
-            stack.append(child)
-    return parents
+               for n in walk(fn.body, own_scope=True))
 
 
 IMPORT_TIME_HOOKS = frozenset({"__init_subclass__", "__set_name__", "__class_getitem__", "__init__", "__new__",
