@@ -6,7 +6,6 @@ in worker processes. libcst is only invoked for files where some enabled rule ca
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import tokenize
 import io
@@ -20,6 +19,7 @@ from leaklint import fixes as fixes_mod
 from leaklint.diagnostics import Applicability, Diagnostic, FixView, Location
 from leaklint.rule import Fix, Report, Rule
 from leaklint.semantics.context import FileContext
+from leaklint.semantics.downgrade import parses
 from leaklint.semantics.project import ProjectFacts
 from leaklint.semantics.summary import ModuleSummary, summarise
 from leaklint.suppression import build_index
@@ -264,7 +264,8 @@ def _fix_loop(linted: Linted, options: FixOptions, result: FileResult, dry_run: 
         try:
             new_module = fixes_mod.apply(current.module, chosen)
             new_source = new_module.bytes
-            ast.parse(new_source)
+            if not parses(new_source):
+                raise SyntaxError("the fixed file does not parse")
         except Exception as exc:  # a fix must never corrupt a file: keep the original
             failure = f"a fix produced invalid code and was not applied ({type(exc).__name__})"
             current = linted

@@ -55,7 +55,8 @@ class ProjectFacts:
     def canonical(self, qualified: str) -> str:
         """Follow re-exports (``from .db import SessionLocal`` in ``__init__``) to the definition."""
         seen: Set[str] = set()
-        while qualified not in seen:
+        # a chain of re-exports is short; a name that keeps growing (``a = a.b``) is not a re-export
+        while qualified not in seen and len(seen) < 32:
             seen.add(qualified)
             split = self._split(qualified)
             if split is None:
@@ -64,7 +65,13 @@ class ProjectFacts:
             mod = self.modules[module]
             head = rest[0]
             if head in mod.imports and len(mod.imports[head]) == 1 and head not in mod.definitions:
-                qualified = ".".join([mod.imports[head][0], *rest[1:]])
+                target = mod.imports[head][0]
+                submodule = f"{module}.{head}"
+                if target == submodule or target.startswith(submodule + "."):
+                    # ``from pkg.helper import helper`` in ``pkg/__init__``, ``pkg.helper`` not linted:
+                    # the name already points into that submodule; following it would grow forever
+                    return qualified
+                qualified = ".".join([target, *rest[1:]])
                 continue
             definition = mod.definitions.get(head)
             if definition is not None and definition.kind == "alias" and len(definition.callee) == 1:

@@ -12,6 +12,7 @@ import ast
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
+from leaklint.semantics.downgrade import downgrade
 from leaklint.semantics.names import BUILTIN_NAMES, Names, import_bindings, qualify_parts
 
 DEPENDS_CALLEES = frozenset(
@@ -434,8 +435,12 @@ def summarise(source: bytes, path: str, module: str, package: str) -> ModuleSumm
     try:
         tree = ast.parse(source, filename=path)
     except SyntaxError as exc:
-        summary.syntax_error = (exc.msg, exc.lineno or 1, (exc.offset or 1))
-        return summary
+        # syntax newer than this interpreter's ast (PEP 695, 701, 758...): summarise its older spelling
+        older = downgrade(source)
+        if older is None:
+            summary.syntax_error = (exc.msg, exc.lineno or 1, (exc.offset or 1))
+            return summary
+        source, tree = older, ast.parse(older, filename=path)
     except (ValueError, UnicodeDecodeError) as exc:  # null bytes, undecodable source
         summary.syntax_error = (str(exc), 1, 1)
         return summary
