@@ -1,5 +1,9 @@
 """The code table: every rule class, found by importing each module of ``leaklint.rules`` once.
 
+A family is a subpackage (``leaklint.rules.sessions``) with one module per rule; its modules and
+subpackages are imported recursively. A class is registered under the ``code`` it sets itself, so
+family base classes (no code) are never rules.
+
 Selectors work as in ruff: a full code (``LL101``), a prefix (``LL1``, ``LL``) or ``ALL``.
 """
 
@@ -17,18 +21,22 @@ class UnknownSelector(ValueError):
     pass
 
 
+def _reraise(name: str) -> None:
+    raise  # a rule package that fails to import must fail the run, not silently drop its rules
+
+
 @functools.lru_cache(maxsize=1)
 def all_rules() -> Dict[str, Type[Rule]]:
     import leaklint.rules as package
 
-    for info in pkgutil.iter_modules(package.__path__):
-        importlib.import_module(f"{package.__name__}.{info.name}")
+    for info in pkgutil.walk_packages(package.__path__, prefix=f"{package.__name__}.", onerror=_reraise):
+        importlib.import_module(info.name)
     found: Dict[str, Type[Rule]] = {}
     stack = list(Rule.__subclasses__())
     while stack:
         cls = stack.pop()
         stack.extend(cls.__subclasses__())
-        if cls.code and cls.__module__.startswith("leaklint.rules."):
+        if cls.__dict__.get("code") and cls.__module__.startswith("leaklint.rules."):
             if cls.code in found and found[cls.code] is not cls:
                 raise RuntimeError(f"duplicate rule code {cls.code}")
             found[cls.code] = cls
