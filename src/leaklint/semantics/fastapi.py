@@ -90,6 +90,8 @@ def function_roles(summary: ModuleSummary, project: ProjectFacts, path: str) -> 
                 middleware = True
             elif attr == "on_event" and first_arg == "startup":
                 startup = True
+    if facts.local_route is not None:
+        route, (verb, route_path) = True, facts.local_route
     if qualified in project.endpoints:
         route = True
     if qualified in project.lifespans:
@@ -133,14 +135,10 @@ def per_request_functions(summary: ModuleSummary, project: ProjectFacts) -> Froz
 
 
 def has_per_request_code(summary: ModuleSummary, project: ProjectFacts) -> bool:
-    """Cheap look shared by rules that only report in per-request code: does this module define a
-    route, dependency or middleware? Exact for ``runs_per_request``, which is built from it."""
-    memo = summary.__dict__.setdefault("_per_request_memo", {})
-    key = id(project)
-    if key not in memo:
-        memo.clear()
-        memo[key] = bool(per_request_functions(summary, project))
-    return memo[key]
+    """Cheap look shared by rules that only report in per-request code: does any function of this
+    module run per request (project-wide reachability)? Exact for ``runs_per_request``."""
+    prefix = summary.module + "."
+    return any(prefix + path in project.per_request for path in summary.functions)
 
 
 def annotation_names(ctx, param: cst.Param) -> Names:
@@ -183,9 +181,15 @@ def roles_of(ctx, fn: cst.FunctionDef) -> Roles:
 
 
 def runs_per_request(ctx, fn: cst.FunctionDef) -> bool:
-    if "per_request" not in ctx.cache:
-        ctx.cache["per_request"] = per_request_functions(ctx.summary, ctx.project)
-    return ctx.function_path(fn) in ctx.cache["per_request"]
+    """Is ``fn`` reached, through calls in any linted module, from a route, dependency or middleware?"""
+    return ctx.qualified_function_name(fn) in ctx.project.per_request
+
+
+def request_path(ctx, fn: cst.FunctionDef) -> str:
+    """How ``fn`` runs per request, for messages: ``GET /items -> get_store() -> Store.__init__``."""
+    from leaklint.semantics.callgraph import request_path as path_of
+
+    return path_of(ctx.project, ctx.qualified_function_name(fn))
 
 
 def depends_target(ctx, default: Optional[cst.BaseExpression]) -> Names:

@@ -8,9 +8,12 @@ defines. It holds only plain data so it can be shipped once to each worker proce
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 
 from leaklint.semantics.summary import Definition, ModuleSummary
+
+if TYPE_CHECKING:  # pragma: no cover
+    from leaklint.semantics.ownership import FunctionRecord, OwnershipFacts
 
 
 @dataclass
@@ -26,9 +29,18 @@ class ProjectFacts:
     endpoints: Set[str] = field(default_factory=set)
     #: functions passed as ``FastAPI(lifespan=...)`` / ``Starlette(lifespan=...)``
     lifespans: Set[str] = field(default_factory=set)
+    #: functions called in ``Depends(factory(...))``: the closures they define are dependencies
+    dependency_factories: Set[str] = field(default_factory=set)
+    #: every function of the project (``module.Class.method``) -> what the reduce phase needs of it
+    functions: Dict[str, "FunctionRecord"] = field(default_factory=dict)
+    #: the ownership summaries, closed over the project (``semantics.ownership``)
+    ownership: "OwnershipFacts" = None  # type: ignore[assignment]
+    #: per-request functions -> the function they are reached from (None for a route, dependency, middleware)
+    per_request: Dict[str, Optional[str]] = field(default_factory=dict)
+    root_labels: Dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, summaries: Iterable[ModuleSummary]) -> "ProjectFacts":
+    def build(cls, summaries: Iterable[ModuleSummary], table=None) -> "ProjectFacts":
         facts = cls()
         summaries = list(summaries)
         for s in summaries:
@@ -39,9 +51,18 @@ class ProjectFacts:
                 facts.dependencies.update(facts.canonical(q) for q in candidates)
             for candidates in s.endpoints:
                 facts.endpoints.update(facts.canonical(q) for q in candidates)
+            for candidates in s.dependency_factories:
+                facts.dependency_factories.update(facts.canonical(q) for q in candidates)
             for definition in s.definitions.values():
                 if definition.kind == "call" and "lifespan" in definition.keywords:
                     facts.lifespans.update(facts.canonical(q) for q in definition.keywords["lifespan"])
+        from leaklint.semantics import callgraph, ownership
+
+        readable = [s for s in summaries if s.syntax_error is None]
+        for s in readable:
+            facts.functions.update(ownership.records_of(s))
+        facts.ownership = ownership.close_over(facts, facts.functions, table or ownership.DEFAULT_TABLE)
+        facts.per_request, facts.root_labels = callgraph.build(facts, readable)
         return facts
 
     def _split(self, qualified: str) -> Optional[Tuple[str, List[str]]]:

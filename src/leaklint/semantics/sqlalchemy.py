@@ -70,6 +70,12 @@ def _factory(project: ProjectFacts, names: Names) -> Optional[Resource]:
     return None
 
 
+def session_factory(project: ProjectFacts, names: Names) -> Optional[tuple]:
+    """``("session", is_async)`` when ``names`` is a module-level session factory of the project."""
+    found = _factory(project, names)
+    return (found.kind, found.is_async) if found is not None else None
+
+
 def is_engine(project: ProjectFacts, names: Names) -> Optional[bool]:
     """True/False (async?) when ``names`` is a module-level ``create_engine(...)`` result."""
     for name in names:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from leaklint.semantics.downgrade import downgrade
+from leaklint.semantics.ownership_map import Ownership, scan_function
 from leaklint.semantics.names import BUILTIN_NAMES, Names, import_bindings, qualify_parts
 
 DEPENDS_CALLEES = frozenset(
@@ -21,6 +22,11 @@ DEPENDS_CALLEES = frozenset(
 )
 #: ``app.add_api_route(path, endpoint)``, ``router.add_route(...)``, Starlette ``Route(path, endpoint)``
 ENDPOINT_REGISTRARS = frozenset({"add_api_route", "add_route", "add_api_websocket_route", "add_websocket_route"})
+#: apps and routers, and their route decorators, recognised on names bound inside a function (an app factory)
+LOCAL_APP_CLASSES = frozenset({"fastapi.FastAPI", "fastapi.applications.FastAPI", "starlette.applications.Starlette",
+                               "fastapi.APIRouter", "fastapi.routing.APIRouter", "starlette.routing.Router"})
+LOCAL_ROUTE_VERBS = frozenset({"get", "post", "put", "delete", "patch", "options", "head", "trace", "api_route",
+                               "websocket", "route", "websocket_route"})
 ROUTE_CLASSES = frozenset(
     {"starlette.routing.Route", "starlette.routing.WebSocketRoute", "fastapi.routing.APIRoute",
      "fastapi.routing.APIWebSocketRoute"}
@@ -61,6 +67,12 @@ class FunctionFacts:
     #: qualified names this function calls in its own body (for cheap per-function pre-checks)
     called: Set[str] = field(default_factory=set)
     params: Tuple[str, ...] = ()
+    #: what the function does with resources and which functions it reaches (``ownership_map``)
+    ownership: Optional[Ownership] = None
+    #: ``(verb, path)`` when decorated by an app or router bound in an enclosing function
+    local_route: Optional[Tuple[str, str]] = None
+    #: ``name = Callee(...)`` in this function's own body: ``name`` -> callee candidates
+    local_calls: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass
@@ -72,6 +84,7 @@ class ModuleSummary:
     definitions: Dict[str, Definition] = field(default_factory=dict)
     functions: Dict[str, FunctionFacts] = field(default_factory=dict)
     depends: List[Tuple[str, ...]] = field(default_factory=list)
+    dependency_factories: List[Tuple[str, ...]] = field(default_factory=list)
     endpoints: List[Tuple[str, ...]] = field(default_factory=list)
     #: every qualified name this module calls (``sqlalchemy.orm.Session``, ``app.db.SessionLocal``,
     #: ``asyncio.create_task``...), resolved in the caller's scope: rules' cheap first look
@@ -263,6 +276,8 @@ class _Summariser:
         if isinstance(node, ast.Call):
             self._call(node, chain)
         elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+            if chain and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                chain[-1].local_calls[node.targets[0].id] = tuple(sorted(self._qualify(node.value.func, chain)))
             for target in node.targets:
                 parts = _dotted(target)
                 if parts is not None and len(parts) >= 3 and parts[-3:-1] == ["app", "state"]:
@@ -284,6 +299,11 @@ class _Summariser:
             if isinstance(deco, ast.Call) and deco.args and isinstance(deco.args[0], ast.Constant):
                 first = deco.args[0].value if isinstance(deco.args[0].value, str) else None
             facts.decorators.append((tuple(sorted(self._qualify(target, chain))), first))
+            if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and chain:
+                local = next((f.local_calls[target.value.id] for f in reversed(chain)
+                              if target.value.id in f.local_calls), ())
+                if set(local) & LOCAL_APP_CLASSES and target.attr in LOCAL_ROUTE_VERBS:
+                    facts.local_route = (target.attr, first or "")
             self._walk(deco, chain, class_path, path)
         args = node.args
         for default in list(args.defaults) + [d for d in args.kw_defaults if d is not None]:
@@ -308,6 +328,8 @@ class _Summariser:
         else:
             self.s.functions[fpath] = facts
         inner = chain + [facts]
+        facts.ownership = scan_function(node, facts.params, lambda n: self._qualify(n, inner),
+                                        facts.in_class is not None)
         for stmt in node.body:
             self._walk(stmt, inner, None, fpath)
 
@@ -324,7 +346,11 @@ class _Summariser:
         if callee & DEPENDS_CALLEES:
             target = node.args[0] if node.args else next(
                 (k.value for k in node.keywords if k.arg == "dependency"), None)
-            if target is not None:
+            if isinstance(target, ast.Call):  # ``Depends(require_role("admin"))``: a dependency factory
+                qs = self._qualify(target.func, chain)
+                if qs:
+                    self.s.dependency_factories.append(tuple(sorted(qs)))
+            elif target is not None:
                 qs = self._qualify(target, chain)
                 if qs:
                     self.s.depends.append(tuple(sorted(qs)))
@@ -336,9 +362,23 @@ class _Summariser:
             endpoint = node.args[1] if len(node.args) > 1 else next(
                 (k.value for k in node.keywords if k.arg == "endpoint"), None)
         if endpoint is not None:
-            qs = self._qualify(endpoint, chain)
+            qs = self._qualify(endpoint, chain) or self._local_function(endpoint, chain)
             if qs:
                 self.s.endpoints.append(tuple(sorted(qs)))
+
+    def _local_function(self, ref: ast.AST, chain: List[FunctionFacts]) -> Names:
+        """``self.handler`` in a method, or a function defined in an enclosing function, by its path."""
+        if not chain:
+            return frozenset()
+        here = next((p for p, f in self.s.functions.items() if f is chain[-1]), None)
+        if here is None:
+            return frozenset()
+        if isinstance(ref, ast.Attribute) and isinstance(ref.value, ast.Name) and chain[-1].in_class \
+                and chain[-1].params[:1] == (ref.value.id,):
+            return frozenset({f"{self.s.module}.{chain[-1].in_class}.{ref.attr}"})
+        if isinstance(ref, ast.Name):
+            return frozenset({f"{self.s.module}.{here}.{ref.id}"})
+        return frozenset()
 
 
 def _merge(old: FunctionFacts, new: FunctionFacts) -> None:

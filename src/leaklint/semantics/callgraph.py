@@ -1,0 +1,115 @@
+"""Per-request reachability, project-wide: which functions run for every request, and by which path.
+
+Roots are the functions the framework calls per request: route handlers (decorated, registered
+with ``add_api_route``/``add_route``, declared inside an app factory or a router class),
+websocket handlers, dependencies (sub-dependencies too, and the closures a dependency factory
+such as ``Depends(require_role("admin"))`` returns), HTTP and pure-ASGI middleware. Edges are the
+calls of every linted module: functions by qualified name, ``Class(...)`` to ``Class.__init__``,
+``self.m()`` to the method, ``x = Cls(); x.m()``, nested functions, and functions handed to a call
+as callbacks (``background_tasks.add_task(send_mail)``, ``run_in_threadpool(work)``).
+
+The result is plain data on ``ProjectFacts``: for each reachable function the function it was
+reached from, so a message can name the path (``GET /items -> get_store() -> Store.__init__``).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Dict, Iterable, List, Optional, Tuple
+
+
+def _root_label(roles, path: str) -> str:
+    if roles.route:
+        if roles.route_verb and roles.route_path:
+            verb = "WEBSOCKET" if "websocket" in roles.route_verb else roles.route_verb.upper()
+            return f"{verb} {roles.route_path}"
+        return f"route `{path}`"
+    if roles.dependency:
+        return f"dependency `{path}`"
+    return f"middleware `{path}`"
+
+
+def _edges(project, record, summary_facts) -> Iterable[str]:
+    functions = project.functions
+    own = record.ownership
+    names: List[str] = list(summary_facts.called)
+    names += [f"{record.module}.{c}" for c in summary_facts.calls]
+    names += [n for group in own.callbacks for n in group]
+    for name in names:
+        canonical = project.canonical(name)
+        if canonical in functions:
+            yield canonical
+            continue
+        definition = project.definition(canonical)
+        if definition is not None and definition.kind == "class":
+            for method in ("__init__", "__post_init__"):
+                if f"{canonical}.{method}" in functions:
+                    yield f"{canonical}.{method}"
+    qualified = f"{record.module}.{record.path}"
+    for nested in own.nested_calls:
+        if f"{qualified}.{nested}" in functions:
+            yield f"{qualified}.{nested}"
+    if record.in_class:
+        for method in own.self_calls:
+            target = f"{record.module}.{record.in_class}.{method}"
+            if target in functions:
+                yield target
+    for classes, method in own.instance_calls:
+        for cls in classes:
+            target = f"{project.canonical(cls)}.{method}"
+            if target in functions:
+                yield target
+
+
+def build(project, summaries) -> Tuple[Dict[str, Optional[str]], Dict[str, str]]:
+    """``(reached_from, root_labels)``: every per-request function -> its predecessor (None for a root)."""
+    from leaklint.semantics.fastapi import function_roles
+
+    reached: Dict[str, Optional[str]] = {}
+    labels: Dict[str, str] = {}
+    facts_of = {}
+    queue: deque = deque()
+    factories = set(project.dependency_factories)
+    for summary in summaries:
+        for path, facts in summary.functions.items():
+            qualified = f"{summary.module}.{path}"
+            facts_of[qualified] = facts
+            roles = function_roles(summary, project, path)
+            factory = next((f for f in factories if qualified.startswith(f + ".")), None)
+            if roles.per_request or factory is not None:
+                reached[qualified] = None
+                labels[qualified] = _root_label(roles, path) if roles.per_request else f"dependency `{path}`"
+                queue.append(qualified)
+    while queue:
+        current = queue.popleft()
+        record = project.functions.get(current)
+        if record is None:
+            continue
+        for target in _edges(project, record, facts_of[current]):
+            if target not in reached:
+                reached[target] = current
+                queue.append(target)
+    return reached, labels
+
+
+def request_path(project, qualified: str, limit: int = 6) -> str:
+    """``GET /items -> get_store() -> Store.__init__`` for a per-request function."""
+    chain: List[str] = []
+    node: Optional[str] = qualified
+    seen = set()
+    while node is not None and node not in seen:
+        seen.add(node)
+        chain.append(node)
+        node = project.per_request.get(node)
+    chain.reverse()
+    root = chain[0]
+    label = project.root_labels.get(root, f"`{root}`")
+    steps = [f"`{_short(project, q)}()`" for q in chain[1:]]
+    if len(steps) > limit:
+        steps = steps[:1] + ["..."] + steps[-(limit - 2):]
+    return " -> ".join([label] + steps)
+
+
+def _short(project, qualified: str) -> str:
+    record = project.functions.get(qualified)
+    return record.path if record is not None else qualified.rpartition(".")[2]

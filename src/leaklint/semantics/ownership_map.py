@@ -1,0 +1,177 @@
+"""Map phase of the ownership analysis: what one function does with resources, as plain names.
+
+Per function (stdlib ``ast``, picklable): which values it returns and yields (described by the
+call that made them: ``SessionLocal()``, ``get_factory()()``, ``next(gen())``, a parameter), what
+it does with each parameter (calls a method on it, uses it in ``with``, passes it to another call,
+stores or returns it), and which functions it reaches (for the per-request call graph). Names are
+qualified in the function's scope; what they *are* is decided in the reduce phase, where every
+module of the project is known (``semantics.ownership``).
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Callable, Dict, FrozenSet, List, Optional, Set, Tuple
+
+Names = FrozenSet[str]
+#: ("call", callee) | ("call-of-call", inner callee) | ("next", generator function) | ("param", (index,))
+#: | ("ref", names): how a returned or yielded value was made
+Value = Tuple[str, Tuple[str, ...]]
+#: what a parameter's use is: ("method", name) | ("with", "") | ("pass", callee, slot, shape) | ("escape", "")
+Use = Tuple[str, ...]
+
+
+@dataclass
+class Ownership:
+    returns: List[Value] = field(default_factory=list)
+    yields: List[Value] = field(default_factory=list)
+    param_uses: Dict[int, List[Use]] = field(default_factory=dict)
+    #: call-graph edges that qualified names do not show: ``self.m()`` (method names), nested ``inner()``,
+    #: ``x = Cls(); x.m()`` (class candidates, method), functions passed as arguments (callbacks)
+    self_calls: Set[str] = field(default_factory=set)
+    nested_calls: Set[str] = field(default_factory=set)
+    instance_calls: Set[Tuple[Tuple[str, ...], str]] = field(default_factory=set)
+    callbacks: Set[Tuple[str, ...]] = field(default_factory=set)
+
+
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+_NEXT = frozenset({"builtins.next", "builtins.anext"})
+
+
+class _Scanner:
+    def __init__(self, fn, params: Tuple[str, ...], qualify: Callable[[ast.AST], Names], is_method: bool) -> None:
+        self.fn = fn
+        self.params = {name: i for i, name in enumerate(params)}
+        self.qualify = qualify
+        self.self_name = params[0] if is_method and params else None
+        self.out = Ownership()
+        self.parents: Dict[ast.AST, ast.AST] = {}
+        self.bound: Dict[str, List[ast.expr]] = {}  # local name -> values assigned to it
+        self.nested: Set[str] = set()
+
+    def run(self) -> Ownership:
+        nodes: List[ast.AST] = []
+        stack: List[ast.AST] = list(self.fn.body)
+        for stmt in self.fn.body:
+            self.parents[stmt] = self.fn
+        while stack:
+            node = stack.pop()
+            nodes.append(node)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                self.nested.add(node.name)
+                continue
+            if isinstance(node, ast.Lambda):
+                continue
+            for child in ast.iter_child_nodes(node):
+                self.parents[child] = node
+                stack.append(child)
+        for node in nodes:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                self.bound.setdefault(node.targets[0].id, []).append(node.value)
+            elif isinstance(node, ast.AnnAssign) and node.value is not None and isinstance(node.target, ast.Name):
+                self.bound.setdefault(node.target.id, []).append(node.value)
+            elif isinstance(node, ast.NamedExpr):
+                self.bound.setdefault(node.target.id, []).append(node.value)
+        for node in nodes:
+            if isinstance(node, ast.Return) and node.value is not None:
+                self.out.returns.extend(self.describe(node.value))
+            elif isinstance(node, (ast.Yield, ast.YieldFrom)) and node.value is not None:
+                self.out.yields.extend(self.describe(node.value))
+            elif isinstance(node, ast.Call):
+                self.call_edges(node)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in self.params:
+                self.out.param_uses.setdefault(self.params[node.id], []).append(self.use_of(node))
+        return self.out
+
+    # -- values ---------------------------------------------------------------------------
+    def describe(self, value: ast.expr, depth: int = 0) -> List[Value]:
+        if depth > 4:
+            return []
+        if isinstance(value, ast.Await):
+            return self.describe(value.value, depth + 1)
+        if isinstance(value, ast.Call):
+            if isinstance(value.func, ast.Call):
+                return [("call-of-call", tuple(sorted(self.qualify(value.func.func))))]
+            callee = self.qualify(value.func)
+            if callee & _NEXT and value.args and isinstance(value.args[0], ast.Call):
+                return [("next", tuple(sorted(self.qualify(value.args[0].func))))]
+            return [("call", tuple(sorted(callee)))] if callee else []
+        if isinstance(value, ast.Name):
+            if value.id in self.params:
+                return [("param", (str(self.params[value.id]),))]
+            if value.id in self.bound:
+                return [v for bound in self.bound[value.id] for v in self.describe(bound, depth + 1)]
+        if isinstance(value, (ast.Name, ast.Attribute)):
+            names = self.qualify(value)
+            return [("ref", tuple(sorted(names)))] if names else []
+        return []
+
+    # -- parameters -----------------------------------------------------------------------
+    def use_of(self, name: ast.Name) -> Use:
+        parent = self.parents.get(name)
+        if isinstance(parent, ast.Attribute):
+            grand = self.parents.get(parent)
+            if isinstance(grand, ast.Call) and grand.func is parent:
+                return ("method", parent.attr)
+            if isinstance(grand, (ast.Call, ast.keyword)):  # ``stack.callback(db.close)``
+                return ("escape", "")
+            return ("attr", parent.attr)
+        if isinstance(parent, ast.withitem) and parent.context_expr is name:
+            return ("with", "")
+        if isinstance(parent, ast.keyword):
+            parent, slot = self.parents.get(parent), parent.arg or "**"
+        elif isinstance(parent, ast.Call) and name in parent.args:
+            slot = str(parent.args.index(name))
+        else:
+            return ("escape", "") if not isinstance(parent, (ast.Compare, ast.BoolOp, ast.UnaryOp, ast.If,
+                                                             ast.IfExp, ast.JoinedStr, ast.FormattedValue)) \
+                else ("attr", "")
+        if not isinstance(parent, ast.Call):
+            return ("escape", "")
+        if isinstance(self.parents.get(parent), ast.withitem):  # ``with closing(p):``
+            if self.qualify(parent.func) & {"contextlib.closing", "contextlib.aclosing"}:
+                return ("with", "")
+        callee, shape = self.callee_of(parent)
+        return ("pass", ",".join(callee), slot, shape) if callee else ("escape", "")
+
+    def callee_of(self, call: ast.Call) -> Tuple[Tuple[str, ...], str]:
+        """The callee's candidates and shape: "plain", "method" (``self.m``: slot + 1), "class"."""
+        func = call.func
+        if self.self_name and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) \
+                and func.value.id == self.self_name:
+            return (f"<self>.{func.attr}",), "method"
+        return tuple(sorted(self.qualify(func))), "plain"
+
+    # -- call graph -----------------------------------------------------------------------
+    def call_edges(self, call: ast.Call) -> None:
+        func = call.func
+        if isinstance(func, ast.Name) and func.id in self.nested:
+            self.out.nested_calls.add(func.id)
+        elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            receiver = func.value.id
+            if receiver == self.self_name:
+                self.out.self_calls.add(func.attr)
+            elif receiver in self.bound and receiver not in self.params:
+                for value in self.bound[receiver]:
+                    if isinstance(value, ast.Await):
+                        value = value.value
+                    if isinstance(value, ast.Call):
+                        classes = self.qualify(value.func)
+                        if classes:
+                            self.out.instance_calls.add((tuple(sorted(classes)), func.attr))
+        for arg in list(call.args) + [k.value for k in call.keywords]:
+            if isinstance(arg, ast.Name) and arg.id in self.nested:
+                self.out.nested_calls.add(arg.id)
+            elif isinstance(arg, ast.Attribute) and isinstance(arg.value, ast.Name) and arg.value.id == self.self_name:
+                self.out.self_calls.add(arg.attr)
+            elif isinstance(arg, (ast.Name, ast.Attribute)) and not (isinstance(arg, ast.Name) and (
+                    arg.id in self.params or arg.id in self.bound)):
+                names = self.qualify(arg)
+                if names:
+                    self.out.callbacks.add(tuple(sorted(names)))
+
+
+def scan_function(fn, params: Tuple[str, ...], qualify: Callable[[ast.AST], Names],
+                  is_method: bool) -> Optional[Ownership]:
+    return _Scanner(fn, params, qualify, is_method).run()

@@ -1,0 +1,227 @@
+"""The ownership analysis and per-request reachability, on small projects spread over modules."""
+
+import textwrap
+
+from leaklint.runner import summarise_path
+from leaklint.semantics.callgraph import request_path
+from leaklint.semantics.project import ProjectFacts
+
+DB = """
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+engine = create_engine("sqlite://")
+SessionLocal = sessionmaker(bind=engine)
+"""
+
+
+def build(tmp_path, files):
+    paths = []
+    for rel, code in files.items():
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(code).lstrip())
+        paths.append(str(path))
+    for folder in {p.parent for p in (tmp_path / r for r in files)}:
+        if folder != tmp_path and not (folder / "__init__.py").exists():
+            (folder / "__init__.py").write_text("")
+    summaries = [s for _, s, _ in (summarise_path(p, roots=[str(tmp_path)]) for p in paths)]
+    return ProjectFacts.build(summaries)
+
+
+def test_returned_and_yielded_resources_across_modules(tmp_path):
+    facts = build(tmp_path, {
+        "app/db.py": DB + '''
+from functools import lru_cache
+import httpx
+
+def new_session():
+    db = SessionLocal()
+    return db
+
+def get_factory():
+    return SessionLocal
+
+def build_factory(url):
+    return sessionmaker(bind=create_engine(url))
+
+def generate_session():
+    with SessionLocal() as s:
+        yield s
+
+def raw_generator():
+    s = SessionLocal()
+    yield s
+
+def conn():
+    return engine.connect()
+
+@lru_cache
+def client():
+    return httpx.Client()
+
+def fresh_client():
+    return httpx.AsyncClient()
+''',
+        "app/helpers.py": '''
+from app.db import new_session, get_factory
+
+def wrapped():
+    return new_session()
+
+def from_factory():
+    return get_factory()()
+''',
+    })
+    own = facts.ownership
+    assert own.returns["app.db.new_session"] == ("session", False)
+    assert own.returns["app.helpers.wrapped"] == ("session", False)  # through another module
+    assert own.returns["app.helpers.from_factory"] == ("session", False)  # get_factory()()
+    assert own.factories["app.db.get_factory"] == ("session", False)
+    assert own.factories["app.db.build_factory"] == ("session", False)
+    assert own.returns["app.db.conn"] == ("connection", False)
+    assert own.returns["app.db.fresh_client"] == ("http-client", True)
+    assert "app.db.client" not in own.returns  # cached: one object for the process
+    assert own.yields["app.db.raw_generator"] == ("session", False)
+    assert "app.db.generate_session" not in own.yields  # yields a session `with` closes: still yields one
+    assert "app.db.generate_session" not in own.returns
+
+
+def test_parameters_released_borrowed_or_owned(tmp_path):
+    facts = build(tmp_path, {
+        "app/util.py": '''
+import json
+
+def _safe_close(session):
+    try:
+        session.close()
+    except Exception:
+        pass
+
+def close_later(stack, db):
+    stack.callback(db.close)
+
+def count(db, model):
+    return db.query(model).count()
+
+def log_and_count(db):
+    print(db)
+    return count(db, 1)
+
+def dump(data, handle):
+    json.dump(data, handle)
+
+def shutdown(db):
+    _safe_close(db)
+
+class Repo:
+    def __init__(self, db):
+        self.db = db
+
+def keep(db, registry):
+    registry.append(db)
+''',
+    })
+    own = facts.ownership
+    assert own.releases["app.util._safe_close"] == frozenset({0})
+    assert own.releases["app.util.shutdown"] == frozenset({0})  # through a helper
+    assert 0 in own.borrows["app.util.count"]
+    assert 0 in own.borrows["app.util.log_and_count"]  # a borrower of a borrower
+    assert 1 in own.borrows["app.util.dump"]  # json.dump only uses the handle
+    assert 1 not in own.borrows["app.util.close_later"] and 1 not in own.releases["app.util.close_later"]
+    assert 1 not in own.borrows["app.util.Repo.__init__"]  # stored: the object owns it
+    assert 0 not in own.borrows["app.util.keep"]
+
+
+def test_per_request_reachability_across_modules_and_classes(tmp_path):
+    facts = build(tmp_path, {
+        "app/store.py": '''
+from sqlalchemy import create_engine
+
+class Store:
+    def __init__(self, url):
+        self.engine = create_engine(url)
+        self._warm()
+
+    def _warm(self):
+        pass
+
+    def rows(self):
+        return []
+
+def get_store():
+    return Store("sqlite://")
+
+def unused():
+    pass
+''',
+        "app/routes.py": '''
+from fastapi import APIRouter, BackgroundTasks
+from app.store import get_store, Store
+
+router = APIRouter()
+
+def send_mail():
+    pass
+
+@router.get("/items")
+def items(tasks: BackgroundTasks):
+    s = Store("x")
+    s.rows()
+    tasks.add_task(send_mail)
+    return get_store()
+''',
+    })
+    reached = facts.per_request
+    for name in ("app.routes.items", "app.store.get_store", "app.store.Store.__init__", "app.store.Store._warm",
+                 "app.store.Store.rows", "app.routes.send_mail"):
+        assert name in reached, name
+    assert "app.store.unused" not in reached
+    path = request_path(facts, "app.store.Store._warm")
+    assert path.startswith("GET /items -> ") and path.endswith("`Store._warm()`"), path
+
+
+def test_routes_in_app_factories_router_classes_and_dependency_factories(tmp_path):
+    facts = build(tmp_path, {
+        "app/factory.py": '''
+from fastapi import APIRouter, Depends, FastAPI
+
+def require_role(role):
+    async def checker():
+        return role
+    return checker
+
+def create_app():
+    app = FastAPI()
+
+    @app.get("/health")
+    def health():
+        return {}
+
+    @app.get("/admin", dependencies=[Depends(require_role("admin"))])
+    def admin():
+        return {}
+    return app
+
+class ItemsRouter:
+    def __init__(self):
+        self.router = APIRouter()
+        self.router.add_api_route("/items", self.list_items, methods=["GET"])
+
+    def list_items(self):
+        return self._load()
+
+    def _load(self):
+        return []
+
+    def unrelated(self):
+        pass
+''',
+    })
+    reached = facts.per_request
+    assert "app.factory.create_app.health" in reached
+    assert facts.root_labels["app.factory.create_app.health"] == "GET /health"
+    assert "app.factory.require_role.checker" in reached
+    assert "app.factory.ItemsRouter.list_items" in reached and "app.factory.ItemsRouter._load" in reached
+    assert "app.factory.ItemsRouter.unrelated" not in reached
+    assert "app.factory.create_app" not in reached  # the factory runs once, at startup
