@@ -152,7 +152,7 @@ def test_failed_write_during_fix_is_one_line_and_the_run_goes_on(tmp_path, monke
 def test_fix_producing_invalid_code_is_not_written(tmp_path, monkeypatch):
     from leaklint.diagnostics import Applicability
     from leaklint.rule import Fix
-    from leaklint.rules.sessions import YieldedSessionWithoutFinally
+    from leaklint.rules.sessions.ll101_yielded_session_without_finally import YieldedSessionWithoutFinally
 
     def broken_fix(self, fn, *args, **kwargs):
         # libcst accepts this node, and renders it as an unterminated triple-quoted string
@@ -209,7 +209,7 @@ def test_undecodable_and_unreadable_files_are_ll002(tmp_path, monkeypatch):
 
 
 def test_a_crashing_rule_is_one_line_and_the_run_goes_on(tmp_path, monkeypatch):
-    from leaklint.rules.sessions import YieldedSessionWithoutFinally
+    from leaklint.rules.sessions.ll101_yielded_session_without_finally import YieldedSessionWithoutFinally
 
     def visit_FunctionDef(self, node):  # libcst finds visitors by their __name__
         if "boom" in self.ctx.path:
@@ -228,7 +228,7 @@ def test_a_crashing_rule_is_one_line_and_the_run_goes_on(tmp_path, monkeypatch):
 def test_fixes_that_never_settle_leave_the_file_alone(tmp_path, monkeypatch):
     from leaklint.diagnostics import Applicability
     from leaklint.rule import Fix
-    from leaklint.rules.sessions import YieldedSessionWithoutFinally
+    from leaklint.rules.sessions.ll101_yielded_session_without_finally import YieldedSessionWithoutFinally
 
     def restless_fix(self, fn, *args, **kwargs):  # adds a line every pass; the finding never goes away
         extra = cst.parse_statement("pass")

@@ -1,0 +1,63 @@
+"""What the LL1xx rules share: the family base class, session lookups in a function, and the example `db.py`."""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Tuple
+
+import libcst as cst
+
+from leaklint.rule import Rule
+from leaklint.semantics import flow
+from leaklint.semantics import sqlalchemy as sa
+from leaklint.semantics.flow import FunctionIndex
+
+ENTER_CONTEXT = frozenset({"enter_context", "enter_async_context", "push", "callback", "push_async_callback"})
+
+DB_PY = """
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+engine = create_engine("sqlite://")
+SessionLocal = sessionmaker(bind=engine)
+"""
+
+
+class _SessionRule(Rule):
+    family = "sessions"
+
+    @classmethod
+    def can_fire(cls, summary, project) -> bool:
+        return sa.may_use_sqlalchemy(summary, project)
+
+
+def _created_sessions(ctx, index: FunctionIndex) -> List[Tuple[cst.Call, sa.Resource]]:
+    out = []
+    for call in index.all(cst.Call):
+        resource = sa.resource_created_by(ctx, call)
+        if resource is not None:
+            out.append((call, resource))
+    return out
+
+
+def _named_sessions(ctx, index: FunctionIndex) -> Dict[str, Tuple[cst.Call, sa.Resource]]:
+    """``db = SessionLocal()`` in this function -> ``{"db": (call, resource)}``."""
+    named = {}
+    for call, resource in _created_sessions(ctx, index):
+        name = flow.assigned_name(index, call)
+        if name is not None:
+            named[name] = (call, resource)
+    return named
+
+
+def _managed_by_with(index: FunctionIndex, node: cst.CSTNode, name: Optional[str]) -> bool:
+    """Inside ``with <resource or closing(resource)> [as name]:``."""
+    for with_node in index.enclosing_withs(node):
+        for item in with_node.items:
+            expr = item.item
+            if isinstance(expr, cst.Call) and expr.args:  # closing(db) / contextlib.closing(db)
+                expr = expr.args[0].value
+            if isinstance(expr, cst.Name) and expr.value == name:
+                return True
+            if item.asname is not None and isinstance(item.asname.name, cst.Name) and item.asname.name.value == name:
+                return True
+    return False
