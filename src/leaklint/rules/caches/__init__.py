@@ -1,0 +1,1 @@
+"""LL2xx: caches and global state that grow for as long as the process lives."""

@@ -1,0 +1,169 @@
+"""LL201 unbounded-module-container: a module-level container that per-request code adds to and nothing removes from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Set, Tuple
+
+import libcst as cst
+
+from leaklint.rule import Rule
+from leaklint.rules.caches._common import _qualified_head
+from leaklint.rules.caches.ll201_unbounded_module_container_examples import INVALID, VALID
+from leaklint.semantics import fastapi as web
+from leaklint.semantics import state
+
+BOUNDED_SUGGESTION = {
+    "list": "a `collections.deque(maxlen=...)`",
+    "deque": "a `collections.deque(maxlen=...)`",
+}
+DEFAULT_SUGGESTION = "a bounded cache (`cachetools.TTLCache` / `LRUCache`, `functools.lru_cache(maxsize=...)`)"
+
+
+@dataclass
+class _Growth:
+    node: cst.CSTNode
+    #: enclosing functions, outermost first, with their dotted paths
+    functions: Tuple[cst.FunctionDef, ...]
+    paths: Tuple[str, ...]
+    per_request: bool
+
+
+@dataclass
+class _Container:
+    kind: str
+    grows: List[_Growth] = field(default_factory=list)
+    #: functions (by identity) that also read the container: ``if k in X`` / ``X.get(k)`` / ``X[k]``
+    readers: Set[int] = field(default_factory=set)
+    evicted: bool = False
+    escaped: bool = False
+
+
+class UnboundedModuleContainer(Rule):
+    """## What it does
+    Finds a module-level container (`dict`, `list`, `set`, `defaultdict`, `OrderedDict`, `Counter`,
+    a `deque` without `maxlen`) that code running per call adds to (`X[k] = v`, `append`,
+    `add`, `update`, `setdefault`, `+=`, ...) while nothing in the module ever removes from it:
+    no `pop`/`popitem`/`del`/`clear`/`remove`/`discard`, no reassignment, no `len(X)` size check.
+
+    A growth site is reported when it runs per request: in a route, dependency or middleware, or
+    a function of the same module they call. Stores under a constant key (`X["config"] = v`) are
+    bounded and not reported.
+
+    ## Why is this bad?
+    A module-level container lives as long as the worker process. Filling it from request data
+    (user ids, URLs, tokens) adds an entry per distinct value, forever: the worker's memory grows
+    until it is killed.
+
+    ## Example
+    ```python
+    _users = {}
+
+    @app.get("/users/{user_id}")
+    def get_user(user_id: int):
+        if user_id not in _users:
+            _users[user_id] = load_user(user_id)
+        return _users[user_id]
+    ```
+
+    Use instead:
+    ```python
+    from cachetools import TTLCache
+
+    _users = TTLCache(maxsize=1024, ttl=300)
+    ```
+    or `collections.deque(maxlen=...)` for a history list.
+
+    ## Known problems
+    Only growth reached per request is reported, so registries filled while code is imported
+    (decorators, module-level calls, `__init_subclass__`) are never reported, and neither is a memo
+    in a helper that routes in *other* modules call (the per-request call graph stays inside one
+    module). A container imported by another linted module, passed to a function, returned or aliased is
+    assumed to be managed elsewhere. Uses through `import module; module.X` in other modules are
+    not seen.
+    """
+
+    code = "LL201"
+    name = "unbounded-module-container"
+    message = "Module-level {kind} `{var}` grows on every request in `{func}` and nothing removes entries: use {suggestion}"
+    family = "caches"
+
+    valid = VALID
+    invalid = INVALID
+
+    @classmethod
+    def can_fire(cls, summary, project) -> bool:
+        # growth is only reported in per-request code (see leave_Module)
+        return bool(state.module_containers(summary)) and web.has_per_request_code(summary, project)
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self.containers: Dict[str, _Container] = {
+            name: _Container(kind) for name, kind in state.module_containers(self.ctx.summary).items()}
+        self.prefix = self.ctx.summary.module + "."
+        #: qualified names used as decorators / called at module level (import-time code)
+        self.import_time: Set[str] = set()
+        imported = state.imported_elsewhere(self.ctx.project)
+        for name, container in self.containers.items():
+            if self.prefix + name in imported:
+                container.escaped = True
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if self.ctx.in_module_scope() and state.bounded_deque(self.ctx, node.value):
+            for target in node.targets:
+                if isinstance(target.target, cst.Name) and target.target.value in self.containers:
+                    del self.containers[target.target.value]
+
+    def visit_Decorator(self, node: cst.Decorator) -> None:
+        self.import_time |= _qualified_head(self.ctx, node.decorator)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if not any(isinstance(n, cst.FunctionDef) for n in self.ctx.stack):
+            self.import_time |= self.ctx.qualify(node.func)
+
+    def visit_Name(self, node: cst.Name) -> None:
+        container = self.containers.get(node.value)
+        if container is None or container.escaped or container.evicted:
+            return
+        parent = self.ctx.parent(node)
+        if isinstance(parent, cst.Attribute) and parent.attr is node:
+            return
+        if isinstance(parent, (cst.Param, cst.FunctionDef, cst.ClassDef, cst.ImportAlias)) or (
+                isinstance(parent, cst.Arg) and parent.keyword is node):
+            return
+        if self.ctx.qualify(node) != {self.prefix + node.value}:
+            return
+        functions = tuple(n for n in self.ctx.stack if isinstance(n, cst.FunctionDef))
+        use = state.classify_use(self.ctx, node, self.ctx.parent)
+        if not functions:
+            if use.kind == "evict" and not isinstance(use.node, (cst.AssignTarget, cst.AnnAssign)):
+                container.evicted = True
+            elif use.kind == "escape" and not isinstance(use.node, (cst.AssignTarget, cst.AnnAssign, cst.Assign)):
+                container.escaped = True
+            return
+        if use.kind == "evict":
+            container.evicted = True
+        elif use.kind == "escape":
+            container.escaped = True
+        elif use.kind == "grow":
+            per_request = any(web.runs_per_request(self.ctx, f) for f in functions)
+            paths = tuple(self.ctx.function_path(f) for f in functions)
+            container.grows.append(_Growth(use.node, functions, paths, per_request))
+        else:
+            container.readers.add(id(functions[-1]))
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        for name, container in self.containers.items():
+            if container.evicted or container.escaped:
+                continue
+            for growth in container.grows:
+                # only code that runs per request: memo caches elsewhere are almost always keyed by
+                # configuration, types or code objects (bounded by the code base, not by traffic)
+                if not growth.per_request or state.constant_key(growth.node):
+                    continue
+                suggestion = BOUNDED_SUGGESTION.get(container.kind, DEFAULT_SUGGESTION)
+                self.report(growth.node, kind=container.kind, var=name, func=growth.functions[-1].name.value,
+                            suggestion=suggestion)
+                break
+
+    def _import_time(self, fn: cst.FunctionDef, path: str) -> bool:
+        return state.is_registration_function(fn) or self.prefix + path in self.import_time

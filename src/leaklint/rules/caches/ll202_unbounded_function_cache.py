@@ -1,0 +1,243 @@
+"""LL202 unbounded-function-cache: `functools.cache` / `lru_cache(maxsize=None)` on a function that takes arguments."""
+
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import libcst as cst
+
+from leaklint.diagnostics import Applicability
+from leaklint.rule import Fix, FixAvailability, ImportSpec, Invalid
+from leaklint.rules.caches._common import _CacheRule
+from leaklint.semantics import state
+from leaklint.semantics.names import matches
+
+
+class UnboundedFunctionCache(_CacheRule):
+    """## What it does
+    Finds `functools.cache`, `lru_cache(maxsize=None)` and `lru_cache(None)` (any alias) on a
+    function that takes arguments. ruff's UP033 rewrites `lru_cache(maxsize=None)` into `cache`:
+    both spellings are this one finding.
+
+    ## Why is this bad?
+    An unbounded cache keeps one entry per distinct argument tuple for the life of the process.
+    Called with request data (ids, query strings, tokens), it grows with traffic and never shrinks.
+    A zero-argument function (the `get_settings()` idiom) holds a single entry and is not reported,
+    nor is a function whose every argument is a `bool`, a class (`type[...]`, `cls`), a `Callable`
+    or a `Literal[...]`: its keys are bounded by the code base.
+
+    ## Example
+    ```python
+    @lru_cache(maxsize=None)
+    def user_permissions(user_id: int) -> set[str]:
+        ...
+    ```
+
+    Use instead:
+    ```python
+    @lru_cache(maxsize=128)
+    def user_permissions(user_id: int) -> set[str]:
+        ...
+    ```
+
+    ## Fix safety
+    The fix bounds the cache at 128 entries (`lru_cache(maxsize=128)`, importing `lru_cache` from
+    `functools` when needed). It is **unsafe**: entries are now evicted, so the function runs again
+    for evicted arguments; code that relies on getting the *same object* back for an argument (a
+    per-key singleton) behaves differently. An unused `cache` import may be left behind.
+    """
+
+    code = "LL202"
+    name = "unbounded-function-cache"
+    message = "`{decorator}` on `{func}` keeps one entry per distinct argument forever: bound it with `lru_cache(maxsize=...)`"
+    fix_title = "Bound the cache with `lru_cache(maxsize=128)`"
+    fix_availability = FixAvailability.SOMETIMES
+
+    valid = [
+        # zero-argument factory: one entry
+        """
+from functools import lru_cache, cache
+
+@lru_cache(maxsize=None)
+def get_settings():
+    return {}
+
+@cache
+def get_engine():
+    return object()
+""",
+        # bounded
+        """
+import functools
+
+@functools.lru_cache(maxsize=256)
+def parse(text: str):
+    return text.split()
+
+@functools.lru_cache
+def parse2(text: str):
+    return text.split()
+""",
+        # a local `cache` that is not functools.cache
+        """
+def cache(fn):
+    return fn
+
+@cache
+def compute(x):
+    return x
+""",
+        # classmethod with only `cls`: one entry per class
+        """
+from functools import cache
+
+class Model:
+    @classmethod
+    @cache
+    def schema(cls):
+        return {}
+""",
+        # flags, classes and callables: bounded by the code base
+        """
+from functools import cache
+from typing import Callable, Literal, Type
+
+@cache
+def parser(strict: bool = False, mode: Literal["a", "b"] = "a"):
+    return object()
+
+@cache
+def fields(model: Type[object], hook: Callable[[], None]):
+    return []
+
+@cache
+def flag(kind: type[int]):
+    return kind
+""",
+        # instance methods are LL203's
+        """
+from functools import cache
+
+class Repo:
+    @cache
+    def find(self, key):
+        return key
+""",
+    ]
+    invalid = [
+        Invalid("""
+from functools import lru_cache
+
+@lru_cache(maxsize=None)
+def permissions(user_id: int):
+    return {user_id}
+""", line=3, column=2, message="`lru_cache(maxsize=None)` on `permissions`", fixed="""
+from functools import lru_cache
+
+@lru_cache(maxsize=128)
+def permissions(user_id: int):
+    return {user_id}
+"""),
+        Invalid("""
+import functools as ft
+
+@ft.cache
+def resolve(host, port=80):
+    return (host, port)
+""", line=3, message="`cache` on `resolve`", fixed="""
+import functools as ft
+
+@ft.lru_cache(maxsize=128)
+def resolve(host, port=80):
+    return (host, port)
+"""),
+        Invalid("""
+from functools import cache as memo
+
+@memo  # per user
+def lookup(*keys):
+    return keys
+""", line=3, fixed="""
+from functools import lru_cache, cache as memo
+
+@lru_cache(maxsize=128)  # per user
+def lookup(*keys):
+    return keys
+"""),
+        Invalid("""
+from functools import lru_cache
+
+class Users:
+    @staticmethod
+    @lru_cache(None, typed=True)
+    def by_email(email):
+        return email
+""", line=5, fixed="""
+from functools import lru_cache
+
+class Users:
+    @staticmethod
+    @lru_cache(maxsize=128, typed=True)
+    def by_email(email):
+        return email
+"""),
+        # the decorator is re-exported by another linted module
+        Invalid("""
+from app.util import memoize
+
+@memoize
+def fetch(url):
+    return url
+""", files={"app/__init__.py": "", "app/util.py": "from functools import cache as memoize\n"},
+            path="app/client.py", line=3),
+    ]
+
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if not node.decorators:
+            return
+        for found in state.cache_decorators(self.ctx, node):
+            if not found.unbounded:
+                continue
+            cls = self.ctx.enclosing_class(node)
+            is_static = state.decorated_with(self.ctx, node, frozenset({"builtins.staticmethod"}))
+            is_class = state.decorated_with(self.ctx, node, frozenset({"builtins.classmethod"}))
+            if cls is not None and not is_static and not is_class:
+                return  # instance method: LL203
+            skip_first = cls is not None and is_class
+            if not state.takes_arguments(node, skip_first) or state.small_domain_parameters(
+                    self.ctx, node, self.ctx.parent(node), skip_first):
+                return
+            label = "cache" if found.kind == "cache" else (
+                "lru_cache(maxsize=None)" if found.maxsize_arg is None or found.maxsize_arg.keyword is not None
+                else "lru_cache(None)")
+            self.report(found.decorator.decorator, decorator=label, func=node.name.value, fix=self._fix(node, found))
+
+    def _fix(self, fn: cst.FunctionDef, found: state.CacheDecorator) -> Optional[Fix]:
+        bounded = cst.Arg(keyword=cst.Name("maxsize"), value=cst.Integer("128"),
+                          equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""),
+                                                whitespace_after=cst.SimpleWhitespace("")))
+        title = self.fix_title or ""
+        if found.maxsize_arg is not None:
+            arg = found.maxsize_arg
+            return Fix(title, Applicability.UNSAFE, {arg: bounded.with_changes(comma=arg.comma)})
+        expr = found.decorator.decorator
+        if isinstance(expr, cst.Call):
+            if expr.args:
+                return None
+            expr = expr.func
+        if isinstance(expr, cst.Attribute):  # functools.cache / ft.cache -> same module's lru_cache
+            func = expr.with_changes(attr=cst.Name("lru_cache"))
+            return Fix(title, Applicability.UNSAFE,
+                       {found.decorator: found.decorator.with_changes(decorator=cst.Call(func=func, args=[bounded]))})
+        current = self.ctx.qualify(cst.Name("lru_cache"), self.ctx.parent(fn))
+        imports: Tuple[ImportSpec, ...] = ()
+        if not current:
+            if "lru_cache" in self.ctx.summary.definitions:
+                return None
+            imports = (ImportSpec("functools", "lru_cache"),)
+        elif not matches(current, state.LRU_CACHE):
+            return None
+        call = cst.Call(func=cst.Name("lru_cache"), args=[bounded])
+        return Fix(title, Applicability.UNSAFE, {found.decorator: found.decorator.with_changes(decorator=call)},
+                   imports=imports)

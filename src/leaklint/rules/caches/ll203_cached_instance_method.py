@@ -1,0 +1,169 @@
+"""LL203 cached-instance-method: `lru_cache` / `cache` on an instance method (the cache keeps every `self` alive)."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from leaklint.rule import Invalid, Valid
+from leaklint.rules.caches._common import _CacheRule
+from leaklint.semantics import state
+from leaklint.semantics.names import matches
+
+
+class CachedInstanceMethod(_CacheRule):
+    """## What it does
+    Finds `functools.lru_cache` / `functools.cache` (any alias, any `maxsize`) on an instance
+    method. Methods of `Enum` classes, `staticmethod`s and `classmethod`s are not reported, nor are
+    methods of a class instantiated at module level in a linted module (a process-lifetime
+    singleton: the cache holds nothing that would otherwise be freed).
+
+    ## Why is this bad?
+    The cache lives on the function, i.e. on the class, for the life of the process, and its keys
+    include `self`: every instance the method was called on stays alive (with everything it
+    references) until it is evicted, for an unbounded cache never. Objects created per request are
+    never freed.
+
+    ## Example
+    ```python
+    class Repository:
+        @lru_cache
+        def find(self, key):
+            ...
+    ```
+
+    Use instead: `functools.cached_property` for a per-instance value, a cache stored on the instance
+    (`self._cache = {}` with a bound), or a module-level cached function that takes the data the
+    method needs rather than `self`.
+
+    ## Known problems
+    ruff and flake8-bugbear report the same pattern as B019.
+    """
+
+    code = "LL203"
+    name = "cached-instance-method"
+    message = "`{decorator}` on method `{func}` keeps every `self` it was called with alive: use `cached_property` or a module-level cache"
+    overlaps = "flake8-bugbear / ruff B019 (cached-instance-method)"
+
+    valid = [
+        """
+from functools import lru_cache, cached_property
+
+class Service:
+    @staticmethod
+    @lru_cache(maxsize=32)
+    def parse(text):
+        return text
+
+    @classmethod
+    @lru_cache
+    def default(cls):
+        return cls()
+
+    @cached_property
+    def config(self):
+        return {}
+""",
+        # enum members live for the whole process anyway
+        """
+import enum
+from functools import cache
+
+class Color(enum.Enum):
+    RED = 1
+
+    @cache
+    def label(self):
+        return self.name.lower()
+""",
+        # a module-level singleton lives as long as the cache anyway
+        Valid("""
+from functools import lru_cache
+
+class Registry:
+    @lru_cache(maxsize=100)
+    def store_for(self, uri):
+        return uri
+""", files={"app/__init__.py": "", "app/stores.py": "from app.registry import Registry\nregistry = Registry()\n"},
+            path="app/registry.py"),
+        # a function nested in a method is not a method
+        """
+from functools import lru_cache
+
+class Builder:
+    def build(self, items):
+        @lru_cache(maxsize=None)
+        def key(item):
+            return item
+        return [key(i) for i in items]
+""",
+    ]
+    invalid = [
+        Invalid("""
+from functools import lru_cache
+
+class Repository:
+    @lru_cache(maxsize=1024)
+    def find(self, key):
+        return key
+""", line=4, column=6, message="on method `find`"),
+        Invalid("""
+import functools
+
+class Client:
+    @property
+    @functools.cache
+    def token(self):
+        return "x"
+""", line=5),
+        Invalid("""
+from app.util import memo
+
+class Svc:
+    @memo
+    async def get(self, key):
+        return key
+""", files={"app/__init__.py": "", "app/util.py": "from functools import lru_cache\nmemo = lru_cache(maxsize=None)\n"},
+            path="app/svc.py", line=4),
+    ]
+
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if not node.decorators:
+            return
+        cls = self.ctx.enclosing_class(node)
+        if cls is None or state.decorated_with(self.ctx, node, state.STATIC_OR_CLASS):
+            return
+        if not (node.params.params or node.params.posonly_params) or state.is_enum_class(self.ctx, cls):
+            return
+        if self._singleton(cls):
+            return
+        for decorator in node.decorators:
+            label = self._cache_label(node, decorator)
+            if label is not None:
+                self.report(decorator.decorator, decorator=label, func=node.name.value)
+                return
+
+    def _singleton(self, cls: cst.ClassDef) -> bool:
+        """Instantiated at module level in a linted module: the instance lives as long as the cache."""
+        if self.ctx.enclosing(cst.FunctionDef, cls) is not None:
+            return False
+        qualified = self.ctx.project.canonical(f"{self.ctx.summary.module}.{cls.name.value}")
+        return qualified in state.instantiated_at_module_level(self.ctx.project)
+
+    def _cache_label(self, fn: cst.FunctionDef, decorator: cst.Decorator) -> Optional[str]:
+        found = state.cache_decorator(self.ctx, decorator, self.ctx.parent(fn))
+        if found is not None:
+            return found.kind
+        # ``memo = lru_cache(maxsize=None)`` defined in a linted module, used as ``@memo``
+        expr = decorator.decorator
+        if isinstance(expr, (cst.Name, cst.Attribute)):
+            for q in self.ctx.qualify(expr, self.ctx.parent(fn)):
+                definition = self.ctx.project.definition(q) or (
+                    self.ctx.summary.definitions.get(q.rpartition(".")[2])
+                    if q.rpartition(".")[0] == self.ctx.summary.module else None)
+                if definition is not None and definition.kind == "call" and matches(
+                        self.ctx.project.canonical_all(definition.callee), state.LRU_CACHE | state.CACHE):
+                    return "lru_cache"
+        return None

@@ -1,0 +1,190 @@
+"""LL204 growing-instance-cache: an instance container only ever added to, on a process-lifetime instance."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Set, Tuple
+
+import libcst as cst
+
+from leaklint.rule import Rule
+from leaklint.rules.caches._common import _qualified_head
+from leaklint.rules.caches.ll204_growing_instance_cache_examples import INVALID, VALID
+from leaklint.semantics import fastapi as web
+from leaklint.semantics import flow
+from leaklint.semantics import state
+
+LISTENER_NAMES = re.compile(r"listen|subscri|callback|handler|observer|hook|watcher|waiter", re.IGNORECASE)
+
+
+@dataclass
+class _InstanceCache:
+    cls: cst.ClassDef
+    attr: str
+    kind: str
+    #: first growth outside ``__init__``: (node, method)
+    growth: Optional[Tuple[cst.CSTNode, cst.FunctionDef]] = None
+    managed: bool = False  # evicted, reassigned, size-checked or handed elsewhere
+
+
+class GrowingInstanceCache(Rule):
+    """## What it does
+    Finds an instance container (`self.x = {}` / `[]` / `set()` / `defaultdict(...)` in
+    `__init__`) that methods only ever add to, on a class whose instance lives for the whole
+    process: instantiated at module level (in a module that imports FastAPI/Starlette, or of a
+    class defined in one), stored on `app.state`, or
+    returned by a cached factory (`@lru_cache def get_service(): return Service()`, the FastAPI
+    singleton-dependency idiom). Listener and subscriber lists that are appended to but never
+    unsubscribed are the common case.
+
+    ## Why is this bad?
+    The object is never freed, so neither is anything it collects: one cache entry or one
+    callback per request, per connection or per user, for the life of the worker. Registered
+    callbacks also keep their closures (requests, websockets, sessions) alive.
+
+    ## Example
+    ```python
+    class EventBus:
+        def __init__(self):
+            self.listeners = []
+
+        def subscribe(self, callback):
+            self.listeners.append(callback)
+
+    bus = EventBus()
+    ```
+
+    Use instead: add the way out (`unsubscribe()` calling `self.listeners.remove(callback)`),
+    hold callbacks in a `weakref.WeakSet`, or bound the cache (`cachetools.LRUCache`).
+
+    ## Known problems
+    Methods that look like import-time registration (decorators, names containing `regist`, methods
+    called at module level of the defining module) are not counted as growth. `app.state` and
+    cached factories are only recognised in the module that defines the class. A container
+    passed to another function, returned or aliased is assumed to be managed elsewhere.
+
+    The rule cannot tell a key space bounded by configuration (`self._clients[provider_name]`, one
+    entry per configured provider) from one driven by traffic (`self._locks[session.id]`): on the
+    pinned corpus one of its three findings was a real leak. It is therefore a **preview** rule:
+    enable it with `--preview` or by selecting `LL204`.
+    """
+
+    code = "LL204"
+    name = "growing-instance-cache"
+    preview = True
+    message = "`self.{attr}` of `{cls}` only grows (in `{method}`) and `{cls}` lives for the whole process ({why}): {advice}"
+    family = "caches"
+
+    valid = VALID
+    invalid = INVALID
+
+    @classmethod
+    def can_fire(cls, summary, project) -> bool:
+        return state.may_hold_process_lifetime_instance(summary, project)
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self.candidates: List[_InstanceCache] = []
+        self.lifetime: Dict[str, str] = {}  # class qualified name -> why
+        self.import_time: Set[str] = set()
+
+    def visit_Decorator(self, node: cst.Decorator) -> None:
+        self.import_time |= _qualified_head(self.ctx, node.decorator)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if not any(isinstance(n, cst.FunctionDef) for n in self.ctx.stack):
+            self.import_time |= self.ctx.qualify(node.func)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if not isinstance(node.value, cst.Call):
+            return
+        for target in node.targets:
+            parts = _dotted(target.target)
+            if parts is not None and len(parts) >= 3 and parts[-2] == "state" and parts[-3] == "app":
+                for q in self.ctx.qualify(node.value.func):
+                    self.lifetime.setdefault(q, "stored on `app.state`")
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if node.decorators and any(True for _ in state.cache_decorators(self.ctx, node)):
+            for stmt in flow.walk(node.body):
+                if isinstance(stmt, cst.Return) and isinstance(stmt.value, cst.Call):
+                    for q in self.ctx.qualify(stmt.value.func, node):
+                        self.lifetime.setdefault(q, "cached factory")
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        if self.ctx.enclosing(cst.FunctionDef, node) is not None or not isinstance(node.body, cst.IndentedBlock):
+            return
+        methods = [s for s in node.body.body if isinstance(s, cst.FunctionDef)]
+        init = next((m for m in methods if m.name.value == "__init__"), None)
+        if init is None:
+            return
+        found: Dict[str, _InstanceCache] = {}
+        me = _self_name(init)
+        for stmt in flow.walk(init.body):
+            if isinstance(stmt, cst.Assign) and len(stmt.targets) == 1:
+                target, value = stmt.targets[0].target, stmt.value
+            elif isinstance(stmt, cst.AnnAssign):
+                target, value = stmt.target, stmt.value
+            else:
+                continue
+            if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == me:
+                kind = state.is_container_value(self.ctx, value)
+                if kind is not None:
+                    found[target.attr.value] = _InstanceCache(node, target.attr.value, kind)
+        if not found:
+            return
+        for method in methods:
+            me = _self_name(method)
+            if me is None or state.decorated_with(self.ctx, method, state.STATIC_OR_CLASS):
+                continue
+            parents = flow.parent_map(method)
+            for n in flow.walk(method.body):
+                if not (isinstance(n, cst.Attribute) and isinstance(n.value, cst.Name) and n.value.value == me
+                        and n.attr.value in found):
+                    continue
+                entry = found[n.attr.value]
+                use = state.classify_use(self.ctx, n, parents.get)
+                if method is init:
+                    continue  # filling or resetting it while constructing is bounded
+                if use.kind in ("evict", "escape"):
+                    entry.managed = True
+                elif use.kind == "grow" and entry.growth is None and not state.constant_key(use.node) \
+                        and not state.lazily_initialised(n, me, parents):
+                    entry.growth = (use.node, method)
+        self.candidates.extend(found.values())
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        if not self.candidates:
+            return
+        web_module = web.uses_web_framework(self.ctx.summary)
+        module_level = state.instantiated_at_module_level(self.ctx.project) if web_module else \
+            state.instantiated_in_web_modules(self.ctx.project)
+        prefix = self.ctx.summary.module + "."
+        instances = {name for name, d in self.ctx.summary.definitions.items() if d.kind == "call"}
+        for entry in self.candidates:
+            if entry.managed or entry.growth is None:
+                continue
+            node, method = entry.growth
+            cls_name = entry.cls.name.value
+            qualified = self.ctx.project.canonical(prefix + cls_name)
+            why = "module-level instance" if qualified in module_level else self.lifetime.get(qualified)
+            if why is None:
+                continue
+            if state.is_registration_function(method) or any(
+                    f"{prefix}{i}.{method.name.value}" in self.import_time for i in instances):
+                continue
+            listener = bool(LISTENER_NAMES.search(entry.attr) or LISTENER_NAMES.search(method.name.value))
+            advice = ("add an unsubscribe path or hold them in a `weakref.WeakSet`" if listener
+                      else "evict entries or use a bounded cache (`cachetools.LRUCache` / `TTLCache`)")
+            self.report(node, attr=entry.attr, cls=cls_name, method=method.name.value, why=why, advice=advice)
+
+
+def _self_name(fn: cst.FunctionDef) -> Optional[str]:
+    params = list(fn.params.posonly_params) + list(fn.params.params)
+    return params[0].name.value if params else None
+
+
+def _dotted(node: cst.BaseExpression) -> Optional[List[str]]:
+    from leaklint.semantics.context import dotted_parts
+
+    return dotted_parts(node)

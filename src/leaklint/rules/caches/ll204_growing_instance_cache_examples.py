@@ -1,0 +1,178 @@
+"""LL204's `valid` / `invalid` examples, kept apart from the rule to keep both short."""
+
+from __future__ import annotations
+
+from leaklint.rule import Invalid
+
+VALID = [
+    # the connection manager idiom: connect and disconnect
+    """
+from fastapi import WebSocket
+
+class ConnectionManager:
+    def __init__(self):
+        self.active: list[WebSocket] = []
+
+    async def connect(self, ws: WebSocket):
+        self.active.append(ws)
+
+    def disconnect(self, ws: WebSocket):
+        self.active.remove(ws)
+
+manager = ConnectionManager()
+""",
+    # per-request object: dies with the request
+    """
+class Collector:
+    def __init__(self):
+        self.items = []
+
+    def add(self, item):
+        self.items.append(item)
+
+def handle(rows):
+    c = Collector()
+    for r in rows:
+        c.add(r)
+    return c.items
+""",
+    # decorator registration at import time
+    """
+class Router:
+    def __init__(self):
+        self.routes = {}
+
+    def route(self, path):
+        def decorator(fn):
+            self.routes[path] = fn
+            return fn
+        return decorator
+
+router = Router()
+
+@router.route("/")
+def index():
+    pass
+""",
+    # per-request object stored on request.state (not app.state)
+    """
+class FilterContext:
+    def __init__(self):
+        self.valves = {}
+
+    def get(self, key):
+        if key not in self.valves:
+            self.valves[key] = object()
+        return self.valves[key]
+
+def get_filter_context(request):
+    request.state.filter_context = FilterContext()
+    return request.state.filter_context
+""",
+    # a library singleton filled by configuration code (no web framework in sight)
+    """
+class Environ:
+    def __init__(self):
+        self._read = set()
+
+    def __getitem__(self, key):
+        self._read.add(key)
+        return key
+
+environ = Environ()
+""",
+    # growth inside one-time lazy initialisation
+    """
+class Router:
+    def __init__(self):
+        self.routes = []
+        self._frontend = None
+
+    def frontend(self, path):
+        if self._frontend is None:
+            self._frontend = object()
+            self.routes.append(self._frontend)
+
+router = Router()
+""",
+    # bounded by a size check; weak set
+    """
+import weakref
+
+class Cache:
+    def __init__(self):
+        self.data = {}
+        self.watchers = weakref.WeakSet()
+
+    def put(self, key, value):
+        if len(self.data) > 100:
+            self.data.clear()
+        self.data[key] = value
+
+    def watch(self, w):
+        self.watchers.add(w)
+
+cache = Cache()
+""",
+]
+INVALID = [
+    Invalid("""
+from fastapi import FastAPI
+
+class EventBus:
+    def __init__(self):
+        self.listeners = []
+
+    def subscribe(self, callback):
+        self.listeners.append(callback)
+
+app = FastAPI()
+bus = EventBus()
+""", line=8, column=9, message="`self.listeners` of `EventBus` only grows (in `subscribe`)"),
+    # FastAPI singleton dependency
+    Invalid("""
+from functools import lru_cache as memo
+
+class UserCache:
+    def __init__(self):
+        self._users = {}
+
+    def get(self, user_id):
+        if user_id not in self._users:
+            self._users[user_id] = {"id": user_id}
+        return self._users[user_id]
+
+@memo
+def get_user_cache():
+    return UserCache()
+""", line=9, message="cached factory"),
+    # stored on app.state in the lifespan
+    Invalid("""
+from contextlib import asynccontextmanager
+from fastapi import FastAPI
+
+class Metrics:
+    def __init__(self):
+        self.samples = []
+
+    def record(self, value):
+        self.samples += [value]
+
+@asynccontextmanager
+async def lifespan(app):
+    app.state.metrics = Metrics()
+    yield
+
+app = FastAPI(lifespan=lifespan)
+""", line=9, message="stored on `app.state`"),
+    # instantiated at module level in another linted module
+    Invalid("""
+class Tracker:
+    def __init__(self):
+        self.seen = set()
+
+    def hit(self, key):
+        self.seen.add(key)
+""", files={"app/__init__.py": "", "app/main.py": "from fastapi import FastAPI\nfrom app.tracker import Tracker\n\napp = FastAPI()\ntracker = Tracker()\n"},
+        path="app/tracker.py", line=6, message="module-level instance"),
+]
