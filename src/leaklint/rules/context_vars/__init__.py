@@ -1,0 +1,1 @@
+"""LL3xx: ContextVar values that outlive the code that set them."""

@@ -1,0 +1,221 @@
+"""LL301's `valid` / `invalid` examples, kept apart from the rule to keep both short."""
+
+from __future__ import annotations
+
+from leaklint.rule import Invalid, Valid
+from leaklint.rules.context_vars._common import CONTEXT_PY
+
+VALID = [
+    CONTEXT_PY + """
+async def middleware(request, call_next):
+    token = request_id.set("abc")
+    try:
+        return await call_next(request)
+    finally:
+        request_id.reset(token)
+""",
+    # generator dependency, reset after the yield
+    Valid("""
+from app.context import request_id
+
+async def bind_request_id():
+    token = request_id.set("abc")
+    try:
+        yield
+    finally:
+        request_id.reset(token)
+""", files={"app/__init__.py": "", "app/context.py": CONTEXT_PY}, path="app/deps.py"),
+    CONTEXT_PY + """
+from contextlib import ExitStack
+
+def handle(job):
+    with ExitStack() as stack:
+        token = request_id.set(job.id)
+        stack.callback(request_id.reset, token)
+        return job.run()
+""",
+    # run in a copied context: the set cannot leak into the caller
+    CONTEXT_PY + """
+import contextvars
+
+def work(job_id):
+    request_id.set(job_id)
+    return job_id
+
+def run(job_id):
+    return contextvars.copy_context().run(work, job_id)
+""",
+    # the token is handed to the caller, who resets it
+    CONTEXT_PY + """
+def bind(value):
+    return request_id.set(value)
+
+def bind_and_keep(value, tokens):
+    token = request_id.set(value)
+    tokens.append(token)
+""",
+    # restored by hand in finally
+    CONTEXT_PY + """
+def handle(job):
+    previous = request_id.get()
+    request_id.set(job)
+    try:
+        return job.run()
+    finally:
+        request_id.set(previous)
+""",
+    # not a ContextVar: a set, a local class, a shadowing parameter
+    """
+from contextvars import ContextVar
+
+seen = set()
+
+class Setting:
+    def set(self, value):
+        self.value = value
+
+setting = Setting()
+
+def f(request_id: ContextVar):
+    seen.add(1)
+    setting.set(2)
+    request_id.set(3)
+""",
+    # a setter: changing the caller's context is its purpose
+    CONTEXT_PY + """
+import contextvars
+
+_user = contextvars.ContextVar("user", default=None)
+
+def set_request_context(rid, user=None):
+    \"\"\"Bind the ids for the current context.\"\"\"
+    if not rid:
+        raise ValueError(rid)
+    request_id.set(rid)
+    if user is not None:
+        _user.set(user)
+    return None
+""",
+    # a closure run inside the enclosing function's try/finally that restores the variable
+    CONTEXT_PY + """
+async def run_steps(steps, on_step):
+    def after_step():
+        request_id.set("-")
+
+    token = request_id.set("steps")
+    try:
+        for step in steps:
+            await step(after_step)
+    finally:
+        request_id.reset(token)
+""",
+    # a context manager restores the value in `__exit__`
+    CONTEXT_PY + """
+class as_request:
+    def __init__(self, value):
+        self.value = value
+
+    def __enter__(self):
+        self.previous = request_id.get()
+        request_id.set(self.value)
+
+    def __exit__(self, *exc):
+        request_id.set(self.previous)
+""",
+    # an async context manager keeps the token on its instance (LL303 is about middleware)
+    CONTEXT_PY + """
+class bound:
+    def __init__(self, value):
+        self.value = value
+
+    async def __aenter__(self):
+        self.token = request_id.set(self.value)
+
+    async def __aexit__(self, *exc):
+        request_id.reset(self.token)
+""",
+]
+INVALID = [
+    Invalid(CONTEXT_PY + """
+from fastapi import FastAPI, Request
+
+app = FastAPI()
+
+
+@app.middleware("http")
+async def add_request_id(request: Request, call_next):
+    request_id.set(request.headers.get("x-request-id", "-"))  # per request
+    response = await call_next(request)
+    response.headers["x-request-id"] = request_id.get()
+    return response
+""", line=12, column=5, message="`request_id.set(...)` in `add_request_id`: its token is discarded",
+        fixed=CONTEXT_PY + """
+from fastapi import FastAPI, Request
+
+app = FastAPI()
+
+
+@app.middleware("http")
+async def add_request_id(request: Request, call_next):
+    token = request_id.set(request.headers.get("x-request-id", "-"))  # per request
+    try:
+        response = await call_next(request)
+        response.headers["x-request-id"] = request_id.get()
+        return response
+    finally:
+        request_id.reset(token)
+"""),
+    # imported from another linted module under an alias; reset only on the happy path
+    Invalid("""
+from app.context import request_id as rid
+
+
+async def dispatch(request, call_next):
+    tok = rid.set("abc")
+    response = await call_next(request)
+    rid.reset(tok)
+    return response
+""", files={"app/__init__.py": "", "app/context.py": CONTEXT_PY}, path="app/middleware.py", line=5,
+        message="reset only on the happy path", fixed="""
+from app.context import request_id as rid
+
+
+async def dispatch(request, call_next):
+    tok = rid.set("abc")
+    try:
+        response = await call_next(request)
+        return response
+    finally:
+        rid.reset(tok)
+"""),
+    Invalid("""
+import contextvars as cvs
+
+user = cvs.ContextVar("user")
+
+def get_user(token):
+    tok = user.set(token)
+    try:
+        yield token
+    except Exception:
+        user.reset(tok)
+        raise
+""", line=6, message="reset only in `except`"),
+    # a BaseHTTPMiddleware subclass
+    Invalid(CONTEXT_PY + """
+from starlette.middleware.base import BaseHTTPMiddleware
+
+
+class RequestIdMiddleware(BaseHTTPMiddleware):
+    async def dispatch(self, request, call_next):
+        request_id.set("x")
+        return await call_next(request)
+""", line=10, message="in `dispatch`"),
+    # a worker loop: each job's value leaks into the next
+    Invalid(CONTEXT_PY + """
+def worker(queue, token):
+    for job in queue:
+        request_id.set(job.id)
+        job.run()
+""", line=7, message="token is discarded"),
+]

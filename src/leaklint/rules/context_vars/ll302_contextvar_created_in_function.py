@@ -1,0 +1,100 @@
+"""LL302 contextvar-created-in-function: a `ContextVar` created inside a function instead of at module level."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from leaklint.rule import Invalid, Valid
+from leaklint.rules.context_vars._common import CONTEXT_PY, _ContextVarRule
+from leaklint.semantics import contextvars_ as cv
+
+
+class ContextVarCreatedInFunction(_ContextVarRule):
+    """## What it does
+    Finds `contextvars.ContextVar(...)` called inside a function or method (including `__init__`).
+
+    ## Why is this bad?
+    The Python documentation says context variables should be created at the top level of a module,
+    never in closures. Every call makes a *new* variable: a value set on one is invisible through the
+    next, and each context that ever set one keeps it (and its value) alive in its mapping, so a
+    variable created per request or per instance grows memory with traffic.
+
+    ## Example
+    ```python
+    class RequestContext:
+        def __init__(self):
+            self.user = ContextVar("user", default=None)
+    ```
+
+    Use instead:
+    ```python
+    _user: ContextVar[User | None] = ContextVar("user", default=None)
+
+    class RequestContext:
+        user = _user
+    ```
+    """
+
+    code = "LL302"
+    name = "contextvar-created-in-function"
+    message = "`ContextVar` created inside `{func}`: create it once at module level"
+
+    @classmethod
+    def can_fire(cls, summary, project) -> bool:
+        return cv.may_create_contextvar(summary, project)
+
+    valid = [
+        CONTEXT_PY,
+        # class bodies run once
+        """
+import contextvars
+
+class Context:
+    user = contextvars.ContextVar("user", default=None)
+""",
+        # not contextvars' ContextVar
+        """
+class ContextVar:
+    def __init__(self, name):
+        self.name = name
+
+def make():
+    return ContextVar("x")
+""",
+        Valid("""
+from app.context import request_id
+
+def handler():
+    return request_id.get()
+""", files={"app/__init__.py": "", "app/context.py": CONTEXT_PY}, path="app/views.py"),
+    ]
+    invalid = [
+        Invalid("""
+from contextvars import ContextVar as CV
+
+class RequestContext:
+    def __init__(self):
+        self.user = CV("user", default=None)
+""", line=5, column=21, message="inside `__init__`"),
+        Invalid("""
+import contextvars
+
+def middleware_factory(app):
+    var = contextvars.ContextVar("state")
+
+    async def middleware(scope, receive, send):
+        var.set(scope)
+        await app(scope, receive, send)
+    return middleware
+""", line=4, message="inside `middleware_factory`"),
+    ]
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+        if "ContextVar" not in name and not isinstance(func, cst.Name):
+            return
+        fn = self.ctx.current_function()
+        if fn is None or not cv.is_contextvar_constructor(self.ctx, node):
+            return
+        self.report(node, func=fn.name.value)
