@@ -1,0 +1,132 @@
+"""LL401 dangling-task: an asyncio task whose result nobody keeps."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import libcst as cst
+
+from leaklint.diagnostics import Applicability
+from leaklint.rule import Fix, FixAvailability
+from leaklint.rules.tasks._common import _TaskRule
+from leaklint.rules.tasks.ll401_dangling_task_examples import INVALID, VALID
+from leaklint.semantics import asyncio_ as aio
+from leaklint.semantics import flow
+
+TASKS_SET = "_background_tasks"
+TASKS_SET_STATEMENT = f"{TASKS_SET}: set = set()"
+
+
+class DanglingTask(_TaskRule):
+    """## What it does
+    Finds a task created with `asyncio.create_task(...)`, `asyncio.ensure_future(...)` or
+    `loop.create_task(...)` (`asyncio.get_running_loop().create_task(...)`, a `loop` bound to
+    `get_event_loop()`, ...) whose result nobody keeps: the call is a statement of its own, its
+    result is assigned to `_` or to a local that is never read again, or only
+    `.add_done_callback(...)` is called on it. Aliases (`from asyncio import create_task as spawn`)
+    and re-exports from other linted modules are followed.
+
+    ## Why is this bad?
+    The event loop keeps only a *weak* reference to its tasks. A task nobody references can be
+    garbage-collected while it is still pending: its work silently stops half-way and asyncio logs
+    `Task was destroyed but it is pending!`. Tasks spawned per request without bookkeeping also pile
+    up with no way to wait for or cancel them at shutdown.
+
+    ## Example
+    ```python
+    async def notify(user):
+        asyncio.create_task(send_email(user))
+    ```
+
+    Use instead (the recipe from the `asyncio.create_task` documentation):
+    ```python
+    _background_tasks: set = set()
+
+    async def notify(user):
+        task = asyncio.create_task(send_email(user))
+        _background_tasks.add(task)
+        task.add_done_callback(_background_tasks.discard)
+    ```
+    or own the task: `await` it, return it, pass it to `asyncio.gather`/`asyncio.wait`, or create it
+    with `TaskGroup.create_task` inside `async with asyncio.TaskGroup() as tg:`.
+
+    ## Fix safety
+    The fix binds the task to a fresh local, adds it to a module-level set `_background_tasks`
+    (created once per module, after the imports) and registers `_background_tasks.discard` as a
+    done-callback so the set empties as tasks finish. It is **unsafe**: the task now lives until it
+    finishes, which is the point, but code that relied on the task being collected (or a task that
+    never finishes) now keeps memory. No fix is offered at module level or when the module already
+    binds `_background_tasks` to something other than a set.
+
+    ## Known problems
+    A loop reached through an attribute (`self.loop.create_task(...)`) is not recognised, and a task
+    passed to any call is assumed to be kept by the callee.
+    """
+
+    code = "LL401"
+    name = "dangling-task"
+    message = "Task from `{callee}` is {how}: the loop keeps only a weak reference, so it can vanish mid-flight"
+    fix_title = "Keep a strong reference in a module-level set until the task is done"
+    fix_availability = FixAvailability.SOMETIMES
+    overlaps = "ruff RUF006 (asyncio-dangling-task) reports the statement and unused-binding cases without a fix."
+
+    valid = VALID
+    invalid = INVALID
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if not aio.quick_spawn_candidate(node) or not aio.file_may_spawn(self.ctx):
+            return
+        fn = self.ctx.current_function()
+        spawn = aio.spawn_cached(self.ctx, node, fn)
+        if spawn is None:
+            return
+        drop = aio.dropped(self.ctx, node)
+        if drop is None:
+            return
+        self.report(node, callee=spawn.callee, how=drop.how, fix=self._fix(fn, node, drop))
+
+    # -- fix --------------------------------------------------------------------------------
+    def _tasks_set_available(self, index) -> Optional[bool]:
+        """True: the set exists; False: it must be created; None: the name is taken by something else."""
+        definition = self.ctx.summary.definitions.get(TASKS_SET)
+        if TASKS_SET in self.ctx.summary.imports or "set" in self.ctx.summary.definitions:
+            return None
+        if definition is None:
+            return None if index.names(TASKS_SET) else False
+        if not aio.is_collection_definition(definition) or definition.literal not in ("set", ""):
+            return None
+        if definition.kind == "call" and "builtins.set" not in definition.callee:
+            return None
+        facts = self.ctx.function_facts(index.fn)
+        if facts is not None and TASKS_SET in facts.shadowed:
+            return None
+        return True
+
+    def _fix(self, fn: Optional[cst.FunctionDef], call: cst.Call, drop: aio.Dropped) -> Optional[Fix]:
+        if fn is None:
+            return None
+        index = flow.index_of(self.ctx, fn)
+        exists = self._tasks_set_available(index)
+        if exists is None:
+            return None
+        statement = drop.statement
+        if statement is None or len(statement.body) != 1:
+            return None
+        config = self.ctx.module.config_for_parsing
+        lines: List[str] = []
+        if drop.name is not None:
+            task = drop.name
+            first = statement
+        else:
+            task = aio.fresh_name(index, "task")
+            first = cst.parse_statement(f"{task} = {self.ctx.code(call)}", config=config)
+            first = first.with_changes(leading_lines=statement.leading_lines,
+                                       trailing_whitespace=statement.trailing_whitespace)
+        lines.append(f"{TASKS_SET}.add({task})")
+        lines.append(f"{task}.add_done_callback({TASKS_SET}.discard)")
+        if drop.chained is not None:
+            callback = drop.chained.with_changes(func=cst.parse_expression(f"{task}.add_done_callback"))
+            lines.append(self.ctx.code(callback))
+        new = [first] + [cst.parse_statement(text, config=config) for text in lines]
+        return Fix(self.fix_title or "", Applicability.UNSAFE, {statement: cst.FlattenSentinel(new)},
+                   module_statements=() if exists else (TASKS_SET_STATEMENT,))

@@ -1,0 +1,245 @@
+"""LL401's `valid` / `invalid` examples, kept apart from the rule to keep both short."""
+
+from __future__ import annotations
+
+from leaklint.rule import Invalid, Valid
+from leaklint.rules.tasks._common import COMPAT_PY
+
+VALID = [
+    """
+import asyncio
+
+async def main(work):
+    await asyncio.create_task(work())
+    task = asyncio.ensure_future(work())
+    return task
+""",
+    """
+import asyncio
+
+async def main(a, b):
+    results = await asyncio.gather(asyncio.create_task(a()), asyncio.create_task(b()))
+    done, pending = await asyncio.wait([asyncio.create_task(a())])
+    return results
+""",
+    # the TaskGroup owns its tasks
+    """
+import asyncio
+
+async def main(work):
+    async with asyncio.TaskGroup() as tg:
+        tg.create_task(work())
+""",
+    # stored and cancelled later
+    """
+import asyncio
+
+async def main(work):
+    poller = asyncio.create_task(work())
+    try:
+        await asyncio.sleep(1)
+    finally:
+        poller.cancel()
+""",
+    # the documented recipe
+    """
+import asyncio
+
+background_tasks = set()
+
+async def spawn(work):
+    task = asyncio.create_task(work())
+    background_tasks.add(task)
+    task.add_done_callback(background_tasks.discard)
+""",
+    # a global that outlives the function
+    """
+import asyncio
+
+_refresher = None
+
+async def start(work):
+    global _refresher
+    _refresher = asyncio.create_task(work())
+""",
+    # read by a closure
+    """
+import asyncio
+
+async def start(work):
+    task = asyncio.create_task(work())
+
+    def stop():
+        task.cancel()
+
+    return stop
+""",
+    # `ensure_future` of an existing task returns that task, which the set already keeps
+    """
+import asyncio
+
+_refs = set()
+
+def submit(loop, coro):
+    task = loop.create_task(coro)
+    _refs.add(task)
+    asyncio.ensure_future(task).add_done_callback(lambda _: _refs.remove(task))
+    return task
+""",
+    # local names shadow the imports: not asyncio
+    """
+from asyncio import create_task
+
+async def main(create_task, work):
+    create_task(work())
+""",
+    """
+import asyncio
+
+class Scheduler:
+    def create_task(self, job):
+        return job
+
+async def main(scheduler: Scheduler, loop, work):
+    scheduler.create_task(work())
+    loop.create_task(work())
+""",
+    # a helper in another linted module that keeps its tasks
+    Valid("""
+from app.tasks import create_task
+
+async def handler(work):
+    create_task(work())
+""", files={"app/__init__.py": "", "app/tasks.py": """
+import asyncio
+
+_tasks = set()
+
+def create_task(coro):
+    task = asyncio.create_task(coro)
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+    return task
+"""}, path="app/views.py"),
+]
+INVALID = [
+    Invalid("""
+import asyncio
+
+
+async def notify(send, user):
+    asyncio.create_task(send(user))  # fire and forget
+    return {"ok": True}
+""", line=5, column=5, message="`asyncio.create_task` is discarded", fixed="""
+import asyncio
+
+_background_tasks: set = set()
+
+
+async def notify(send, user):
+    task = asyncio.create_task(send(user))  # fire and forget
+    _background_tasks.add(task)
+    task.add_done_callback(_background_tasks.discard)
+    return {"ok": True}
+"""),
+    Invalid("""
+from asyncio import create_task as spawn
+
+async def handler(job, task):
+    spawn(job())
+""", line=4, message="`spawn`", fixed="""
+from asyncio import create_task as spawn
+
+_background_tasks: set = set()
+
+async def handler(job, task):
+    task_1 = spawn(job())
+    _background_tasks.add(task_1)
+    task_1.add_done_callback(_background_tasks.discard)
+"""),
+    Invalid("""
+import asyncio
+
+async def handler(job):
+    asyncio.get_running_loop().create_task(job())
+""", line=4, message="`loop.create_task`"),
+    Invalid("""
+import asyncio
+
+def schedule(job):
+    loop = asyncio.get_event_loop()
+    loop.create_task(job())
+""", line=5, message="`loop.create_task`"),
+    Invalid("""
+import asyncio as aio
+
+async def handler(job):
+    _ = aio.ensure_future(job())
+""", line=4, message="assigned to `_`"),
+    Invalid("""
+import asyncio
+
+_background_tasks: set = set()
+
+async def handler(job, log_errors):
+    task = asyncio.create_task(job())
+    task.add_done_callback(log_errors)
+""", line=6, message="assigned to `task` and never read", fixed="""
+import asyncio
+
+_background_tasks: set = set()
+
+async def handler(job, log_errors):
+    task = asyncio.create_task(job())
+    _background_tasks.add(task)
+    task.add_done_callback(_background_tasks.discard)
+    task.add_done_callback(log_errors)
+"""),
+    Invalid("""
+import asyncio
+
+async def handler(job, log_errors):
+    asyncio.create_task(job()).add_done_callback(log_errors)
+""", line=4, fixed="""
+import asyncio
+
+_background_tasks: set = set()
+
+async def handler(job, log_errors):
+    task = asyncio.create_task(job())
+    _background_tasks.add(task)
+    task.add_done_callback(_background_tasks.discard)
+    task.add_done_callback(log_errors)
+"""),
+    # a loop bound at module level
+    Invalid("""
+import asyncio
+
+loop = asyncio.new_event_loop()
+
+def schedule(job):
+    loop.create_task(job())
+""", line=6),
+    # re-exported through another linted module
+    Invalid("""
+from app.compat import create_task
+
+async def handler(job):
+    if job:
+        create_task(job())
+""", files={"app/__init__.py": "", "app/compat.py": COMPAT_PY}, path="app/views.py", line=5),
+    # a one-line suite: reported, no fix
+    Invalid("""
+import asyncio
+
+async def handler(job, urgent):
+    if urgent: asyncio.create_task(job())
+""", line=4, column=16),
+    Invalid("""
+import asyncio
+
+async def handler(job, loop: asyncio.AbstractEventLoop):
+    for _ in range(3):
+        loop.create_task(job())
+""", line=5),
+]
