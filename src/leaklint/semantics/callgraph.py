@@ -4,7 +4,8 @@ Roots are the functions the framework calls per request: route handlers (decorat
 with ``add_api_route``/``add_route``, declared inside an app factory or a router class),
 websocket handlers, dependencies (sub-dependencies too, and the closures a dependency factory
 such as ``Depends(require_role("admin"))`` returns), HTTP and pure-ASGI middleware. Edges are the
-calls of every linted module: functions by qualified name, ``Class(...)`` to ``Class.__init__``,
+calls of every linted module (not out of ``@lru_cache`` factories, and not calls whose result is
+memoised in a global, a container or a lazily set attribute: those run once): functions by qualified name, ``Class(...)`` to ``Class.__init__``,
 ``self.m()`` to the method, ``x = Cls(); x.m()``, nested functions, and functions handed to a call
 as callbacks (``background_tasks.add_task(send_mail)``, ``run_in_threadpool(work)``).
 
@@ -32,7 +33,9 @@ def _root_label(roles, path: str) -> str:
 def _edges(project, record, summary_facts) -> Iterable[str]:
     functions = project.functions
     own = record.ownership
-    names: List[str] = list(summary_facts.called)
+    if record.cached:  # an ``@lru_cache`` factory runs its body once per key, not per request
+        return
+    names: List[str] = list(summary_facts.called - (own.memoised - own.direct))
     names += [f"{record.module}.{c}" for c in summary_facts.calls]
     names += [n for group in own.callbacks for n in group]
     for name in names:

@@ -33,6 +33,10 @@ class Ownership:
     nested_calls: Set[str] = field(default_factory=set)
     instance_calls: Set[Tuple[Tuple[str, ...], str]] = field(default_factory=set)
     callbacks: Set[Tuple[str, ...]] = field(default_factory=set)
+    #: callees whose result is memoised (``_store = Store()`` under ``global``, ``cache[k] = Make()``,
+    #: ``self._x = Make()`` under an ``if``): they run once, not on every call; ``direct``: all other calls
+    memoised: Set[str] = field(default_factory=set)
+    direct: Set[str] = field(default_factory=set)
 
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
@@ -66,6 +70,7 @@ class _Scanner:
             for child in ast.iter_child_nodes(node):
                 self.parents[child] = node
                 stack.append(child)
+        self.declared_global = {n for node in nodes if isinstance(node, (ast.Global, ast.Nonlocal)) for n in node.names}
         for node in nodes:
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                 self.bound.setdefault(node.targets[0].id, []).append(node.value)
@@ -80,9 +85,32 @@ class _Scanner:
                 self.out.yields.extend(self.describe(node.value))
             elif isinstance(node, ast.Call):
                 self.call_edges(node)
+                callee = self.qualify(node.func)
+                (self.out.memoised if self.memoised(node) else self.out.direct).update(callee)
             elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in self.params:
                 self.out.param_uses.setdefault(self.params[node.id], []).append(self.use_of(node))
         return self.out
+
+    def memoised(self, call: ast.Call) -> bool:
+        parent = self.parents.get(call)
+        if isinstance(parent, ast.Await):
+            parent = self.parents.get(parent)
+        if not isinstance(parent, (ast.Assign, ast.AnnAssign)) or parent.value is not call and not (
+                isinstance(parent.value, ast.Await) and parent.value.value is call):
+            return False
+        targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
+        for target in targets:
+            if isinstance(target, ast.Subscript):
+                return True
+            if isinstance(target, ast.Name) and target.id in self.declared_global:
+                return True
+            if isinstance(target, ast.Attribute):
+                node = parent
+                while node in self.parents and node is not self.fn:
+                    node = self.parents[node]
+                    if isinstance(node, ast.If):
+                        return True
+        return False
 
     # -- values ---------------------------------------------------------------------------
     def describe(self, value: ast.expr, depth: int = 0) -> List[Value]:

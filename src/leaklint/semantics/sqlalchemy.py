@@ -85,12 +85,27 @@ def is_engine(project: ProjectFacts, names: Names) -> Optional[bool]:
     return None
 
 
+def _summarised(acquired) -> Optional[Resource]:
+    if acquired is not None and acquired[0] in ("session", "connection"):
+        return Resource(acquired[0], acquired[1])
+    return None
+
+
 def resource_created_by(ctx, call: cst.Call) -> Optional[Resource]:
-    """Does this call open a session or connection the caller must close?"""
+    """Does this call open a session or connection the caller must close?
+
+    Also through the project's own functions (their ownership summaries): a helper in another
+    module that returns ``SessionLocal()``, ``get_factory()()`` where ``get_factory`` returns a
+    session factory, ``next(generate_session())`` of a generator that yields a new session.
+    """
     func = call.func
+    ownership = ctx.project.ownership
     if isinstance(func, cst.Call):  # sessionmaker(bind=engine)()
-        if matches(ctx.qualify(func.func), SESSIONMAKERS):
-            return Resource("session", matches(ctx.qualify(func.func), ASYNC_SESSIONMAKERS))
+        inner = ctx.qualify(func.func)
+        if matches(inner, SESSIONMAKERS):
+            return Resource("session", matches(inner, ASYNC_SESSIONMAKERS))
+        if ownership is not None:
+            return next((r for r in (_summarised(ownership.factories.get(n)) for n in inner) if r), None)
         return None
     callee = ctx.qualify(func)
     if callee:
@@ -99,6 +114,15 @@ def resource_created_by(ctx, call: cst.Call) -> Optional[Resource]:
         found = _factory(ctx.project, callee)
         if found is not None:
             return found
+        if ownership is not None:
+            found = next((r for r in (_summarised(ownership.returns.get(n)) for n in callee) if r), None)
+            if found is not None:
+                return found
+            if callee & {"builtins.next", "builtins.anext"} and call.args and isinstance(call.args[0].value, cst.Call):
+                generator = ctx.qualify(call.args[0].value.func)
+                found = next((r for r in (_summarised(ownership.yields.get(n)) for n in generator) if r), None)
+                if found is not None:
+                    return found
     if isinstance(func, cst.Attribute) and func.attr.value in CONNECTION_METHODS:
         engine = is_engine(ctx.project, ctx.qualify(func.value))
         if engine is not None:
@@ -114,9 +138,13 @@ def creates_resources(project: ProjectFacts, called) -> bool:
     """Do these called names (a module's or a function's) include a session, connection or
     engine constructor? Exact for everything ``resource_created_by`` can recognise."""
     direct = SESSION_CLASSES | SESSIONMAKERS | SCOPED_SESSIONS | ENGINE_FACTORIES
+    ownership = project.ownership
     for qualified in called:
         name = project.canonical(qualified)
         if name in direct or qualified in direct:
+            return True
+        if ownership is not None and any(_summarised(table.get(name)) for table in (
+                ownership.returns, ownership.factories, ownership.yields)):
             return True
         if _factory(project, frozenset({name})) is not None:
             return True

@@ -21,6 +21,43 @@ engine = create_engine("sqlite://")
 SessionLocal = sessionmaker(bind=engine)
 """
 
+#: an example project whose sessions come from helpers of another module (``app/sessions.py``)
+PKG = {"app/__init__.py": "", "app/db.py": DB_PY}
+HELPERS = dict(PKG, **{"app/sessions.py": """
+from contextlib import suppress
+from app.db import SessionLocal
+
+
+def new_session():
+    return SessionLocal()
+
+
+def get_factory():
+    return SessionLocal
+
+
+def generate_session():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def count(db, model):
+    return db.query(model).count()
+
+
+def _safe_close(session):
+    with suppress(Exception):
+        session.close()
+
+
+class Repo:
+    def __init__(self, db):
+        self.db = db
+"""})
+
 
 class _SessionRule(Rule):
     family = "sessions"

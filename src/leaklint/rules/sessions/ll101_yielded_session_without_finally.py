@@ -8,14 +8,10 @@ import libcst as cst
 
 from leaklint.diagnostics import Applicability
 from leaklint.rule import Fix, FixAvailability, Invalid, Valid
-from leaklint.rules.sessions._common import DB_PY, _SessionRule, _managed_by_with, _named_sessions
-from leaklint.semantics import flow
+from leaklint.rules.sessions._common import DB_PY, HELPERS, _SessionRule, _managed_by_with, _named_sessions
+from leaklint.semantics import flow, obligations
 from leaklint.semantics import sqlalchemy as sa
 from leaklint.semantics.flow import FunctionIndex
-
-
-def _closes_in_finally(index: FunctionIndex, node: cst.CSTNode, name: str, resource: sa.Resource) -> bool:
-    return any(flow.block_calls(t.finalbody, name, resource.close_methods) for t in index.guarding_trys(node))
 
 
 def _close_statement(name: str, resource: sa.Resource) -> str:
@@ -141,6 +137,16 @@ def items(db: Session):
     for row in db.query(1):
         yield row
 """,
+        Valid("""
+from app.sessions import _safe_close, new_session
+
+def get_db():
+    db = new_session()
+    try:
+        yield db
+    finally:
+        _safe_close(db)
+""", files=HELPERS, path="app/deps.py"),
     ]
     invalid = [
         Invalid(DB_PY + """
@@ -219,6 +225,22 @@ def session_scope(engine):
         raise
     session.close()
 """, line=8),
+        Invalid("""
+from app.sessions import new_session
+
+def get_db():
+    db = new_session()
+    yield db
+""", files=HELPERS, path="app/deps.py", line=5, fixed="""
+from app.sessions import new_session
+
+def get_db():
+    db = new_session()
+    try:
+        yield db
+    finally:
+        db.close()
+"""),
     ]
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -236,7 +258,7 @@ def session_scope(engine):
                 continue  # `yield SessionLocal()`: nobody can close it here; LL103 territory
             else:
                 continue
-            if _managed_by_with(index, yield_node, name) or _closes_in_finally(index, yield_node, name, resource):
+            if _managed_by_with(index, yield_node, name) or obligations.released_in_finally(self.ctx, index, yield_node, name, resource.close_methods):
                 continue
             what = "Session" if resource.kind == "session" else "Connection"
             self.report(yield_node, what=what, var=name, fix=self._fix(node, index, yield_node, name, resource))

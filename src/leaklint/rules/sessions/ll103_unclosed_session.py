@@ -2,38 +2,47 @@
 
 from __future__ import annotations
 
+from typing import List, Optional
+
 import libcst as cst
 
-from leaklint.rule import Invalid
-from leaklint.rules.sessions._common import DB_PY, _SessionRule, _created_sessions, _managed_by_with
+from leaklint.rules.sessions._common import _SessionRule, _created_sessions, _managed_by_with
 from leaklint.semantics import flow
 from leaklint.semantics import sqlalchemy as sa
+from leaklint.semantics import obligations
+from leaklint.semantics.context import dotted_parts
 from leaklint.semantics.flow import FunctionIndex
+from leaklint.rules.sessions.ll103_unclosed_session_examples import INVALID, VALID
 
 
-def _escapes(index: FunctionIndex, name: str) -> bool:
-    """Handed to an owner: passed to a call, returned, yielded, stored, aliased or used in ``with``."""
-    for load in index.loads(name):
-        parent = index.parent.get(load)
-        if isinstance(parent, cst.Attribute):
-            grand = index.parent.get(parent)
-            # db.close passed somewhere (ExitStack.callback(db.close)) also hands it over
-            if isinstance(grand, cst.Arg):
-                return True
-            continue
-        if isinstance(parent, (cst.Arg, cst.Return, cst.Yield, cst.WithItem, cst.Element, cst.DictElement,
-                               cst.AssignTarget, cst.Assign, cst.AnnAssign, cst.StarredElement,
-                               cst.NamedExpr, cst.Await, cst.Tuple, cst.Lambda)):
-            return True
-    return False
+def _state_target(index: FunctionIndex, call: cst.Call) -> Optional[str]:
+    """``request.state.db = SessionLocal()`` -> ``"request.state.db"``: ``request.state`` owns nothing."""
+    parent = index.parent.get(call)
+    if isinstance(parent, cst.Await):
+        call, parent = parent, index.parent.get(parent)
+    if not (isinstance(parent, cst.Assign) and parent.value is call and len(parent.targets) == 1):
+        return None
+    parts = dotted_parts(parent.targets[0].target)
+    if parts is None or len(parts) != 3 or parts[1] != "state":
+        return None
+    return ".".join(parts)
+
+
+def _state_closes(index: FunctionIndex, target: str, methods) -> List[cst.Call]:
+    return [c for c in index.all(cst.Call) if isinstance(c.func, cst.Attribute) and c.func.attr.value in methods
+            and dotted_parts(c.func.value) == target.split(".")]
 
 
 class UnclosedSession(_SessionRule):
     """## What it does
-    Finds a SQLAlchemy session or connection (`Session(...)`, `SessionLocal()`, `AsyncSession(...)`,
-    `engine.connect()`, `engine.raw_connection()`) bound to a local variable in a function and not
-    closed on every path: no `with`, no `close()` in a `finally`, and not returned, yielded or handed
-    to another object that owns it.
+    Finds a SQLAlchemy session or connection bound in a function and not closed on every path: no
+    `with`, no `close()` in a `finally`, and not returned, yielded or handed to an owner. It is made
+    by `Session(...)`, `SessionLocal()`, `AsyncSession(...)`, `engine.connect()`, or by the project's
+    own helpers, in any module: a function that returns one (`new_session()`), a factory's product
+    (`get_factory()()`), the session of a generator (`next(generate_session())`). A helper that
+    closes the session it receives (`_safe_close(db)`) counts as a close; a helper that only uses it
+    (`crud.count(db)`) does not take it over. A session kept on `request.state` in a middleware is
+    reported too: nobody closes `request.state`.
 
     ## Why is this bad?
     An open session holds a pooled connection (and its identity map holds every loaded object). A
@@ -57,89 +66,17 @@ class UnclosedSession(_SessionRule):
     ```
 
     ## Known problems
-    A session handed to any call (`Repository(db)`, `helper(db)`) is assumed to be owned by the callee
-    and not reported; the rule prefers a miss to a false alarm.
+    A session handed to code leaklint cannot see (a library call, a method of an object of unknown
+    type) is assumed to be owned by the callee and not reported: the rule prefers a miss to a false
+    alarm.
     """
 
     code = "LL103"
     name = "unclosed-session"
     message = "{what} `{var}` is {problem}; use `with` or close it in `finally`"
 
-    valid = [
-        DB_PY + """
-def count():
-    with SessionLocal() as db:
-        return db.query(1).count()
-""",
-        DB_PY + """
-def count():
-    db = SessionLocal()
-    try:
-        return db.query(1).count()
-    finally:
-        db.close()
-""",
-        DB_PY + """
-class Repo:
-    def __init__(self, db):
-        self.db = db
-
-def make_repo():
-    db = SessionLocal()
-    return Repo(db)
-""",
-        DB_PY + """
-from contextlib import ExitStack
-
-def count():
-    with ExitStack() as stack:
-        db = SessionLocal()
-        stack.callback(db.close)
-        return db.query(1).count()
-""",
-        DB_PY + """
-def make():
-    db = SessionLocal()
-    db.info["x"] = 1
-    return db
-""",
-        # connect() on something that is not a known engine (a websocket, an HTTP client)
-        """
-def ping(client):
-    conn = client.connect()
-    conn.send(b"x")
-""",
-    ]
-    invalid = [
-        Invalid(DB_PY + """
-def count():
-    db = SessionLocal()
-    n = db.query(1).count()
-    db.close()
-    return n
-""", line=8, column=10, message="closed only on the happy path"),
-        Invalid(DB_PY + """
-def rows():
-    conn = engine.connect()
-    return conn.execute("select 1").fetchall()
-""", line=8, message="never closed"),
-        Invalid("""
-from sqlalchemy.ext.asyncio import AsyncSession as AS
-
-async def count(engine):
-    session = AS(engine)
-    result = await session.execute("select 1")
-    return result.scalar()
-""", line=4, message="Session `session` is never closed"),
-        Invalid("""
-from app.db import SessionLocal
-
-def cleanup():
-    db = SessionLocal()
-    db.execute("delete from t")
-    db.commit()
-""", files={"app/__init__.py": "", "app/db.py": DB_PY}, path="app/jobs.py", line=4),
-    ]
+    valid = VALID
+    invalid = INVALID
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         facts = self.ctx.function_facts(node)
@@ -148,13 +85,21 @@ def cleanup():
         index = flow.index_of(self.ctx, node)
         for call, resource in _created_sessions(self.ctx, index):
             name = flow.assigned_name(index, call)
-            if name is None or len(index.assignments(name)) != 1:
+            what = "Session" if resource.kind == "session" else "Connection"
+            if name is None:
+                target = _state_target(index, call)
+                if target is not None:
+                    closes = _state_closes(index, target, resource.close_methods)
+                    if not any(index.in_finally(c) for c in closes):
+                        problem = "closed only on the happy path" if closes else "never closed"
+                        self.report(call, what=what, var=target, problem=problem)
                 continue
-            if _managed_by_with(index, call, name) or _escapes(index, name):
+            if len(index.assignments(name)) != 1:
                 continue
-            closes = [c for c in index.all(cst.Call) if flow.method_call(c, name, resource.close_methods)]
+            if _managed_by_with(index, call, name) or obligations.hands_over(self.ctx, index, name):
+                continue
+            closes = obligations.release_calls(self.ctx, index, name, resource.close_methods)
             if any(index.in_finally(c) for c in closes):
                 continue
             problem = "closed only on the happy path" if closes else "never closed"
-            what = "Session" if resource.kind == "session" else "Connection"
             self.report(call, what=what, var=name, problem=problem)

@@ -1,0 +1,118 @@
+"""Check phase of the ownership analysis: is the obligation of a resource in this function met?
+
+A local resource's obligation is met by a release on every path (``with``, a release in
+``finally``, a helper whose summary releases its parameter, called in ``finally``), or it moves to
+a new owner: returned, yielded, stored on an object, given to a known owner (``ExitStack``,
+``closing``) or to code whose summary we do not have. A call whose summary only *borrows* the
+resource (``count(db)`` that runs queries on it, ``json.dump(x, handle)``) moves nothing: the
+caller still has to release it. The reduce phase (``semantics.ownership``) supplies the summaries.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Optional, Tuple
+
+import libcst as cst
+
+from leaklint.semantics.flow import FunctionIndex
+from leaklint.semantics.resources import BORROWING_CALLS, OWNING_CALLS
+
+#: a load of the resource in one of these positions hands it to someone else
+_OWNER_POSITIONS = (cst.Return, cst.Yield, cst.WithItem, cst.Element, cst.DictElement, cst.AssignTarget,
+                    cst.Assign, cst.AnnAssign, cst.StarredElement, cst.NamedExpr, cst.Await, cst.Tuple,
+                    cst.Lambda)
+
+
+def _callee(ctx, call: cst.Call) -> Tuple[Optional[str], int]:
+    """The project function ``call`` reaches, and how many implicit leading arguments it has."""
+    project = ctx.project
+    for name in ctx.qualify(call.func):
+        if name in project.functions:
+            return name, 0
+        definition = project.definition(name)
+        if definition is not None and definition.kind == "class" and f"{name}.__init__" in project.functions:
+            return f"{name}.__init__", 1
+    return None, 0
+
+
+def _slot(call: cst.Call, arg: cst.Arg, params: Tuple[str, ...], offset: int) -> Optional[int]:
+    if arg.star:
+        return None
+    if arg.keyword is not None:
+        return params.index(arg.keyword.value) if arg.keyword.value in params else None
+    positional = [a for a in call.args if a.keyword is None]
+    return positional.index(arg) + offset if arg in positional else None
+
+
+def passed_to(ctx, call: cst.Call, arg: cst.Arg) -> str:
+    """What ``call`` does with the resource passed as ``arg``: "release", "borrow" or "own"."""
+    names = ctx.qualify(call.func)
+    if names & OWNING_CALLS:
+        return "release"
+    if names & BORROWING_CALLS:
+        return "borrow"
+    target, offset = _callee(ctx, call)
+    if target is None:
+        return "own"  # code we cannot see: assume it takes the resource over (a miss, never a false alarm)
+    slot = _slot(call, arg, ctx.project.functions[target].params, offset)
+    facts = ctx.project.ownership
+    if slot is None:
+        return "own"
+    if slot in facts.releases.get(target, ()):
+        return "release"
+    if slot in facts.borrows.get(target, ()):
+        return "borrow"
+    return "own"
+
+
+def _argument_of(index: FunctionIndex, load: cst.Name) -> Optional[Tuple[cst.Call, cst.Arg]]:
+    parent = index.parent.get(load)
+    if isinstance(parent, cst.Arg) and parent.value is load:
+        call = index.parent.get(parent)
+        if isinstance(call, cst.Call):
+            return call, parent
+    return None
+
+
+def hands_over(ctx, index: FunctionIndex, name: str) -> bool:
+    """Does the local ``name`` move to another owner anywhere in the function?"""
+    for load in index.loads(name):
+        parent = index.parent.get(load)
+        if isinstance(parent, cst.Attribute):
+            # ``stack.callback(db.close)``: the bound method is handed over, and the release with it
+            if isinstance(index.parent.get(parent), cst.Arg):
+                return True
+            continue
+        passed = _argument_of(index, load)
+        if passed is not None:
+            if passed_to(ctx, *passed) == "own":
+                return True
+            continue
+        if isinstance(parent, _OWNER_POSITIONS + (cst.Arg,)):
+            return True
+    return False
+
+
+def release_calls(ctx, index: FunctionIndex, name: str, methods: Iterable[str]) -> list:
+    """Calls that release ``name``: ``name.close()`` or ``helper(name)`` whose summary releases it."""
+    methods = frozenset(methods)
+    out = []
+    for call in index.all(cst.Call):
+        func = call.func
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == name \
+                and func.attr.value in methods:
+            out.append(call)
+            continue
+        for arg in call.args:
+            if isinstance(arg.value, cst.Name) and arg.value.value == name and passed_to(ctx, call, arg) == "release":
+                out.append(call)
+                break
+    return out
+
+
+def released_in_finally(ctx, index: FunctionIndex, node: cst.CSTNode, name: str, methods: Iterable[str]) -> bool:
+    """Is ``name`` released in the ``finally`` of a ``try`` around ``node`` (directly or by a helper)?"""
+    trys = index.guarding_trys(node)
+    if not trys:
+        return False
+    return any(index.contains(t.finalbody, call) for call in release_calls(ctx, index, name, methods) for t in trys)
