@@ -1,0 +1,199 @@
+"""LL501 whole-upload-read: an upload read whole into memory (`await file.read()`)."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import libcst as cst
+
+from leaklint.diagnostics import Applicability
+from leaklint.rule import Fix, FixAvailability, ImportSpec
+from leaklint.rules.file_io._common import _FileRule, _name_available, _outer
+from leaklint.rules.file_io.ll501_whole_upload_read_examples import INVALID, VALID
+from leaklint.semantics import fastapi as web
+from leaklint.semantics import files
+from leaklint.semantics import flow
+from leaklint.semantics.flow import FunctionIndex
+
+LOOPS = (cst.For, cst.While, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+
+
+def _simple_assign_line(index: FunctionIndex, value: cst.CSTNode) -> Optional[cst.SimpleStatementLine]:
+    parent = index.parent.get(value)
+    line = index.parent.get(parent) if isinstance(parent, cst.Assign) else None
+    if isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1:
+        return line
+    return None
+
+
+def _loops_around(index: FunctionIndex, node: cst.CSTNode) -> set:
+    return {id(a) for a in index.ancestors(node) if isinstance(a, LOOPS)}
+
+
+def _has_comment(line: cst.SimpleStatementLine) -> bool:
+    return any(e.comment is not None for e in line.leading_lines) or line.trailing_whitespace.comment is not None
+
+
+class WholeUploadRead(_FileRule):
+    """## What it does
+    Finds an upload read whole into memory: `await file.read()` / `file.file.read()` with no size
+    (or a negative one) on a `fastapi.UploadFile` / `starlette.datastructures.UploadFile` (a
+    parameter annotated so, also inside `Annotated`/`Optional`/`list[...]`, a `File(...)` default, or
+    an item of `await request.form()`), in a route handler, dependency or middleware or a function of
+    the same module they call; and `await request.body()` there when the bytes are only passed on
+    (written to a file, sent to an HTTP client, put in a response) rather than parsed.
+
+    ## Why is this bad?
+    Starlette spools uploads to disk past 1 MB so that the process does not hold them. `read()`
+    pulls the whole body back into one `bytes` object: a 2 GB upload becomes 2 GB of RSS, and a few
+    concurrent uploads kill the worker. Reading in chunks (`read(CHUNK)` in a loop),
+    `shutil.copyfileobj(file.file, out)` or `request.stream()` keep memory flat.
+
+    ## Example
+    ```python
+    @app.post("/upload")
+    async def upload(file: UploadFile):
+        contents = await file.read()
+        with open(f"/data/{file.filename}", "wb") as out:
+            out.write(contents)
+    ```
+
+    Use instead:
+    ```python
+    @app.post("/upload")
+    async def upload(file: UploadFile):
+        with open(f"/data/{file.filename}", "wb") as out:
+            shutil.copyfileobj(file.file, out)
+    ```
+
+    ## Fix safety
+    Offered only where the bytes are written to a file and used for nothing else (`out.write(await
+    file.read())`, or a variable read once by such a write): the fix copies `file.file` in 64 KiB
+    chunks with `shutil.copyfileobj`. It is **unsafe**: the copy now runs synchronously in the
+    event loop of an `async` handler instead of in Starlette's thread pool, and it starts from the
+    file's current position just like `read()` does, but a custom `UploadFile` subclass that
+    overrides `read()` is bypassed.
+
+    ## Known problems
+    An unannotated Starlette endpoint parameter (`async def endpoint(request)`) is not known to be
+    a request. A helper in another module that reads an upload it is given is not reported (it may
+    serve `bytes = File()`-style code that wants the bytes). A request body that is parsed (JSON,
+    protobuf, a signature check, decompression) is not reported: the parser needs all of it.
+    """
+
+    code = "LL501"
+    name = "whole-upload-read"
+    message = "`{expr}` reads the whole {what} into memory: {advice}"
+    fix_title = "Copy the upload to the file in chunks with `shutil.copyfileobj`"
+    fix_availability = FixAvailability.SOMETIMES
+
+    valid = VALID
+    invalid = INVALID
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if not isinstance(func, cst.Attribute) or func.attr.value not in ("read", "body"):
+            return
+        fn = self.ctx.current_function()
+        if fn is None or not web.runs_per_request(self.ctx, fn):
+            return
+        index = flow.index_of(self.ctx, fn)
+        uploads, requests = files.upload_and_request_names(self.ctx, fn, index)
+        receiver = func.value
+        if func.attr.value == "read":
+            if not (uploads and files.is_whole_read(node)):
+                return
+            if isinstance(receiver, cst.Name) and receiver.value in uploads:
+                upload = receiver.value
+            elif isinstance(receiver, cst.Attribute) and receiver.attr.value == "file" and \
+                    isinstance(receiver.value, cst.Name) and receiver.value.value in uploads:
+                upload = receiver.value.value
+            else:
+                return
+            self.report(node, expr=self.ctx.code(node), what="upload",
+                        advice=f"copy it in chunks (`shutil.copyfileobj({upload}.file, out)`) or read with a size limit",
+                        fix=self._fix(index, node, upload))
+        elif not node.args and isinstance(receiver, cst.Name) and receiver.value in requests and \
+                self._passed_through(index, node):
+            self.report(node, expr=self.ctx.code(node), what="request body",
+                        advice="iterate `request.stream()` and pass the chunks on")
+
+    def _passed_through(self, index: FunctionIndex, body_call: cst.Call) -> bool:
+        """Are the body bytes an opaque payload (written to a file, sent upstream, sent back) rather
+        than parsed? A parsed body (JSON, protobuf, a signature check) needs all of it anyway."""
+        outer = _outer(index, body_call)
+        uses: List[cst.CSTNode] = [outer]
+        name = flow.assigned_name(index, body_call)
+        if name is not None:
+            uses = list(index.loads(name))
+        elif self._consumer(index, outer) is None:
+            return False
+        kinds = [self._consumer(index, use) for use in uses]
+        return "sink" in kinds and "parsed" not in kinds
+
+    def _consumer(self, index: FunctionIndex, value: cst.CSTNode) -> Optional[str]:
+        """'sink' (file write, HTTP client call, response body), 'parsed' (any other call), else None."""
+        node = value
+        parent = index.parent.get(node)
+        while isinstance(parent, (cst.BooleanOperation, cst.IfExp)):  # `data=body or None`
+            node, parent = parent, index.parent.get(parent)
+        if not isinstance(parent, cst.Arg):
+            return None
+        call = index.parent.get(parent)
+        if not isinstance(call, cst.Call):
+            return None
+        if files.last_name(call.func) == "write" or files.is_http_client_call(self.ctx, index, call) or (
+                files.content_arg(call) is parent and files.response_kind(self.ctx, call) is not None):
+            return "sink"
+        if "builtins.len" in self.ctx.qualify(call.func):
+            return None
+        return "parsed"
+
+    def _fix(self, index: FunctionIndex, read: cst.Call, upload: str) -> Optional[Fix]:
+        if not _name_available(self.ctx, index, "shutil", "shutil"):
+            return None
+        outer = _outer(index, read)
+        write = self._write_of(index, outer)
+        removed = None
+        if write is None:
+            line = _simple_assign_line(index, outer)
+            name = flow.assigned_name(index, read)
+            if line is None or name is None or _has_comment(line) or len(index.assignments(name)) != 1:
+                return None
+            loads = index.loads(name)
+            if len(loads) != 1:
+                return None
+            write = self._write_of(index, loads[0])
+            if write is None or not self._follows(index, line, write):
+                return None
+            removed = line
+        target = write.func.value  # type: ignore[attr-defined]
+        new = cst.parse_expression(f"shutil.copyfileobj({upload}.file, {self.ctx.code(target)})",
+                                   config=self.ctx.module.config_for_parsing)
+        replacements: dict = {write: new}
+        if removed is not None:
+            replacements[removed] = cst.RemoveFromParent()
+        return Fix(self.fix_title or "", Applicability.UNSAFE, replacements, imports=[ImportSpec("shutil")])
+
+    @staticmethod
+    def _write_of(index: FunctionIndex, value: cst.CSTNode) -> Optional[cst.Call]:
+        """``out.write(value)`` as a statement of its own (not awaited: an async file cannot be a target)."""
+        arg = index.parent.get(value)
+        call = index.parent.get(arg)
+        if not (isinstance(arg, cst.Arg) and arg.keyword is None and isinstance(call, cst.Call)
+                and len(call.args) == 1 and isinstance(call.func, cst.Attribute)
+                and call.func.attr.value == "write" and isinstance(call.func.value, cst.Name)):
+            return None
+        return call if isinstance(index.parent.get(call), cst.Expr) else None
+
+    @staticmethod
+    def _follows(index: FunctionIndex, line: cst.SimpleStatementLine, write: cst.Call) -> bool:
+        """The write is in a later sibling statement (or nested in one), and in no extra loop."""
+        block = index.parent.get(line)
+        if not isinstance(block, cst.IndentedBlock) or len(block.body) < 2:
+            return False
+        statements = list(block.body)
+        position = next(i for i, s in enumerate(statements) if s is line)
+        if not any(index.contains(s, write) for s in statements[position + 1:]):
+            return False
+        return _loops_around(index, write) <= _loops_around(index, line)

@@ -1,0 +1,277 @@
+"""LL502 whole-file-response: a file read whole into memory to answer a request."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from leaklint.diagnostics import Applicability
+from leaklint.rule import Fix, FixAvailability, ImportSpec, Invalid
+from leaklint.rules.file_io._common import _FileRule, _name_available, _outer
+from leaklint.semantics import fastapi as web
+from leaklint.semantics import files
+from leaklint.semantics import flow
+from leaklint.semantics.flow import FunctionIndex
+
+RESPONSE_APP = """
+from fastapi import FastAPI
+from fastapi.responses import Response
+
+app = FastAPI()
+"""
+
+
+class WholeFileResponse(_FileRule):
+    """## What it does
+    Finds a file read whole into memory to answer a request: `open(p, "rb").read()`,
+    `Path(p).read_bytes()` / `read_text()`, or `f.read()` of a `with open(p) as f` (sync or
+    `aiofiles`), whose result becomes the body of a FastAPI/Starlette `Response` (also
+    `PlainTextResponse`/`HTMLResponse`) or is returned from a route. An `open()` inside the `return`
+    statement itself is included (ruff and pylint skip those).
+
+    ## Why is this bad?
+    Each download holds the whole file in memory for as long as the response is being sent; a
+    few concurrent downloads of a large file multiply it. `FileResponse(path)` streams the file in
+    64 KiB chunks, adds `Content-Length`, `ETag`/`Last-Modified` and answers range requests.
+
+    ## Example
+    ```python
+    @app.get("/report")
+    def report():
+        return Response(open("report.pdf", "rb").read(), media_type="application/pdf")
+    ```
+
+    Use instead:
+    ```python
+    @app.get("/report")
+    def report():
+        return FileResponse("report.pdf", media_type="application/pdf")
+    ```
+
+    ## Fix safety
+    Offered for `return Response(open(p, "rb").read(), ...)` and `return Response(Path(p).read_bytes(),
+    ...)`: the other arguments keep their meaning (`status_code`, `headers`, `media_type`,
+    `background` are `FileResponse`'s too). It is **unsafe**: the file is now read when the
+    response is sent, not when it is built (deleting or rewriting it in between changes the answer),
+    and `FileResponse` guesses a `Content-Type` from the file name when none is given.
+
+    ## Known problems
+    The read is followed through one local variable; a body assembled from several reads, or read
+    in another function, is not reported.
+    """
+
+    @classmethod
+    def can_fire(cls, summary, project) -> bool:
+        return files.has_handlers(summary, project) or files.calls_response(summary, project, "plain")
+
+    code = "LL502"
+    name = "whole-file-response"
+    message = "`{expr}` reads the whole file into memory to answer the request: return `FileResponse(path)`, which streams it"
+    fix_title = "Return a `FileResponse` of the path"
+    fix_availability = FixAvailability.SOMETIMES
+
+    valid = [
+        RESPONSE_APP + """
+from fastapi.responses import FileResponse
+
+@app.get("/f")
+def f(name: str):
+    return FileResponse(name)
+""",
+        # read whole, but parsed: the response body is not the file
+        RESPONSE_APP + """
+import json
+
+@app.get("/config")
+def config():
+    with open("config.json") as f:
+        data = json.loads(f.read())
+    return data
+""",
+        # a helper that is not a route returns the bytes to its caller
+        """
+from pathlib import Path
+
+def load_template(name):
+    return Path(name).read_text()
+""",
+        # a local class called Response is not Starlette's
+        """
+from pathlib import Path
+
+class Response:
+    def __init__(self, body):
+        self.body = body
+
+def serve(p):
+    return Response(Path(p).read_bytes())
+""",
+        # the content is a generator over the open file: it streams
+        """
+from fastapi import FastAPI
+from fastapi.responses import StreamingResponse
+
+app = FastAPI()
+
+@app.get("/s")
+def s(p: str):
+    def chunks():
+        with open(p, "rb") as f:
+            yield from f
+    return StreamingResponse(chunks())
+""",
+    ]
+    invalid = [
+        Invalid(RESPONSE_APP + """
+@app.get("/report/{name}")
+def report(name: str):
+    # the report is large
+    return Response(open(f"/reports/{name}", "rb").read(), media_type="application/pdf")
+""", line=9, column=21, message="reads the whole file", fixed="""
+from fastapi import FastAPI
+from fastapi.responses import FileResponse, Response
+
+app = FastAPI()
+
+@app.get("/report/{name}")
+def report(name: str):
+    # the report is large
+    return FileResponse(f"/reports/{name}", media_type="application/pdf")
+"""),
+        Invalid("""
+from pathlib import Path
+from starlette.responses import Response as R
+
+async def download(request):
+    return R(content=Path("big.bin").read_bytes(), headers={"x": "1"})
+""", line=5, column=22, fixed="""
+from pathlib import Path
+from starlette.responses import FileResponse, Response as R
+
+async def download(request):
+    return FileResponse(path=Path("big.bin"), headers={"x": "1"})
+"""),
+        Invalid(RESPONSE_APP + """
+import aiofiles
+
+@app.get("/log")
+async def log():
+    async with aiofiles.open("/var/log/app.log", "rb") as f:
+        data = await f.read()
+    return Response(data, media_type="text/plain")
+""", line=11, column=22),
+        # returned straight from a route
+        Invalid("""
+from fastapi import APIRouter
+from fastapi.responses import PlainTextResponse
+
+router = APIRouter()
+
+@router.get("/dump", response_class=PlainTextResponse)
+def dump(path: str):
+    with open(path) as handle:
+        return handle.read()
+""", line=9, column=16),
+        # Response re-exported by a linted module
+        Invalid("""
+from app.web import Resp
+
+def send(p):
+    body = open(p, "rb").read()
+    return Resp(body)
+""", files={"app/__init__.py": "", "app/web.py": "from fastapi import Response as Resp\n"},
+            path="app/send.py", line=4, column=12),
+    ]
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if not isinstance(func, cst.Attribute) or func.attr.value not in ("read", "read_bytes", "read_text"):
+            return
+        fn = self.ctx.current_function()
+        if fn is None or not self._reads_whole_file(node, fn):
+            return
+        index = flow.index_of(self.ctx, fn)
+        outer = _outer(index, node)
+        sink = self._sink(index, fn, outer)
+        if sink is None:
+            name = flow.assigned_name(index, node)
+            if name is None or len(index.assignments(name)) != 1:
+                return
+            sink = next((s for s in (self._sink(index, fn, load) for load in index.loads(name)) if s is not None),
+                        None)
+            if sink is None:
+                return
+            fix = None
+        else:
+            fix = self._fix(index, node, sink)
+        self.report(node, expr=self.ctx.code(node), fix=fix)
+
+    def _reads_whole_file(self, call: cst.Call, fn: cst.FunctionDef) -> bool:
+        attr = call.func.attr.value  # type: ignore[attr-defined]
+        receiver = call.func.value  # type: ignore[attr-defined]
+        if attr in ("read_bytes", "read_text"):
+            return not any(a.keyword is None for a in call.args)
+        if not files.is_whole_read(call):
+            return False
+        if files.is_open_call(self.ctx, receiver):
+            return True
+        if not isinstance(receiver, cst.Name):
+            return False
+        index = flow.index_of(self.ctx, fn)
+        binders = index.assignments(receiver.value)
+        if len(binders) != 1 or not isinstance(binders[0], cst.AsName):
+            return False
+        item = index.parent.get(binders[0])
+        return isinstance(item, cst.WithItem) and (files.is_open_call(self.ctx, item.item)
+                                                   or files.is_async_open_call(self.ctx, item.item))
+
+    def _sink(self, index: FunctionIndex, fn: cst.FunctionDef, value: cst.CSTNode) -> Optional[cst.CSTNode]:
+        """The response call (or the route's ``return``) that ``value`` becomes the body of."""
+        parent = index.parent.get(value)
+        if isinstance(parent, cst.Return):
+            return parent if web.roles_of(self.ctx, fn).route else None
+        call = index.parent.get(parent)
+        if isinstance(parent, cst.Arg) and isinstance(call, cst.Call) and files.content_arg(call) is parent and \
+                files.response_kind(self.ctx, call) == "plain":
+            return call
+        return None
+
+    def _fix(self, index: FunctionIndex, read: cst.Call, response: cst.CSTNode) -> Optional[Fix]:
+        if not isinstance(response, cst.Call) or not isinstance(index.parent.get(response), cst.Return):
+            return None
+        if files.last_name(response.func) != "Response" and not isinstance(response.func, cst.Name):
+            return None
+        qualified = sorted(n for n in self.ctx.qualify(response.func) if files.RESPONSE_CLASSES.get(n))
+        if not qualified or not qualified[0].endswith(".Response"):
+            return None
+        module = "starlette.responses" if qualified[0].startswith("starlette") else "fastapi.responses"
+        if not _name_available(self.ctx, index, "FileResponse", f"{module}.FileResponse") and \
+                not _name_available(self.ctx, index, "FileResponse", f"{_other(module)}.FileResponse"):
+            return None
+        receiver = read.func.value  # type: ignore[attr-defined]
+        if read.func.attr.value == "read" and files.is_open_call(self.ctx, receiver):  # type: ignore[attr-defined]
+            positional = [a for a in receiver.args if a.keyword is None and not a.star]
+            if len(receiver.args) != 2 or len(positional) != 2 or files.open_mode(receiver) != "rb":
+                return None
+            path = positional[0].value
+        elif read.func.attr.value == "read_bytes" and not read.args and files.is_path_expr(self.ctx, receiver):
+            path = receiver
+        else:
+            return None
+        content = files.content_arg(response)
+        args = []
+        for arg in response.args:
+            if arg is content:
+                arg = arg.with_changes(value=path)
+                if arg.keyword is not None:
+                    arg = arg.with_changes(keyword=cst.Name("path"))
+            args.append(arg)
+        new = response.with_changes(func=cst.Name("FileResponse"), args=args)
+        imported = bool(self.ctx.qualify(cst.Name("FileResponse")))
+        return Fix(self.fix_title or "", Applicability.UNSAFE, {response: new},
+                   imports=[] if imported else [ImportSpec(module, "FileResponse")])
+
+
+def _other(module: str) -> str:
+    return "fastapi.responses" if module.startswith("starlette") else "starlette.responses"

@@ -1,0 +1,164 @@
+"""LL504 streaming-response-in-memory: a `StreamingResponse` whose content is already in memory."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from leaklint.rule import Invalid
+from leaklint.rules.file_io._common import STREAM_APP, _FileRule
+from leaklint.semantics import files
+from leaklint.semantics import flow
+from leaklint.semantics.names import matches
+
+
+class StreamingResponseInMemory(_FileRule):
+    """## What it does
+    Finds a `StreamingResponse` whose content is already fully in memory: `io.BytesIO(data)` /
+    `io.StringIO(...)` (also a variable holding one), `iter([data])`, a list or tuple, or a bytes or
+    str literal.
+
+    ## Why is this bad?
+    `StreamingResponse` exists so that a body that does not fit in memory can be sent piece by
+    piece. Fed a buffer, it buys nothing: the whole body is held until the last byte is sent (a
+    `BytesIO` is then iterated line by line, which for binary data can be one huge "line"), and the
+    response loses its `Content-Length`. A plain `Response(content=data)` is simpler and no worse;
+    streaming from a generator that produces the data lazily is better.
+
+    ## Example
+    ```python
+    @app.get("/export")
+    def export():
+        data = build_csv()
+        return StreamingResponse(io.BytesIO(data), media_type="text/csv")
+    ```
+
+    Use instead:
+    ```python
+    @app.get("/export")
+    def export():
+        return StreamingResponse(iter_csv_rows(), media_type="text/csv")
+    ```
+    or `Response(content=build_csv(), media_type="text/csv")`.
+    """
+
+    @classmethod
+    def can_fire(cls, summary, project) -> bool:
+        return files.calls_response(summary, project, "streaming")
+
+    code = "LL504"
+    name = "streaming-response-in-memory"
+    message = "`StreamingResponse` is fed {what}, which is already fully in memory: stream from a generator or use `Response(content=...)`"
+
+    valid = [
+        STREAM_APP + """
+def rows():
+    for i in range(10):
+        yield f"{i}\\n"
+
+@app.get("/csv")
+def csv():
+    return StreamingResponse(rows(), media_type="text/csv")
+""",
+        STREAM_APP + """
+from fastapi import UploadFile
+
+@app.post("/echo")
+async def echo(file: UploadFile):
+    return StreamingResponse(file.file)
+""",
+        # a local name BytesIO that is not io's
+        STREAM_APP + """
+class BytesIO:
+    def __init__(self, path):
+        self.path = path
+    def __iter__(self):
+        yield b""
+
+@app.get("/b")
+def b():
+    return StreamingResponse(BytesIO("x"))
+""",
+        # the buffer name is rebound to a real stream on one path
+        STREAM_APP + """
+import io
+
+@app.get("/c")
+def c(big: bool):
+    body = io.BytesIO(b"small")
+    if big:
+        body = open("/big", "rb")
+    return StreamingResponse(body)
+""",
+    ]
+    invalid = [
+        Invalid(STREAM_APP + """
+import io
+
+@app.get("/export")
+def export():
+    buf = io.BytesIO()
+    buf.write(b"a,b\\n")
+    buf.seek(0)
+    return StreamingResponse(buf, media_type="text/csv")
+""", line=13, column=30, message="fed `buf` (an `io.BytesIO`)"),
+        Invalid(STREAM_APP + """
+@app.get("/one")
+def one(data: bytes):
+    return StreamingResponse(iter([data]))
+""", line=8, column=30, message="`iter()` of a list"),
+        Invalid("""
+from io import BytesIO as B
+from starlette.responses import StreamingResponse as SR
+
+async def img(request):
+    png = b"..."
+    return SR(content=B(png), media_type="image/png")
+""", line=6, column=23, message="an `io.BytesIO`"),
+        Invalid("""
+from app.web import Streaming
+
+def chunks():
+    return Streaming(["a", "b"])
+""", files={"app/__init__.py": "", "app/web.py": "from fastapi.responses import StreamingResponse as Streaming\n"},
+            path="app/chunks.py", line=4, column=22, message="a list"),
+    ]
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if files.last_name(node.func) in ("", "open") or files.response_kind(self.ctx, node) != "streaming":
+            return
+        arg = files.content_arg(node)
+        if arg is None:
+            return
+        what = self._in_memory(arg.value)
+        if what is None and isinstance(arg.value, cst.Name):
+            fn = self.ctx.current_function()
+            if fn is None:
+                return
+            index = flow.index_of(self.ctx, fn)
+            binders = index.assignments(arg.value.value)
+            kinds = set()
+            for binder in binders:
+                binder = index.parent.get(binder) if isinstance(binder, cst.AssignTarget) else binder
+                kinds.add(self._in_memory(binder.value) if isinstance(binder, cst.Assign) else None)
+            if binders and None not in kinds:
+                what = f"`{arg.value.value}` ({sorted(kinds)[0]})"
+        if what is not None:
+            self.report(arg.value, what=what)
+
+    def _in_memory(self, value: cst.BaseExpression) -> Optional[str]:
+        if isinstance(value, cst.List):
+            return "a list"
+        if isinstance(value, cst.Tuple):
+            return "a tuple"
+        if isinstance(value, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)):
+            return "a string literal"
+        if isinstance(value, cst.Call):
+            names = self.ctx.qualify(value.func)
+            if matches(names, files.BYTES_IO):
+                return f"an `io.{sorted(names & files.BYTES_IO)[0].rpartition('.')[2]}`"
+            if "builtins.iter" in names and len(value.args) == 1 and \
+                    isinstance(value.args[0].value, (cst.List, cst.Tuple)):
+                return "`iter()` of a list"
+        return None
