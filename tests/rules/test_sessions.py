@@ -93,3 +93,34 @@ def test_cross_module_fix_imports_and_runs(tmp_path):
     result = subprocess.run([sys.executable, "-c", script], cwd=project, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert int(result.stdout.strip().splitlines()[-1]) == 6  # two sessions per request, all closed
+
+
+def test_resources_whose_life_spreads_over_modules():
+    """A service whose sessions, engines and clients come from helpers, factories, classes and middleware."""
+    result = leaklint("ownership", cwd=FIXTURES)
+    assert result.returncode == 1, result.stderr
+    assert findings(result.stdout) == [
+        ("app.py", 15, "LL105"),  # a route declared inside the app factory
+        ("jobs.py", 6, "LL103"),  # next(generate_session()) outside FastAPI
+        ("jobs.py", 12, "LL103"),  # a borrowing helper does not take the session over
+        ("middleware.py", 8, "LL103"),  # request.state.db closed after call_next without finally
+        ("routes.py", 15, "LL105"),  # a client from another module's helper, in a helper the route calls
+        ("store.py", 6, "LL104"),  # Store.__init__ reached from GET /items through get_store()
+    ], result.stdout
+    assert "(GET /items -> `get_store()` -> `Store.__init__()`)" in result.stdout
+    assert "(GET /proxy -> `fetch_json()`)" in result.stdout
+
+
+def test_client_fixes_wrap_the_rest_of_the_body_and_settle(tmp_path):
+    target = _fix_copy(tmp_path, "ownership")
+    first = leaklint("--fix", "--unsafe-fixes", ".", cwd=target)
+    assert first.returncode == 1, first.stdout + first.stderr
+    routes = (target / "svc" / "routes.py").read_text()
+    assert 'async with make_client("https://api.example.org") as client:\n        response = await client.get(url)\n' \
+           '        return response.json()\n' in routes
+    assert "    with httpx.Client() as client:\n" in (target / "svc" / "app.py").read_text()
+    assert ("jobs.py", 6, "LL103") in findings(first.stdout) and not any(
+        code == "LL105" for _, _, code in findings(first.stdout))
+    before = {p: p.read_bytes() for p in target.rglob("*.py")}
+    leaklint("--fix", "--unsafe-fixes", ".", cwd=target)
+    assert {p: p.read_bytes() for p in target.rglob("*.py")} == before

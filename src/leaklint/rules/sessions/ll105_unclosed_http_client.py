@@ -1,0 +1,140 @@
+"""LL105 unclosed-http-client: an HTTP client made for one request and not closed on every path."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import libcst as cst
+
+from leaklint.diagnostics import Applicability
+from leaklint.rule import Fix, FixAvailability, Rule
+from leaklint.rules.sessions._common import _managed_by_with
+from leaklint.rules.sessions.ll105_unclosed_http_client_examples import INVALID, VALID
+from leaklint.semantics import clients, flow, obligations
+from leaklint.semantics import fastapi as web
+from leaklint.semantics.flow import FunctionIndex
+
+
+class UnclosedHttpClient(Rule):
+    """## What it does
+    Finds an HTTP client (`httpx.Client`/`AsyncClient`, `aiohttp.ClientSession`, `requests.Session`,
+    `urllib3.PoolManager`, or a project helper that returns a new one) created in code that runs per
+    request - a route, a dependency, a middleware or anything they call, in any module - and not
+    closed on every path: no `with`/`async with`, no `close()`/`aclose()` in a `finally`, and not
+    handed to an owner. A client used inline (`await httpx.AsyncClient().get(url)`) is never closed,
+    and neither is one a dependency *returns* (FastAPI runs cleanup only for what a generator yields).
+
+    ## Why is this bad?
+    Every client owns a connection pool with open sockets, TLS state and buffers. Dropped without a
+    close, each request leaves one behind until the garbage collector gets to it (aiohttp warns
+    `Unclosed client session`); under load memory and file descriptors grow with traffic (httpx
+    issue 978 measured the growth). A new client per request also loses connection reuse.
+
+    ## Example
+    ```python
+    @app.get("/weather")
+    async def weather(city: str):
+        client = httpx.AsyncClient()
+        response = await client.get(URL, params={"q": city})
+        return response.json()
+    ```
+
+    Use instead:
+    ```python
+    @app.get("/weather")
+    async def weather(city: str):
+        async with httpx.AsyncClient() as client:
+            response = await client.get(URL, params={"q": city})
+        return response.json()
+    ```
+    or better, one client for the application, created in the lifespan and closed at shutdown.
+
+    ## Fix safety
+    When the client is assigned by a statement of the function's own body, the fix moves that
+    statement and the rest of the body into `async with` (`with` for a sync client) and drops a
+    trailing `close()`. It is **unsafe**: the client is now closed when the block ends, which breaks
+    code that keeps using it afterwards (a streaming response reading from it, for example).
+    """
+
+    code = "LL105"
+    name = "unclosed-http-client"
+    message = "HTTP client `{var}` is created per request and {problem} ({path}): use `{keyword}` or one shared client"
+    fix_title = "Use the client in a `with` block"
+    fix_availability = FixAvailability.SOMETIMES
+    family = "sessions"
+    valid = VALID
+    invalid = INVALID
+
+    @classmethod
+    def can_fire(cls, summary, project) -> bool:
+        return clients.may_create_clients(summary, project) and web.has_per_request_code(summary, project)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if not web.runs_per_request(self.ctx, node):
+            return
+        index = flow.index_of(self.ctx, node)
+        dependency = web.roles_of(self.ctx, node).dependency  # FastAPI closes only what a generator yields
+        for call in index.all(cst.Call):
+            is_async = clients.client_created_by(self.ctx, call)
+            if is_async is None:
+                continue
+            name = flow.assigned_name(index, call)
+            if name is None:
+                if self._used_inline(index, call):
+                    self._report(node, call, is_async, self.ctx.code(call.func) + "()", "never closed", None)
+                elif dependency and isinstance(index.parent.get(call), cst.Return):
+                    self._report(node, call, is_async, self.ctx.code(call.func) + "()",
+                                 f"returned by the dependency `{node.name.value}`: nobody closes it", None)
+                continue
+            if len(index.assignments(name)) != 1 or _managed_by_with(index, call, name):
+                continue
+            if dependency and any(isinstance(index.parent.get(load), cst.Return) for load in index.loads(name)):
+                self._report(node, call, is_async, name,
+                             f"returned by the dependency `{node.name.value}`: nobody closes it", None)
+                continue
+            if obligations.hands_over(self.ctx, index, name):
+                continue
+            closes = obligations.release_calls(self.ctx, index, name, clients.RELEASE_METHODS)
+            if any(index.in_finally(c) for c in closes):
+                continue
+            problem = "closed only on the happy path" if closes else "never closed"
+            self._report(node, call, is_async, name, problem, self._fix(node, index, call, name, is_async))
+
+    @staticmethod
+    def _used_inline(index: FunctionIndex, call: cst.Call) -> bool:
+        """``httpx.AsyncClient().get(url)``: the client is the receiver of a method call, then dropped."""
+        parent = index.parent.get(call)
+        return isinstance(parent, cst.Attribute) and parent.value is call and \
+            parent.attr.value not in clients.RELEASE_METHODS and isinstance(index.parent.get(parent), cst.Call)
+
+    def _report(self, fn, call, is_async: bool, var: str, problem: str, fix: Optional[Fix]) -> None:
+        keyword = "async with" if is_async else "with"
+        self.report(call, var=var, problem=problem, keyword=keyword, path=web.request_path(self.ctx, fn), fix=fix)
+
+    def _fix(self, fn: cst.FunctionDef, index: FunctionIndex, call: cst.Call, name: str,
+             is_async: bool) -> Optional[Fix]:
+        if is_async and fn.asynchronous is None:
+            return None
+        statement = index.statement_of(call)
+        position = flow.top_level_index(fn, statement) if statement is not None else None
+        if position is None or not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1 \
+                or not isinstance(statement.body[0], cst.Assign) or statement.body[0].value is not call:
+            return None
+        body = list(fn.body.body)
+        rest: List[cst.BaseStatement] = [s for s in body[position + 1:] if not self._is_close(s, name)]
+        if not rest:
+            return None
+        config = self.ctx.module.config_for_parsing
+        keyword = "async with" if is_async else "with"
+        with_node = cst.parse_statement(f"{keyword} {self.ctx.code(call)} as {name}:\n{config.default_indent}pass\n",
+                                        config=config)
+        with_node = with_node.with_changes(body=with_node.body.with_changes(body=rest),
+                                           leading_lines=statement.leading_lines)
+        new_body = fn.body.with_changes(body=body[:position] + [with_node])
+        return Fix(self.fix_title or "", Applicability.UNSAFE, {fn.body: new_body})
+
+    @staticmethod
+    def _is_close(statement: cst.CSTNode, name: str) -> bool:
+        return isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 and \
+            isinstance(statement.body[0], cst.Expr) and flow.method_call(statement.body[0].value, name,
+                                                                          clients.RELEASE_METHODS)

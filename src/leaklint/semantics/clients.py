@@ -1,0 +1,48 @@
+"""HTTP clients (httpx, aiohttp, requests, urllib3): which calls make a new one.
+
+A client owns a connection pool (and, for aiohttp, a connector with open sockets); the resource
+table names the constructors, and the ownership summaries add the project's own helpers that
+return a new client (``def make_client(): return httpx.AsyncClient(timeout=5)``).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from leaklint.semantics.resources import DEFAULT_TABLE
+
+KIND = DEFAULT_TABLE.kind("http-client")
+CONSTRUCTORS = KIND.acquire | KIND.async_acquire
+RELEASE_METHODS = frozenset({"close", "aclose"})
+
+
+def client_created_by(ctx, call: cst.Call) -> Optional[bool]:
+    """``is_async`` when ``call`` makes a new HTTP client, else None."""
+    callee = ctx.qualify(call.func)
+    if not callee:
+        return None
+    if callee & KIND.async_acquire:
+        return True
+    if callee & KIND.acquire:
+        return False
+    ownership = ctx.project.ownership
+    for name in callee:
+        found = ownership.returns.get(name) if ownership is not None else None
+        if found is not None and found[0] == "http-client":
+            return found[1]
+    return None
+
+
+def may_create_clients(summary, project) -> bool:
+    """Cheap look: does the module call a client constructor or a helper that returns a new client?"""
+    returns = project.ownership.returns if project.ownership is not None else {}
+    for name in summary.called:
+        canonical = project.canonical(name)
+        if canonical in CONSTRUCTORS or name in CONSTRUCTORS:
+            return True
+        found = returns.get(canonical)
+        if found is not None and found[0] == "http-client":
+            return True
+    return False
