@@ -19,6 +19,7 @@ BAD = {
         (27, "LL501"),  # out.write(document.file.read()), Annotated[UploadFile, File()]
         (35, "LL501"),  # loop over list[UploadFile]
         (42, "LL501"),  # await request.body()
+        (49, "LL501"),  # data: bytes = File(): FastAPI reads it whole
     ],
     "LL502/downloads_bad.py": [
         (15, "LL502"),  # return Response(open(p, "rb").read()): open() inside return
@@ -60,7 +61,7 @@ def test_ok_fixtures_are_clean():
 
 
 FIXED = {
-    "LL501/uploads_bad.py": [(35, "LL501"), (42, "LL501")],  # the bytes are used: no fix
+    "LL501/uploads_bad.py": [(35, "LL501"), (42, "LL501"), (49, "LL501")],  # the bytes are used: no fix
     "LL502/downloads_bad.py": [(29, "LL502"), (36, "LL502")],  # not the `return Response(open().read())` shape
     "LL505/exports_bad.py": [],
 }

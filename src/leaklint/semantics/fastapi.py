@@ -172,6 +172,33 @@ def is_upload_param(ctx, param: cst.Param) -> bool:
         not matches(annotation_names(ctx, param), frozenset({"builtins.bytes"}))
 
 
+def _annotated_calls(param: cst.Param) -> Iterable[cst.Call]:
+    """The calls in an ``Annotated[T, File(), Depends(x)]`` annotation's metadata."""
+    annotation = param.annotation.annotation if param.annotation is not None else None
+    if isinstance(annotation, cst.Subscript):
+        for element in annotation.slice[1:]:
+            if isinstance(element.slice, cst.Index) and isinstance(element.slice.value, cst.Call):
+                yield element.slice.value
+
+
+def is_bytes_file_param(ctx, param: cst.Param) -> bool:
+    """``data: bytes = File(...)`` / ``data: Annotated[bytes, File()]``: the upload as one ``bytes``."""
+    if not matches(annotation_names(ctx, param), frozenset({"builtins.bytes"})):
+        return False
+    if matches(annotation_names(ctx, param), UPLOAD_FILE):
+        return False
+    calls = list(_annotated_calls(param)) + ([param.default] if isinstance(param.default, cst.Call) else [])
+    return any(matches(ctx.qualify(call.func), FILE_PARAM) for call in calls)
+
+
+def annotated_depends(ctx, param: cst.Param) -> Names:
+    """``x: Annotated[T, Depends(dep)]`` -> dep's qualified names."""
+    out: Set[str] = set()
+    for call in _annotated_calls(param):
+        out |= depends_target(ctx, call)
+    return frozenset(out)
+
+
 def is_request_param(ctx, param: cst.Param) -> bool:
     return matches(annotation_names(ctx, param), REQUEST)
 

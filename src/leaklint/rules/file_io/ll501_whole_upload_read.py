@@ -43,6 +43,11 @@ class WholeUploadRead(_FileRule):
     the same module they call; and `await request.body()` there when the bytes are only passed on
     (written to a file, sent to an HTTP client, put in a response) rather than parsed.
 
+    A route parameter `data: bytes = File(...)` (or `Annotated[bytes, File()]`) is reported too:
+    FastAPI reads the whole upload into that `bytes` object before the handler runs. A read after
+    the handler checked the upload's size (`if file.size > LIMIT: raise ...`), or of an upload
+    that a dependency validated by its size, is bounded and not reported.
+
     ## Why is this bad?
     Starlette spools uploads to disk past 1 MB so that the process does not hold them. `read()`
     pulls the whole body back into one `bytes` object: a 2 GB upload becomes 2 GB of RSS, and a few
@@ -90,6 +95,32 @@ class WholeUploadRead(_FileRule):
     valid = VALID
     invalid = INVALID
 
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        """``data: bytes = File(...)``: FastAPI reads the whole upload into ``bytes`` before the handler runs."""
+        if not web.roles_of(self.ctx, node).route:
+            return
+        for param in web.handler_params(node):
+            if web.is_bytes_file_param(self.ctx, param):
+                self.report(param, expr=self.ctx.code(param).strip().rstrip(","), what="upload",
+                            advice="declare it `UploadFile` and copy it in chunks")
+
+    def _size_checked(self, fn: cst.FunctionDef, index: FunctionIndex, upload: str, read: cst.Call) -> bool:
+        """``if file.size > LIMIT: raise`` before the read, or a dependency that checks the size."""
+        for compare in index.all(cst.Comparison):
+            for node in flow.walk(compare):
+                if isinstance(node, cst.Attribute) and node.attr.value == "size" and \
+                        isinstance(node.value, cst.Name) and node.value.value == upload:
+                    return True
+        for param in web.handler_params(fn):
+            if param.name.value != upload:
+                continue
+            for dependency in web.depends_target(self.ctx, param.default) or web.annotated_depends(self.ctx, param):
+                record = self.ctx.project.functions.get(dependency)
+                uses = record.ownership.param_uses.values() if record is not None else ()
+                if any(use[:2] == ("attr", "size") for group in uses for use in group):
+                    return True
+        return False
+
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
         if not isinstance(func, cst.Attribute) or func.attr.value not in ("read", "body"):
@@ -109,6 +140,8 @@ class WholeUploadRead(_FileRule):
                     isinstance(receiver.value, cst.Name) and receiver.value.value in uploads:
                 upload = receiver.value.value
             else:
+                return
+            if self._size_checked(fn, index, upload, node):
                 return
             self.report(node, expr=self.ctx.code(node), what="upload",
                         advice=f"copy it in chunks (`shutil.copyfileobj({upload}.file, out)`) or read with a size limit",

@@ -40,14 +40,14 @@ async def ingest(request: Request):
         total += len(chunk)
     return {"size": total}
 """,
-    # `file` is a plain string parameter here, and `bytes = File()` is FastAPI's own choice
+    # `name` is a plain string parameter here, and the form field is text
     """
-from fastapi import FastAPI, File
+from fastapi import FastAPI, Form
 
 app = FastAPI()
 
 @app.post("/a")
-async def a(name: str, data: bytes = File()):
+async def a(name: str, data: str = Form()):
     with open(name) as f:
         return f.read()
 """,
@@ -140,6 +140,39 @@ async def proxy(request: Request):
     async with httpx.AsyncClient() as client:
         r = await client.post("http://upstream", content=body or None)
     return r.json()
+""",
+    # the size is checked before the read: bounded
+    UPLOAD_APP + """
+MAX = 5 * 1024 * 1024
+
+@app.post("/avatar")
+async def avatar(file: UploadFile):
+    if file.size is None or file.size > MAX:
+        raise ValueError("too large")
+    return {"n": len(await file.read())}
+""",
+    # a validating dependency checks the size
+    UPLOAD_APP + """
+from fastapi import Depends, HTTPException
+
+async def small_upload(file: UploadFile) -> UploadFile:
+    if file.size > 1_000_000:
+        raise HTTPException(413)
+    return file
+
+@app.post("/avatar")
+async def avatar(file: UploadFile = Depends(small_upload)):
+    return {"n": len(await file.read())}
+""",
+    # `bytes` parameters that are not uploads, and a File() upload declared as UploadFile
+    """
+from fastapi import Body, FastAPI, File, UploadFile
+
+app = FastAPI()
+
+@app.post("/raw")
+def raw(token: bytes = Body(...), file: UploadFile = File(...)):
+    return {}
 """,
 ]
 INVALID = [
@@ -262,4 +295,24 @@ async def store_endpoint(file: Upload):
     with open("/srv/x", "wb") as out:
         await store(file, out)
 """),
+    # FastAPI reads the whole upload into `bytes` before the handler runs
+    Invalid("""
+from fastapi import FastAPI, File
+
+app = FastAPI()
+
+@app.post("/avatar")
+async def avatar(data: bytes = File(...)):
+    return {"size": len(data)}
+""", line=6, column=18, message="`data: bytes = File(...)` reads the whole upload into memory"),
+    Invalid("""
+from typing import Annotated
+from fastapi import APIRouter, File
+
+router = APIRouter()
+
+@router.post("/scan")
+def scan(payload: Annotated[bytes, File()], name: str = ""):
+    return {"name": name}
+""", line=7, column=10, message="`payload: Annotated[bytes, File()]`"),
 ]
