@@ -1,0 +1,1 @@
+"""LL6xx: state kept on middleware instances, and servers that never recycle their workers."""
