@@ -82,3 +82,28 @@ def test_safe_fix_alone_changes_nothing(tmp_path):
     shutil.copy(FIXTURES / "context_bad.py", target)
     leaklint("--fix", target)
     assert target.read_text() == (FIXTURES / "context_bad.py").read_text()
+
+
+def test_no_fix_where_setting_the_callers_context_is_the_point(tmp_path):
+    """A dependency that exists to set the request's context is reported (the value stays visible to
+    the rest of the request) but gets no fix: set-then-reset would make it a no-op."""
+    import json
+
+    (tmp_path / "app.py").write_text(
+        "from contextvars import ContextVar\n"
+        "from fastapi import Depends, FastAPI, Header\n\n"
+        "tenant: ContextVar[str] = ContextVar('tenant')\n"
+        "app = FastAPI()\n\n\n"
+        "async def set_tenant(x_tenant: str = Header()):\n"
+        "    tenant.set(x_tenant)\n"
+        "    return x_tenant\n\n\n"
+        "async def init_audit(user: str = Header()):\n"
+        "    tenant.set(user)\n"
+        "    print('audit', user)\n\n\n"
+        "@app.get('/', dependencies=[Depends(set_tenant), Depends(init_audit)])\n"
+        "async def index():\n"
+        "    return {}\n")
+    result = leaklint("--output-format", "json", "--unsafe-fixes", "app.py", cwd=tmp_path)
+    found = json.loads(result.stdout)
+    assert [(f["location"]["row"], f["fix"]) for f in found] == [(9, None), (14, None)], result.stdout
+    assert "stays visible to everything that runs later in this request's context" in found[0]["message"]

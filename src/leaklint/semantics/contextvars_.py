@@ -179,8 +179,8 @@ def _is_set_statement(stmt: cst.CSTNode) -> bool:
         value = small.value if isinstance(small, (cst.Expr, cst.Return)) else False
         if value is False:
             return False
-        if isinstance(small, cst.Return) and (value is None or (isinstance(value, cst.Name) and value.value == "None")):
-            continue
+        if isinstance(small, cst.Return) and (value is None or isinstance(value, (cst.Name, cst.Attribute))):
+            continue  # `var.set(ctx); return ctx`: a setter handing back what it set
         if not (isinstance(value, cst.Call) and set_call_receiver(value) is not None):
             return False
     return True
@@ -217,3 +217,68 @@ def is_setter_tail(index: FunctionIndex, statement: cst.CSTNode) -> bool:
 
 def assigned_token(index: FunctionIndex, call: cst.Call) -> Optional[str]:
     return flow.assigned_name(index, call)
+
+
+#: calls that run a function on a pooled worker thread without copying the caller's context
+EXECUTOR_METHODS = {"run_in_executor": 1, "submit": 0}
+#: decorators of job functions run by a long-lived worker process (Celery, RQ, dramatiq, huey, arq)
+TASK_DECORATOR_TAILS = ("task", "shared_task", "actor", "job", "periodic_task", "db_task")
+TASK_PACKAGES = ("celery", "rq", "dramatiq", "huey", "arq", "taskiq")
+
+
+def functions_run_in_executor(ctx) -> frozenset:
+    """Names of functions this module hands to ``loop.run_in_executor(pool, fn)`` or
+    ``executor.submit(fn)``: they run on a reused worker thread whose context outlives the job."""
+    key = "contextvars-executor-runs"
+    if key in ctx.cache:
+        return ctx.cache[key]
+    names = set()
+    if b"run_in_executor" in ctx.source or b".submit(" in ctx.source:
+        for node in _walk(ctx.module):
+            if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and \
+                    node.func.attr.value in EXECUTOR_METHODS:
+                position = EXECUTOR_METHODS[node.func.attr.value]
+                positional = [a for a in node.args if a.keyword is None]
+                if len(positional) > position and isinstance(positional[position].value, (cst.Name, cst.Attribute)):
+                    target = positional[position].value
+                    names.add(target.attr.value if isinstance(target, cst.Attribute) else target.value)
+    ctx.cache[key] = frozenset(names)
+    return ctx.cache[key]
+
+
+def is_worker_job(ctx, fn: cst.FunctionDef) -> bool:
+    """A Celery/RQ/dramatiq/huey job: the worker process's context outlives every job."""
+    facts = ctx.function_facts(fn)
+    if facts is None or not ctx.summary.imports_from(*TASK_PACKAGES):
+        return False
+    for candidates, _ in facts.decorators:
+        for name in candidates:
+            if name.rpartition(".")[2] in TASK_DECORATOR_TAILS:
+                return True
+    return False
+
+
+def restores_on_exit(cls: Optional[cst.ClassDef]) -> bool:
+    """Does the class define ``__exit__``/``__aexit__`` that resets or re-sets a ContextVar?"""
+    if cls is None:
+        return False
+    for stmt in cls.body.body:
+        if isinstance(stmt, cst.FunctionDef) and stmt.name.value in ("__exit__", "__aexit__"):
+            for node in _walk(stmt):
+                if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and \
+                        node.func.attr.value in ("reset", "set"):
+                    return True
+    return False
+
+
+def is_clear(call: cst.Call) -> bool:
+    """``var.set(None)``: the clear of a take-and-clear, not a value that can leak."""
+    return len(call.args) == 1 and isinstance(call.args[0].value, cst.Name) and call.args[0].value.value == "None"
+
+
+def is_get_or_create(ctx, index: FunctionIndex, call: cst.Call, var: cst.BaseExpression) -> bool:
+    """``v = var.get(); if v is None: v = make(); var.set(v)``: a memo kept in the context on purpose."""
+    code = ctx.code(var)
+    gets = [c for c in index.all(cst.Call) if isinstance(c.func, cst.Attribute) and c.func.attr.value == "get"
+            and ctx.code(c.func.value) == code]
+    return bool(gets) and any(isinstance(a, cst.If) for a in index.ancestors(call))

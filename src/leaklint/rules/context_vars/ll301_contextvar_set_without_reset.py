@@ -17,6 +17,10 @@ from leaklint.semantics import flow
 from leaklint.semantics.flow import FunctionIndex
 
 
+#: names of functions whose job is to set their caller's context (``init_ws_context``, ``set_current_user``)
+SETTER_PREFIXES = ("set_", "init_", "bind_", "push_", "enter_", "activate_", "use_", "_set_", "_init_", "_bind_")
+
+
 class ContextVarSetWithoutReset(_ContextVarRule):
     """## What it does
     Finds `var.set(...)` on a `contextvars.ContextVar` (defined in the module or imported from another
@@ -56,9 +60,23 @@ class ContextVarSetWithoutReset(_ContextVarRule):
     ## Fix safety
     When the `set` is a statement of the function body, the fix binds its token and wraps the rest
     of the function in `try/finally: var.reset(token)`, moving an existing happy-path reset there. It
-    is **unsafe**: code that relied on the value staying set after the function returned (a setter
-    meant to change the caller's context) changes behaviour. No fix when the `set` is the last
-    statement, is nested in another block, or the token is also reset elsewhere.
+    is **unsafe**: code that relied on the value staying set after the function returned changes
+    behaviour. No fix when the `set` is the last statement or followed only by a `return` or more
+    sets, when the function's name says it is a setter (`set_*`, `init_*`, `bind_*`...): setting the
+    caller's context is then its purpose, and a reset would make it a no-op; none either when the
+    `set` is nested in another block or the token is also reset elsewhere.
+
+    ## When it matters
+    A `set` leaks when the context outlives the work it was meant for, and the rule reports it
+    there: a middleware (the server's task goes on running outer middleware, exception handlers and
+    logging), a loop that sets per iteration, a function run on an executor thread
+    (`loop.run_in_executor` and `executor.submit` do not copy the context, and the pooled thread
+    keeps it), a Celery/RQ/dramatiq job, startup code, `__enter__` without an `__exit__` that
+    restores the value, a generator (the caller's context). In other per-request code the context
+    is the request's own task and dies with it: the finding says so, because the value stays
+    visible to everything that runs later in that request (background tasks, tasks it spawns). A
+    `set` in a function run by none of these, `set(None)` clears, get-or-create memos, `__exit__`
+    restores and setter helpers are not reported.
 
     ## Known problems
     Only module-level ContextVars are recognised (class attributes are not). A token that is
@@ -81,11 +99,16 @@ class ContextVarSetWithoutReset(_ContextVarRule):
         if target is None:
             return
         fn, var = target
-        if fn.name.value in ("__enter__", "__aenter__") and self.ctx.enclosing_class(fn) is not None:
+        if fn.name.value in ("__exit__", "__aexit__") or cv.is_clear(node):
+            return  # restoring the previous value, or clearing it
+        if fn.name.value in ("__enter__", "__aenter__") and cv.restores_on_exit(self.ctx.enclosing_class(fn)):
             return  # the context manager's `__exit__` owns the cleanup
         if fn.name.value in cv.functions_run_in_copied_context(self.ctx):
             return
         index = flow.index_of(self.ctx, fn)
+        where = self._outliving_context(fn, index, node)
+        if where is None or cv.is_get_or_create(self.ctx, index, node, var):
+            return
         if index.in_finally(node) or cv.restored_in_finally(self.ctx, index, var):
             return
         for outer in self.ctx.ancestors(fn):
@@ -93,8 +116,9 @@ class ContextVarSetWithoutReset(_ContextVarRule):
                     cv.restored_in_finally(self.ctx, flow.index_of(self.ctx, outer), var):
                 return  # a closure called inside the enclosing function's try/finally
         roles = web.roles_of(self.ctx, fn)
-        if isinstance(self.ctx.parent(node), cst.Expr) and not (roles.middleware or roles.dependency) and \
-                cv.is_setter_tail(index, index.statement_of(node)):
+        entering = fn.name.value in ("__enter__", "__aenter__")
+        if isinstance(self.ctx.parent(node), cst.Expr) and not (roles.middleware or roles.dependency or entering) \
+                and cv.is_setter_tail(index, index.statement_of(node)):
             return
         parent = self.ctx.parent(node)
         token = None
@@ -113,14 +137,44 @@ class ContextVarSetWithoutReset(_ContextVarRule):
                 problem = "reset only in `except`"
             else:
                 problem = "reset only on the happy path"
-        self.report(node, var=self.ctx.code(var), func=fn.name.value, problem=problem,
+        self.report(node, var=self.ctx.code(var), func=fn.name.value, problem=problem + where,
                     fix=self._fix(fn, index, node, var, token))
+
+    def _outliving_context(self, fn: cst.FunctionDef, index: FunctionIndex, call: cst.Call) -> Optional[str]:
+        """Where the context outlives the unit of work, how to say it (None: it does not, or we cannot tell).
+
+        A ``set`` leaks only when the context it changes lives on after the work it was meant for:
+        the server's task in a middleware, a loop's iterations, a reused executor thread, a worker
+        process's jobs, the application after startup, a ``with`` block without a restoring
+        ``__exit__``, a generator's caller. In code that runs per request the context is the
+        request's own task: the value stays visible to what runs later in it.
+        """
+        roles = web.roles_of(self.ctx, fn)
+        facts = self.ctx.function_facts(fn)
+        if roles.middleware or "call_next" in (facts.params if facts else ()):
+            return ""
+        if any(isinstance(a, (cst.For, cst.While)) for a in index.ancestors(call)):
+            return " (in a loop: each iteration's value stays set for the next)"
+        if fn.name.value in cv.functions_run_in_executor(self.ctx):
+            return " (on an executor thread, whose context outlives the job)"
+        if cv.is_worker_job(self.ctx, fn):
+            return " (in a worker job: the worker's context outlives it)"
+        if roles.startup:
+            return " (at startup: the value stays set for the whole application)"
+        if fn.name.value in ("__enter__", "__aenter__") or (facts is not None and facts.is_generator):
+            return ""
+        if web.runs_per_request(self.ctx, fn):
+            return (" (the value stays visible to everything that runs later in this request's context: "
+                    "background tasks, tasks it spawns)")
+        return None
 
     def _fix(self, fn: cst.FunctionDef, index: FunctionIndex, call: cst.Call, var: cst.BaseExpression,
              token: Optional[str]) -> Optional[Fix]:
         statement = index.statement_of(call)
         if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
             return None
+        if cv.is_setter_tail(index, statement) or fn.name.value.startswith(SETTER_PREFIXES):
+            return None  # setting the caller's context is what the function is for: a reset would undo it
         position = flow.top_level_index(fn, statement)
         if position is None:
             return None

@@ -134,7 +134,68 @@ class bound:
     async def __aexit__(self, *exc):
         request_id.reset(self.token)
 """,
+
+    # a setter whose purpose is to change its caller's context, called per request
+    Valid(CONTEXT_PY + """
+from fastapi import FastAPI
+
+app = FastAPI()
+
+def init_request_context(value):
+    request_id.set(value)
+    return value
+
+@app.get("/")
+async def index():
+    init_request_context("abc")
+    return {}
+"""),
+    # `__exit__` restores what `__enter__` replaced
+    CONTEXT_PY + """
+class bound_request_id:
+    def __init__(self, value):
+        self.value = value
+
+    def __enter__(self):
+        self.previous = request_id.get()
+        request_id.set(self.value)
+
+    def __exit__(self, *exc):
+        request_id.set(self.previous)
+""",
+    # take-and-clear, and a get-or-create memo kept in the context on purpose
+    CONTEXT_PY + """
+from contextvars import ContextVar
+from fastapi import FastAPI
+
+app = FastAPI()
+cache: ContextVar[dict] = ContextVar("cache")
+
+def take():
+    value = request_id.get()
+    request_id.set(None)
+    return value
+
+def request_cache():
+    memo = cache.get(None)
+    if memo is None:
+        memo = {}
+        cache.set(memo)
+    return memo
+
+@app.get("/")
+def index():
+    request_cache()["x"] = take()
+    return {}
+""",
+    # a helper nobody calls per request, in a loop, on an executor or in a worker: who calls it decides
+    CONTEXT_PY + """
+def configure(value):
+    request_id.set(value)
+    print("configured", value)
+""",
 ]
+
 INVALID = [
     Invalid(CONTEXT_PY + """
 from fastapi import FastAPI, Request
@@ -218,4 +279,67 @@ def worker(queue, token):
         request_id.set(job.id)
         job.run()
 """, line=7, message="token is discarded"),
+    # a job run on an executor thread: the pooled thread's context outlives it
+    Invalid(CONTEXT_PY + """
+import asyncio
+
+def render(job_id):
+    request_id.set(job_id)
+    return job_id * 2
+
+async def schedule(job_id):
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(None, render, job_id)
+""", line=8, message="(on an executor thread, whose context outlives the job)"),
+    # a Celery job: the worker process runs job after job in one context
+    Invalid(CONTEXT_PY + """
+from celery import shared_task
+
+@shared_task
+def process(job_id):
+    request_id.set(job_id)
+    print(job_id)
+""", line=9, message="(in a worker job"),
+    # `__enter__` without an `__exit__` that restores the value
+    Invalid(CONTEXT_PY + """
+class bind:
+    def __init__(self, value):
+        self.value = value
+
+    def __enter__(self):
+        request_id.set(self.value)
+        return self
+
+    def __exit__(self, *exc):
+        return False
+""", line=10),
+    # a nested function a route calls, and the closure a dependency factory returns
+    Invalid(CONTEXT_PY + """
+from fastapi import Depends, FastAPI
+
+app = FastAPI()
+
+def with_request_id(value):
+    async def dependency():
+        request_id.set(value)
+        print(value)
+    return dependency
+
+@app.get("/", dependencies=[Depends(with_request_id("a"))])
+async def index():
+    return {}
+""", line=11, message="stays visible to everything that runs later in this request's context"),
+    Invalid(CONTEXT_PY + """
+from fastapi import FastAPI
+
+app = FastAPI()
+
+@app.get("/")
+async def index():
+    def bind():
+        request_id.set("x")
+        print("bound")
+    bind()
+    return {}
+""", line=12, message="in `bind`"),
 ]

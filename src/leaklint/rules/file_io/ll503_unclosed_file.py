@@ -6,22 +6,23 @@ from typing import List, Optional
 
 import libcst as cst
 
-from leaklint.rule import Invalid
-from leaklint.rules.file_io._common import STREAM_APP, _FileRule, _outer
+from leaklint.rules.file_io._common import _FileRule, _outer
+from leaklint.rules.file_io.ll503_unclosed_file_examples import INVALID, VALID
 from leaklint.semantics import fastapi as web
 from leaklint.semantics import files
-from leaklint.semantics import flow
+from leaklint.semantics import flow, obligations
 from leaklint.semantics.flow import FunctionIndex
-from leaklint.semantics.names import matches
 
 
 class UnclosedFile(_FileRule):
     """## What it does
-    Finds, in a route handler, dependency or middleware (and the functions of the same module they
-    call), a file opened with `open()` / `io.open()` / `aiofiles.open()` that is not closed on every
+    Finds, in a route handler, dependency or middleware (and the functions they call, in any
+    module), a file opened with `open()` / `io.open()` / `aiofiles.open()` that is not closed on every
     path: bound to a name outside `with` and not closed in a `finally`, or handed to something that
     never closes it: an HTTP client call (`requests.post(url, files={"f": open(p, "rb")})`,
-    `client.post(..., content=f)`) or a `StreamingResponse(open(p, "rb"))`.
+    `client.post(..., content=f)`), a `StreamingResponse(open(p, "rb"))`, or a call that only uses
+    it (`json.dump(data, open(p, "w"))`, a project helper that reads from it). A file returned by a
+    project helper (`def open_log(): return open(LOG, "a")`) is the caller's to close.
 
     ## Why is this bad?
     A request that fails between `open()` and `close()` leaves the descriptor open until the
@@ -50,9 +51,9 @@ class UnclosedFile(_FileRule):
     and, for a streamed file, a generator that opens it with `with` (FastAPI's documented pattern).
 
     ## Known problems
-    Only handlers and the functions they call in the same module are checked, to keep precision; a
-    handle returned, yielded, stored on an object or passed to any other callable is assumed to be
-    owned by the receiver. An `open()` whose handle is dropped at once (`open(p).read()`) is left to
+    Only per-request code is checked (handlers, dependencies, middleware and what they call, in any
+    module), to keep precision; a handle returned, yielded, stored on an object or passed to code
+    leaklint cannot see is assumed to be owned by the receiver. An `open()` whose handle is dropped at once (`open(p).read()`) is left to
     LL502 and to ruff's SIM115, which overlaps with this rule for the `f = open(p)` shape.
     """
 
@@ -61,134 +62,26 @@ class UnclosedFile(_FileRule):
     message = "File {what} {problem}; open it with `with`"
     overlaps = "ruff SIM115 / pylint R1732 (consider-using-with) report `open()` outside `with` anywhere"
 
-    valid = [
-        STREAM_APP + """
-@app.get("/s")
-def s(p: str):
-    def chunks():
-        with open(p, "rb") as f:
-            yield from f
-    return StreamingResponse(chunks())
-""",
-        STREAM_APP + """
-@app.get("/t")
-def t(p: str):
-    f = open(p)
-    try:
-        return f.readline()
-    finally:
-        f.close()
-""",
-        # the handle is returned to the caller, who owns it
-        STREAM_APP + """
-def open_log(p):
-    f = open(p)
-    return f
+    valid = VALID
+    invalid = INVALID
 
-@app.get("/u")
-def u():
-    with open_log("x") as f:
-        return f.readline()
-""",
-        # not a handler: SIM115's business, not ours
-        """
-def read_config(p):
-    f = open(p)
-    data = f.read()
-    f.close()
-    return data
-""",
-        # handed to an ExitStack / closing(): owned
-        STREAM_APP + """
-import contextlib
-
-@app.get("/v")
-def v(p: str):
-    with contextlib.ExitStack() as stack:
-        f = stack.enter_context(open(p))
-        g = open(p)
-        stack.callback(g.close)
-        return f.read() + g.read()
-""",
-        # `open` shadowed by a local function
-        STREAM_APP + """
-@app.get("/w")
-def w(p: str):
-    def open(x):
-        return x
-    f = open(p)
-    return StreamingResponse(f)
-""",
-        # an HTTP client that is given the path, not a handle
-        STREAM_APP + """
-import httpx
-
-@app.get("/x")
-async def x(p: str):
-    async with httpx.AsyncClient() as client:
-        with open(p, "rb") as f:
-            await client.post("http://u", content=f.read())
-""",
-    ]
-    invalid = [
-        Invalid(STREAM_APP + """
-import requests
-
-@app.post("/forward")
-def forward(path: str):
-    f = open(path, "rb")
-    r = requests.post("http://upstream", files={"file": f})
-    f.close()
-    return r.json()
-""", line=10, column=9, message="`f` is given to `requests.post`, which never closes it"),
-        Invalid(STREAM_APP + """
-import httpx as hx
-
-@app.post("/push")
-async def push(path: str):
-    async with hx.AsyncClient() as client:
-        await client.post("http://u", files={"f": open(path, "rb")})
-""", line=11, column=51, message="given to `client.post`, which never closes it"),
-        Invalid(STREAM_APP + """
-@app.get("/video")
-def video(path: str):
-    return StreamingResponse(open(path, "rb"), media_type="video/mp4")
-""", line=8, column=30, message="given to `StreamingResponse`"),
-        Invalid(STREAM_APP + """
-import aiofiles
-
-async def load(p):
-    f = await aiofiles.open(p)
-    return len(await f.read())
-
-@app.get("/n")
-async def n():
-    return await load("x")
-""", line=9, column=15, message="`f` is never closed"),
-        Invalid("""
-from app.web import router
-import io
-
-@router.get("/log")
-def log():
-    handle = io.open("/var/log/app.log")
-    return handle.readlines()[-10:]
-""", files={"app/__init__.py": "", "app/web.py": "from fastapi import APIRouter\nrouter = APIRouter()\n"},
-            path="app/views.py", line=6, column=14),
-    ]
+    def _opens(self, node: cst.Call) -> bool:
+        """``open()``/``aiofiles.open()``, or a project function that returns a new open file."""
+        if files.last_name(node.func) in ("open", "open_file") and (
+                files.is_async_open_call(self.ctx, node) or files.is_open_call(self.ctx, node)):
+            return True
+        returns = self.ctx.project.ownership.returns
+        return any(returns.get(name, ("",))[0] == "file" for name in self.ctx.qualify(node.func))
 
     def visit_Call(self, node: cst.Call) -> None:
-        if files.last_name(node.func) not in ("open", "open_file"):
-            return
-        is_async = files.is_async_open_call(self.ctx, node)
-        if not is_async and not files.is_open_call(self.ctx, node):
+        if not self._opens(node):
             return
         fn = self.ctx.current_function()
         if fn is None or not web.runs_per_request(self.ctx, fn):
             return
         index = flow.index_of(self.ctx, fn)
         value = _outer(index, node)
-        sink = self._sink(index, value)
+        sink = self._sink(index, value) or self._borrower(index, value)
         if sink is not None:
             self.report(node, what="handle", problem=f"is given to `{sink}`, which never closes it")
             return
@@ -207,7 +100,7 @@ def log():
                 sinks.append(sink)
             elif self._owned_by(index, load):
                 return
-        closes = [c for c in index.all(cst.Call) if flow.method_call(c, name, ("close", "aclose"))]
+        closes = obligations.release_calls(self.ctx, index, name, ("close", "aclose"))
         if any(index.in_finally(c) for c in closes):
             return
         if sinks:
@@ -221,10 +114,18 @@ def log():
         parent = index.parent.get(load)
         if isinstance(parent, cst.Arg):
             call = index.parent.get(parent)
-            return not (isinstance(call, cst.Call) and matches(self.ctx.qualify(call.func), files.BORROWERS))
+            return not isinstance(call, cst.Call) or obligations.passed_to(self.ctx, call, parent) == "own"
         return isinstance(parent, (cst.Return, cst.Yield, cst.WithItem, cst.Element, cst.DictElement,
                                    cst.AssignTarget, cst.Assign, cst.AnnAssign, cst.StarredElement,
                                    cst.NamedExpr, cst.Tuple, cst.Lambda, cst.Subscript))
+
+    def _borrower(self, index: FunctionIndex, value: cst.CSTNode) -> Optional[str]:
+        """``json.dump(data, open(p, "w"))``: a call that only uses the handle it is given inline."""
+        parent = index.parent.get(value)
+        call = index.parent.get(parent) if isinstance(parent, cst.Arg) else None
+        if isinstance(call, cst.Call) and obligations.passed_to(self.ctx, call, parent) == "borrow":
+            return self.ctx.code(call.func)
+        return None
 
     def _sink(self, index: FunctionIndex, value: cst.CSTNode) -> Optional[str]:
         """The HTTP client call or ``StreamingResponse`` the handle is given to (directly or in a
