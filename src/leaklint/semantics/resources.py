@@ -45,6 +45,8 @@ BUILTIN_KINDS: Tuple[ResourceKind, ...] = (
     ResourceKind("file", "File", FILE_OPENERS, frozenset({"close"})),
     ResourceKind("temp-path", "Temporary path", TEMP_PATHS, PATH_REMOVERS),
     ResourceKind("http-client", "HTTP client", HTTP_CLIENTS, frozenset({"close"}), ASYNC_HTTP_CLIENTS),
+    # not a leak by itself: tracked so that a helper returning a whole body in memory is known (LL504)
+    ResourceKind("buffer", "In-memory buffer", frozenset({"io.BytesIO", "io.StringIO"}), frozenset({"close"})),
 )
 
 #: calls that take ownership of the resource passed to them (its release is theirs from then on)

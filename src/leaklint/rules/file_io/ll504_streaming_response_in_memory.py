@@ -6,17 +6,36 @@ from typing import Optional
 
 import libcst as cst
 
-from leaklint.rule import Invalid
+from leaklint.rule import Invalid, Valid
 from leaklint.rules.file_io._common import STREAM_APP, _FileRule
 from leaklint.semantics import files
 from leaklint.semantics import flow
 from leaklint.semantics.names import matches
 
 
+REPORTS = {"app/__init__.py": "", "app/reports.py": """
+import csv
+import io
+
+
+def export_report():
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([[1, 2], [3, 4]])
+    buffer.seek(0)
+    return buffer
+
+
+def iter_rows():
+    for i in range(10):
+        yield f"{i},{i * i}\\n"
+"""}
+
+
 class StreamingResponseInMemory(_FileRule):
     """## What it does
     Finds a `StreamingResponse` whose content is already fully in memory: `io.BytesIO(data)` /
-    `io.StringIO(...)` (also a variable holding one), `iter([data])`, a list or tuple, or a bytes or
+    `io.StringIO(...)` (also a variable holding one, or the buffer a project helper in any module
+    returns: `StreamingResponse(export_report())`), `iter([data])`, a list or tuple, or a bytes or
     str literal.
 
     ## Why is this bad?
@@ -91,6 +110,18 @@ def c(big: bool):
         body = open("/big", "rb")
     return StreamingResponse(body)
 """,
+        # the helper returns a generator that produces the rows lazily
+        Valid("""
+from fastapi import FastAPI
+from fastapi.responses import StreamingResponse
+from app.reports import iter_rows
+
+app = FastAPI()
+
+@app.get("/export")
+def export():
+    return StreamingResponse(iter_rows(), media_type="text/csv")
+""", files=REPORTS, path="app/main.py"),
     ]
     invalid = [
         Invalid(STREAM_APP + """
@@ -123,6 +154,18 @@ def chunks():
     return Streaming(["a", "b"])
 """, files={"app/__init__.py": "", "app/web.py": "from fastapi.responses import StreamingResponse as Streaming\n"},
             path="app/chunks.py", line=4, column=22, message="a list"),
+        # the buffer is built by a helper of another module
+        Invalid("""
+from fastapi import FastAPI
+from fastapi.responses import StreamingResponse
+from app.reports import export_report
+
+app = FastAPI()
+
+@app.get("/export")
+def export():
+    return StreamingResponse(export_report(), media_type="text/csv")
+""", files=REPORTS, path="app/main.py", line=9, column=30, message="the in-memory buffer that `export_report()` returns"),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -161,4 +204,8 @@ def chunks():
             if "builtins.iter" in names and len(value.args) == 1 and \
                     isinstance(value.args[0].value, (cst.List, cst.Tuple)):
                 return "`iter()` of a list"
+            returns = self.ctx.project.ownership.returns
+            helper = next((n for n in sorted(names) if returns.get(n, ("",))[0] == "buffer"), None)
+            if helper is not None:  # ``StreamingResponse(export_report())``, ``export_report() -> BytesIO``
+                return f"the in-memory buffer that `{self.ctx.code(value.func)}()` returns"
         return None
