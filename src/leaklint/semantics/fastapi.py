@@ -99,10 +99,32 @@ def function_roles(summary: ModuleSummary, project: ProjectFacts, path: str) -> 
     if facts.in_class and path.endswith(".dispatch") and is_base_http_middleware(
             f"{summary.module}.{facts.in_class}", project):
         middleware = True
-    if facts.in_class and path.endswith(".__call__") and facts.params[1:4] == ("scope", "receive", "send"):
+    if facts.in_class and path.endswith(".__call__") and facts.params[1:4] == ("scope", "receive", "send") \
+            and not _is_asgi_endpoint_class(f"{summary.module}.{facts.in_class}", summary, project):
         middleware = True
     return Roles(route=route, route_verb=verb, route_path=route_path, dependency=qualified in project.dependencies,
                  middleware=middleware, startup=startup)
+
+
+#: ASGI callables built for one request (a response, a class-based endpoint): their state dies with it
+PER_REQUEST_ASGI_BASES = ("starlette.responses.", "fastapi.responses.", "starlette.endpoints.")
+
+
+def _is_asgi_endpoint_class(class_qualified: str, summary: ModuleSummary, project: ProjectFacts) -> bool:
+    """A ``Response`` or ``HTTPEndpoint`` subclass: an ASGI app made for one request, not a middleware."""
+    return _subclasses(class_qualified, project, PER_REQUEST_ASGI_BASES)
+
+
+def _subclasses(class_qualified: str, project: ProjectFacts, prefixes, depth: int = 0) -> bool:
+    if depth > 10:
+        return False
+    definition = project.definition(project.canonical(class_qualified))
+    if definition is None or definition.kind != "class":
+        return False
+    bases = project.canonical_all(definition.bases)
+    if any(b.startswith(prefixes) for b in bases):
+        return True
+    return any(_subclasses(b, project, prefixes, depth + 1) for b in bases if project.is_project_name(b))
 
 
 def is_base_http_middleware(class_qualified: str, project: ProjectFacts, depth: int = 0) -> bool:

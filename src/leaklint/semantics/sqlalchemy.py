@@ -154,7 +154,14 @@ def creates_resources(project: ProjectFacts, called) -> bool:
     return False
 
 
+def is_migration(summary: ModuleSummary) -> bool:
+    """An Alembic migration (``from alembic import op``): a one-shot script whose process ends with
+    it, so a session on ``op.get_bind()`` left open leaks nothing that outlives the run."""
+    return summary.imports_from("alembic.op", "alembic.context")
+
+
 def may_use_sqlalchemy(summary: ModuleSummary, project: ProjectFacts) -> bool:
     """Cheap look for the LL1 rules: does the module call anything that opens a session,
-    a connection or an engine? (``sessionmaker(...)()`` counts: ``sessionmaker`` is called.)"""
-    return creates_resources(project, summary.called)
+    a connection or an engine? (``sessionmaker(...)()`` counts: ``sessionmaker`` is called.)
+    Alembic migrations are one-shot scripts: nothing there leaks past the run."""
+    return not is_migration(summary) and creates_resources(project, summary.called)

@@ -104,6 +104,15 @@ class Dispatcher:
     async def dispatch(self, request, call_next):
         self.last = request
 """,
+        # a Response subclass is an ASGI app that serves one request: its state is that response's
+        """
+from starlette.responses import Response
+
+class ProgressResponse(Response):
+    async def __call__(self, scope, receive, send):
+        self.started = True
+        await super().__call__(scope, receive, send)
+""",
     ]
     invalid = [
         Invalid("""

@@ -96,6 +96,16 @@ def count():
     db = shared_session()
     return db.query(1).count()
 """, files=PKG, path="app/jobs.py"),
+    # an Alembic migration: a one-shot script, its process ends with it
+    """
+from alembic import op
+from sqlalchemy.orm import Session
+
+def upgrade():
+    session = Session(bind=op.get_bind())
+    session.execute("update t set x = 1")
+    session.commit()
+""",
     # FastAPI's fixed SQL tutorial: the middleware closes request.state.db in `finally`
     Valid("""
 from fastapi import FastAPI, Request
