@@ -133,6 +133,12 @@ def test_respect_gitignore_and_force_exclude_keys(tmp_path, monkeypatch):
     ('per-file-ignores = ["tests/*"]\n', ["'tool.leaklint.per-file-ignores'"]),
     ('per-file-ignores = {"tests/*" = "LL101"}\n', ["'tool.leaklint.per-file-ignores.tests/*'"]),
     ('per-file-ignores = {"tests/*" = ["LL101", "QQ1"]}\n', ["'tool.leaklint.per-file-ignores.tests/*'", "QQ1"]),
+    ('resources = ["pool"]\n', ["'tool.leaklint.resources'", "table of resource kinds"]),
+    ('resources = {pool = {acquire = ["a.b"]}}\n', ["'tool.leaklint.resources'", "`pool.release`"]),
+    ('resources = {pool = {acquire = [], release = ["close"]}}\n', ["'tool.leaklint.resources'", "`pool.acquire`"]),
+    ('resources = {pool = {acquire = ["open_pool"], release = ["close"]}}\n', ["qualified names"]),
+    ('resources = {pool = {acquire = ["a.b"], release = ["close"], relase = 1}}\n', ["unknown key `relase`"]),
+    ('resources = {session = {acquire = ["a.b"], release = ["close"]}}\n', ["`session` is a built-in"]),
 ])
 def test_bad_config_is_one_line_naming_file_and_key(project, monkeypatch, body, needles):
     pyproject(project, body)
@@ -181,3 +187,17 @@ def test_fix_with_config(tmp_path, monkeypatch):
     invoke(["--jobs", "1", "--fix"], tmp_path, monkeypatch)
     assert (tmp_path / "a.py").read_text() == LL101_SAFE_FIXED
     assert (tmp_path / "b.py").read_text() == LL101_SAFE  # an ignored rule's fix is not applied
+
+
+def test_resources_key_declares_a_kind_that_ll106_checks(tmp_path, monkeypatch):
+    write(tmp_path, {
+        "pyproject.toml": "[tool.leaklint.resources.ftp]\nacquire = ['ftplib.FTP']\nrelease = ['quit', 'close']\n"
+                          "label = 'FTP connection'\n",
+        "jobs.py": "import ftplib\n\n\ndef fetch(host):\n    ftp = ftplib.FTP(host)\n    ftp.login()\n"
+                   "    return ftp.nlst()\n",
+        "ok.py": "import ftplib\n\n\ndef fetch(host):\n    with ftplib.FTP(host) as ftp:\n        return ftp.nlst()\n",
+    })
+    result = invoke(["--jobs", "1", "."], tmp_path, monkeypatch)
+    assert result.code == 1, result.out + result.err
+    assert "jobs.py:5:11: LL106 FTP connection `ftp` is never released; release it with `quit`" in result.out
+    assert "ok.py" not in result.out

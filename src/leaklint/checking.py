@@ -16,7 +16,7 @@ from leaklint.discovery import discover
 from leaklint.engine import FixOptions, SourceError, check_decodable, decode
 from leaklint.reporting import render, statistics as stats
 from leaklint.reporting.text import summary as summary_line
-from leaklint.runner import Job, RunResult, check_one, default_jobs, run, summarise_path
+from leaklint.runner import Job, RunResult, check_one, default_jobs, resource_table, run, summarise_path
 from leaklint.semantics.project import ProjectFacts
 
 EDIT_FORMATS = ("json", "json-lines", "sarif")
@@ -97,7 +97,7 @@ def _check_stdin(request: CheckRequest, codes: List[str], options: FixOptions) -
 
         result = FileResult(name, error=f"{name}: {error}")
     else:
-        project = ProjectFacts.build([summary])
+        project = ProjectFacts.build([summary], resource_table(request.settings))
         job = Job(tuple(codes), tuple((g, tuple(c)) for g, c in request.settings.per_file_ignores.items()),
                   request.settings.root, options, write=False)
         result = check_one(name, summary, project, job, source=data)

@@ -43,6 +43,8 @@ class Settings:
     unsafe_fixes: bool = False
     output_format: str = "concise"
     preview: bool = False
+    #: ``[tool.leaklint.resources]``: the user's own resource kinds, name -> {acquire, release, label}
+    resources: Dict[str, Dict[str, Any]] = field(default_factory=dict)
     #: the file the settings came from, and the folder globs are relative to
     source: Optional[str] = None
     root: str = "."
@@ -54,7 +56,7 @@ class Settings:
 
 _LIST_KEYS = {"select", "extend-select", "ignore", "exclude", "extend-exclude"}
 _BOOL_KEYS = {"respect-gitignore", "force-exclude", "unsafe-fixes", "preview"}
-_KNOWN = _LIST_KEYS | _BOOL_KEYS | {"per-file-ignores", "output-format"}
+_KNOWN = _LIST_KEYS | _BOOL_KEYS | {"per-file-ignores", "output-format", "resources"}
 
 
 def find_config(start: str) -> Optional[str]:
@@ -130,6 +132,13 @@ def from_table(table: Dict[str, Any], path: str, prefix: str) -> Settings:
                     raise ConfigError(f"{where(key + '.' + glob)}: expected a list of codes")
                 _check_selectors(codes, where(f"{key}.{glob}"))
             settings.per_file_ignores = {g: list(c) for g, c in value.items()}
+        elif key == "resources":
+            from leaklint.semantics.resources import validate_user_kinds
+
+            problem = validate_user_kinds(value)
+            if problem is not None:
+                raise ConfigError(f"{where(key)}: {problem}")
+            settings.resources = {name: dict(spec) for name, spec in value.items()}
     return settings
 
 

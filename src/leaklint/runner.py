@@ -18,6 +18,7 @@ from leaklint import registry
 from leaklint.config import Settings
 from leaklint.engine import FileResult, FixOptions, SourceError, lint_source, read_source, tool_diagnostic
 from leaklint.semantics.project import ProjectFacts
+from leaklint.semantics.resources import DEFAULT_TABLE, ResourceTable
 from leaklint.semantics.summary import ModuleSummary, module_name_for, summarise
 from leaklint.writer import WriteError, write_atomic
 
@@ -68,6 +69,11 @@ def summarise_path(path: str, source: Optional[bytes] = None,
 def _summarise_chunk(paths: Sequence[str], roots: Sequence[str] = ()
                      ) -> List[Tuple[str, Optional[ModuleSummary], Optional[str]]]:
     return [summarise_path(p, roots=roots) for p in paths]
+
+
+def resource_table(settings: Settings) -> ResourceTable:
+    """The built-in resource kinds plus the ones ``[tool.leaklint.resources]`` declares."""
+    return DEFAULT_TABLE.with_user_kinds(settings.resources) if settings.resources else DEFAULT_TABLE
 
 
 # -- check -------------------------------------------------------------------------------------
@@ -160,7 +166,7 @@ def run(files: Sequence[str], settings: Settings, codes: Sequence[str], options:
     else:
         mapped = _summarise_chunk(files, roots)
     summaries = [s for _, s, _ in mapped if s is not None]
-    project = ProjectFacts.build(summaries)
+    project = ProjectFacts.build(summaries, resource_table(settings))
     job = Job(tuple(codes), tuple((g, tuple(c)) for g, c in settings.per_file_ignores.items()),
               settings.root, options, write)
     readable = [(p, s) for p, s, _ in mapped if s is not None]

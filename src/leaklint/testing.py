@@ -36,8 +36,14 @@ def run_files(files: dict, target: str, codes: Tuple[str, ...], fix: bool = Fals
             with open(path, "w", encoding="utf-8", newline="") as handle:
                 handle.write(dedent(code))
             paths.append(path)
-        mapped = [summarise_path(p, roots=(root,)) for p in paths]
-        project = ProjectFacts.build(s for _, s, _ in mapped if s is not None)
+        mapped = [summarise_path(p, roots=(root,)) for p in paths if p.endswith(".py")]
+        table = None
+        if "pyproject.toml" in files:  # an example's own configuration (``[tool.leaklint.resources]``)
+            from leaklint import config
+            from leaklint.runner import resource_table
+
+            table = resource_table(config.load(os.path.join(root, "pyproject.toml")))
+        project = ProjectFacts.build((s for _, s, _ in mapped if s is not None), table)
         summary = next(s for p, s, _ in mapped if p == os.path.join(root, target))
         job = Job(codes, (), root, FixOptions(fix=fix, unsafe=unsafe, want_edits=not fix), False)
         result = check_one(os.path.join(root, target), summary, project, job)

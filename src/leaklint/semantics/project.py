@@ -38,6 +38,8 @@ class ProjectFacts:
     #: per-request functions -> the function they are reached from (None for a route, dependency, middleware)
     per_request: Dict[str, Optional[str]] = field(default_factory=dict)
     root_labels: Dict[str, str] = field(default_factory=dict)
+    #: the resource kinds in force (built-in and ``[tool.leaklint.resources]``)
+    table: object = None
 
     @classmethod
     def build(cls, summaries: Iterable[ModuleSummary], table=None) -> "ProjectFacts":
@@ -61,7 +63,8 @@ class ProjectFacts:
         readable = [s for s in summaries if s.syntax_error is None]
         for s in readable:
             facts.functions.update(ownership.records_of(s))
-        facts.ownership = ownership.close_over(facts, facts.functions, table or ownership.DEFAULT_TABLE)
+        facts.table = table or ownership.DEFAULT_TABLE
+        facts.ownership = ownership.close_over(facts, facts.functions, facts.table)
         facts.per_request, facts.root_labels = callgraph.build(facts, readable)
         return facts
 

@@ -24,6 +24,8 @@ class ResourceKind:
     #: the async flavour of ``acquire``, released with ``await x.aclose()``/``await x.close()``
     async_acquire: FrozenSet[str] = frozenset()
     user: bool = False
+    #: the release method messages suggest (the first one the user declared)
+    primary_release: str = ""
 
 
 HTTP_CLIENTS = frozenset({"httpx.Client", "requests.Session", "requests.sessions.Session", "requests.session",
@@ -91,7 +93,7 @@ class ResourceTable:
 
     def with_user_kinds(self, declared: Mapping[str, Mapping[str, Sequence[str]]]) -> "ResourceTable":
         user = [ResourceKind(name, spec.get("label") or name, frozenset(spec["acquire"]), frozenset(spec["release"]),
-                             user=True)
+                             user=True, primary_release=spec["release"][0])
                 for name, spec in sorted(declared.items())]
         return ResourceTable(self.kinds + tuple(user))
 
