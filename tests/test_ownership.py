@@ -62,6 +62,14 @@ def client():
 
 def fresh_client():
     return httpx.AsyncClient()
+
+_shared = None
+
+def lazy_client():
+    global _shared
+    if _shared is None:
+        _shared = httpx.AsyncClient()
+    return _shared
 ''',
         "app/helpers.py": '''
 from app.db import new_session, get_factory
@@ -82,6 +90,7 @@ def from_factory():
     assert own.returns["app.db.conn"] == ("connection", False)
     assert own.returns["app.db.fresh_client"] == ("http-client", True)
     assert "app.db.client" not in own.returns  # cached: one object for the process
+    assert "app.db.lazy_client" not in own.returns  # a lazily made module singleton
     assert own.yields["app.db.raw_generator"] == ("session", False)
     assert "app.db.generate_session" not in own.yields  # yields a session `with` closes: still yields one
     assert "app.db.generate_session" not in own.returns

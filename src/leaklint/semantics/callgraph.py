@@ -35,8 +35,9 @@ def _edges(project, record, summary_facts) -> Iterable[str]:
     own = record.ownership
     if record.cached:  # an ``@lru_cache`` factory runs its body once per key, not per request
         return
-    names: List[str] = list(summary_facts.called - (own.memoised - own.direct))
-    names += [f"{record.module}.{c}" for c in summary_facts.calls]
+    once = own.memoised - own.direct
+    names: List[str] = list(summary_facts.called - once)
+    names += [n for n in (f"{record.module}.{c}" for c in summary_facts.calls) if n not in once]
     names += [n for group in own.callbacks for n in group]
     for name in names:
         canonical = project.canonical(name)

@@ -14,7 +14,7 @@ from typing import Iterable, Optional, Tuple
 
 import libcst as cst
 
-from leaklint.semantics.flow import FunctionIndex
+from leaklint.semantics.flow import FunctionIndex, walk
 from leaklint.semantics.resources import BORROWING_CALLS, OWNING_CALLS
 
 #: a load of the resource in one of these positions hands it to someone else
@@ -74,8 +74,20 @@ def _argument_of(index: FunctionIndex, load: cst.Name) -> Optional[Tuple[cst.Cal
     return None
 
 
+def _captured(index: FunctionIndex, name: str) -> bool:
+    """Does a nested function or lambda use ``name``? (``async def cleanup(): await client.close()``
+    handed to a ``BackgroundTask``): the closure may release it later; we do not follow closures."""
+    for kind in (cst.FunctionDef, cst.Lambda):
+        for scope in index.all(kind):
+            if any(isinstance(n, cst.Name) and n.value == name for n in walk(scope)):
+                return True
+    return False
+
+
 def hands_over(ctx, index: FunctionIndex, name: str) -> bool:
     """Does the local ``name`` move to another owner anywhere in the function?"""
+    if _captured(index, name):
+        return True
     for load in index.loads(name):
         parent = index.parent.get(load)
         if isinstance(parent, cst.Attribute):
@@ -116,3 +128,24 @@ def released_in_finally(ctx, index: FunctionIndex, node: cst.CSTNode, name: str,
     if not trys:
         return False
     return any(index.contains(t.finalbody, call) for call in release_calls(ctx, index, name, methods) for t in trys)
+
+
+_BROAD = frozenset({"Exception", "BaseException"})
+
+
+def _broad_handler(index: FunctionIndex, node: cst.CSTNode) -> bool:
+    for ancestor in index.ancestors(node):
+        if isinstance(ancestor, cst.ExceptHandler):
+            kind = ancestor.type
+            return kind is None or (isinstance(kind, (cst.Name, cst.Attribute)) and
+                                    (kind.value if isinstance(kind, cst.Name) else kind.attr.value) in _BROAD)
+    return False
+
+
+def covers_every_path(index: FunctionIndex, releases: list) -> bool:
+    """Released in a ``finally``, or both on the normal path and in an ``except Exception:`` (or bare)
+    handler: every path but a ``BaseException`` such as cancellation releases it."""
+    if any(index.in_finally(c) for c in releases):
+        return True
+    broad = [c for c in releases if _broad_handler(index, c)]
+    return bool(broad) and any(not index.in_except(c) for c in releases)

@@ -126,6 +126,8 @@ class _Scanner:
                 return [("next", tuple(sorted(self.qualify(value.args[0].func))))]
             return [("call", tuple(sorted(callee)))] if callee else []
         if isinstance(value, ast.Name):
+            if value.id in self.declared_global:
+                return []  # ``global _client; _client = Client(); return _client``: a lazily made singleton
             if value.id in self.params:
                 return [("param", (str(self.params[value.id]),))]
             if value.id in self.bound:

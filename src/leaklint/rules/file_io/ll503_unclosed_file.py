@@ -101,7 +101,7 @@ class UnclosedFile(_FileRule):
             elif self._owned_by(index, load):
                 return
         closes = obligations.release_calls(self.ctx, index, name, ("close", "aclose"))
-        if any(index.in_finally(c) for c in closes):
+        if obligations.covers_every_path(index, closes):
             return
         if sinks:
             problem = f"is given to `{sinks[0]}`, which never closes it"

@@ -258,7 +258,8 @@ def get_db():
                 continue  # `yield SessionLocal()`: nobody can close it here; LL103 territory
             else:
                 continue
-            if _managed_by_with(index, yield_node, name) or obligations.released_in_finally(self.ctx, index, yield_node, name, resource.close_methods):
+            if _managed_by_with(index, yield_node, name) or obligations.released_in_finally(
+                    self.ctx, index, yield_node, name, resource.close_methods):
                 continue
             what = "Session" if resource.kind == "session" else "Connection"
             self.report(yield_node, what=what, var=name, fix=self._fix(node, index, yield_node, name, resource))

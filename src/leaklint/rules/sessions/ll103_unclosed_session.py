@@ -90,7 +90,7 @@ class UnclosedSession(_SessionRule):
                 target = _state_target(index, call)
                 if target is not None:
                     closes = _state_closes(index, target, resource.close_methods)
-                    if not any(index.in_finally(c) for c in closes):
+                    if not obligations.covers_every_path(index, closes):
                         problem = "closed only on the happy path" if closes else "never closed"
                         self.report(call, what=what, var=target, problem=problem)
                 continue
@@ -99,7 +99,7 @@ class UnclosedSession(_SessionRule):
             if _managed_by_with(index, call, name) or obligations.hands_over(self.ctx, index, name):
                 continue
             closes = obligations.release_calls(self.ctx, index, name, resource.close_methods)
-            if any(index.in_finally(c) for c in closes):
+            if obligations.covers_every_path(index, closes):
                 continue
             problem = "closed only on the happy path" if closes else "never closed"
             self.report(call, what=what, var=name, problem=problem)

@@ -95,7 +95,7 @@ class UnclosedHttpClient(Rule):
             if obligations.hands_over(self.ctx, index, name):
                 continue
             closes = obligations.release_calls(self.ctx, index, name, clients.RELEASE_METHODS)
-            if any(index.in_finally(c) for c in closes):
+            if obligations.covers_every_path(index, closes):
                 continue
             problem = "closed only on the happy path" if closes else "never closed"
             self._report(node, call, is_async, name, problem, self._fix(node, index, call, name, is_async))

@@ -123,6 +123,33 @@ def index():
 """,
 ]
 
+# a proxy: closed on success, in every `except Exception`, and by the streaming response's cleanup
+VALID.append("""
+import aiohttp
+from fastapi import FastAPI, Request
+from fastapi.responses import Response, StreamingResponse
+from starlette.background import BackgroundTask
+
+app = FastAPI()
+
+@app.api_route("/proxy/{path:path}", methods=["GET", "POST"])
+async def proxy(path: str, request: Request):
+    session = aiohttp.ClientSession()
+    try:
+        upstream = await session.request(request.method, f"https://upstream/{path}")
+        if upstream.headers.get("content-type") == "text/event-stream":
+            async def cleanup():
+                upstream.release()
+                await session.close()
+            return StreamingResponse(upstream.content.iter_any(), background=BackgroundTask(cleanup))
+        body = await upstream.read()
+        await session.close()
+        return Response(body)
+    except Exception:
+        await session.close()
+        return Response(status_code=502)
+""")
+
 INVALID = [
     Invalid("""
 import httpx

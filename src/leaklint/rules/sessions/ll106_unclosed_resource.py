@@ -167,7 +167,7 @@ async def warm():
                     obligations.hands_over(self.ctx, index, name):
                 continue
             releases = obligations.release_calls(self.ctx, index, name, kind.release)
-            if any(index.in_finally(c) for c in releases):
+            if obligations.covers_every_path(index, releases):
                 continue
             problem = "released only on the happy path" if releases else "never released"
             self.report(call, label=kind.label, var=name, problem=problem, release=release)
