@@ -139,3 +139,19 @@ def test_package_init_reexporting_an_unlinted_submodule_terminates(tmp_path):
     result = run_cli(["pkg/__init__.py"], tmp_path, timeout=30)
     assert result.code == 0, result.out + result.err
     assert "All checks passed!" in result.out
+
+
+def test_rewrites_for_python_39_keep_lines():
+    """`match` (3.10) and `except*` (3.11) for leaklint running on 3.9: rewritten even where this ast
+    could read them, so the rewrite itself is checked on every Python."""
+    import libcst as cst
+
+    from leaklint.semantics.downgrade import _Downgrader
+
+    code = ("try:\n    pass\nexcept* (ValueError, TypeError) as group:\n    print(group)\n"
+            "match command.split():\n    case [name] if name:\n        run(name)\n    case _:\n        pass\n")
+    older = cst.parse_module(code).visit(_Downgrader()).code
+    assert older.count("\n") == code.count("\n")
+    tree = ast.parse(older)
+    assert "except (ValueError, TypeError) as group:" in older
+    assert any(isinstance(n, ast.Call) and getattr(n.func, "id", "") == "run" for n in ast.walk(tree))

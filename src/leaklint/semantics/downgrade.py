@@ -99,6 +99,13 @@ class _Downgrader(cst.CSTTransformer):
     def leave_ExceptStarHandler(self, original_node, updated_node) -> cst.ExceptStarHandler:
         return self._parenthesised_types(updated_node)
 
+    def leave_TryStar(self, original_node: cst.TryStar, updated_node: cst.TryStar) -> cst.Try:
+        """``except*`` (3.11) for an older ``ast``: the same handlers as plain ``except``."""
+        handlers = [cst.ExceptHandler(body=h.body, type=h.type, name=h.name, leading_lines=h.leading_lines)
+                    for h in updated_node.handlers]
+        return cst.Try(body=updated_node.body, handlers=handlers, orelse=updated_node.orelse,
+                       finalbody=updated_node.finalbody, leading_lines=updated_node.leading_lines)
+
     def leave_Match(self, original_node: cst.Match, updated_node: cst.Match) -> Union[cst.If, cst.Match]:
         """``match`` (3.10) for an older ``ast``: the subject and guards stay, the cases become ``if``."""
         subject = updated_node.subject
