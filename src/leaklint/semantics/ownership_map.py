@@ -46,6 +46,18 @@ _NEXT = frozenset({"builtins.next", "builtins.anext"})
 class _Scanner:
     def __init__(self, fn, params: Tuple[str, ...], qualify: Callable[[ast.AST], Names], is_method: bool) -> None:
         self.fn = fn
+        #: ``service: FileService = Depends(...)``: parameter -> its annotation's qualified names
+        self.param_types: Dict[str, Names] = {}
+        args = fn.args
+        for arg in args.posonlyargs + args.args + args.kwonlyargs:
+            annotation = arg.annotation
+            if isinstance(annotation, ast.Subscript) and isinstance(annotation.slice, ast.Tuple) and \
+                    annotation.slice.elts:  # Annotated[FileService, Depends(...)]
+                annotation = annotation.slice.elts[0]
+            if isinstance(annotation, (ast.Name, ast.Attribute)):
+                names = qualify(annotation)
+                if names:
+                    self.param_types[arg.arg] = names
         self.params = {name: i for i, name in enumerate(params)}
         self.qualify = qualify
         self.self_name = params[0] if is_method and params else None
@@ -149,6 +161,8 @@ class _Scanner:
             return ("attr", parent.attr)
         if isinstance(parent, ast.withitem) and parent.context_expr is name:
             return ("with", "")
+        if isinstance(parent, (ast.Yield, ast.YieldFrom)):
+            return ("attr", "")  # handed back to the caller's ``with`` body: a pass-through, not an owner
         if isinstance(parent, ast.keyword):
             parent, slot = self.parents.get(parent), parent.arg or "**"
         elif isinstance(parent, ast.Call) and name in parent.args:
@@ -182,6 +196,8 @@ class _Scanner:
             receiver = func.value.id
             if receiver == self.self_name:
                 self.out.self_calls.add(func.attr)
+            elif receiver in self.param_types:
+                self.out.instance_calls.add((tuple(sorted(self.param_types[receiver])), func.attr))
             elif receiver in self.bound and receiver not in self.params:
                 for value in self.bound[receiver]:
                     if isinstance(value, ast.Await):

@@ -7,8 +7,9 @@ from typing import Optional
 import libcst as cst
 
 from leaklint.diagnostics import Applicability
-from leaklint.rule import Fix, FixAvailability, Invalid, Valid
-from leaklint.rules.sessions._common import DB_PY, HELPERS, _SessionRule, _managed_by_with, _named_sessions
+from leaklint.rule import Fix, FixAvailability
+from leaklint.rules.sessions._common import _SessionRule, _managed_by_with, _named_sessions
+from leaklint.rules.sessions.ll101_yielded_session_without_finally_examples import INVALID, VALID
 from leaklint.semantics import flow, obligations
 from leaklint.semantics import sqlalchemy as sa
 from leaklint.semantics.flow import FunctionIndex
@@ -21,6 +22,9 @@ def _close_statement(name: str, resource: sa.Resource) -> str:
 def _is_close_statement(stmt: cst.CSTNode, name: str, resource: sa.Resource) -> bool:
     return (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Expr)
             and flow.method_call(stmt.body[0].value, name, resource.close_methods))
+
+
+PYTEST_FIXTURES = frozenset({"pytest.fixture", "pytest_asyncio.fixture", "_pytest.fixtures.fixture"})
 
 
 class YieldedSessionWithoutFinally(_SessionRule):
@@ -69,184 +73,15 @@ class YieldedSessionWithoutFinally(_SessionRule):
     fix_title = "Wrap the yield in `try/finally` that closes the session"
     fix_availability = FixAvailability.SOMETIMES
 
-    valid = [
-        DB_PY.replace("engine = ", "from contextlib import contextmanager\nengine = ") + """
-def get_db():
-    with SessionLocal() as db:
-        yield db
-""",
-        Valid("""
-from app.db import SessionLocal
-
-def get_db():
-    db = SessionLocal()
-    try:
-        yield db
-    finally:
-        db.close()
-""", files={"app/__init__.py": "", "app/db.py": DB_PY}, path="app/deps.py"),
-        """
-from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
-
-engine = create_async_engine("sqlite+aiosqlite://")
-async_session = async_sessionmaker(engine)
-
-async def get_session():
-    async with async_session() as session:
-        yield session
-""",
-        """
-from contextlib import closing
-from sqlalchemy.orm import Session
-
-def get_db(engine):
-    with closing(Session(engine)) as db:
-        yield db
-""",
-        """
-from contextlib import ExitStack
-from sqlalchemy.orm import Session
-
-def get_db(engine):
-    with ExitStack() as stack:
-        db = stack.enter_context(Session(engine))
-        yield db
-""",
-        # a local class named like SQLAlchemy's shadows nothing we know
-        """
-class Session:
-    pass
-
-def get_db():
-    db = Session()
-    yield db
-""",
-        # the local name shadows the import: not a SQLAlchemy session
-        """
-from sqlalchemy.orm import Session
-
-def get_db(Session):
-    db = Session()
-    yield db
-""",
-        # yields something that is not a session it created
-        """
-from sqlalchemy.orm import Session
-
-def items(db: Session):
-    for row in db.query(1):
-        yield row
-""",
-        Valid("""
-from app.sessions import _safe_close, new_session
-
-def get_db():
-    db = new_session()
-    try:
-        yield db
-    finally:
-        _safe_close(db)
-""", files=HELPERS, path="app/deps.py"),
-    ]
-    invalid = [
-        Invalid(DB_PY + """
-def get_db():
-    db = SessionLocal()
-    yield db
-    db.close()
-""", line=9, column=5, message="Session `db`", fixed=DB_PY + """
-def get_db():
-    db = SessionLocal()
-    try:
-        yield db
-    finally:
-        db.close()
-"""),
-        Invalid("""
-import sqlalchemy.orm as orm
-
-def get_db(engine):
-    db = orm.Session(engine)
-    # hand it to the endpoint
-    yield db
-""", line=6, fixed="""
-import sqlalchemy.orm as orm
-
-def get_db(engine):
-    db = orm.Session(engine)
-    # hand it to the endpoint
-    try:
-        yield db
-    finally:
-        db.close()
-"""),
-        Invalid("""
-from sqlalchemy.ext.asyncio import AsyncSession as AS
-
-async def get_session(engine):
-    session = AS(engine)
-    try:
-        yield session
-    except Exception:
-        await session.rollback()
-        raise
-""", line=6, fixed="""
-from sqlalchemy.ext.asyncio import AsyncSession as AS
-
-async def get_session(engine):
-    session = AS(engine)
-    try:
-        yield session
-    except Exception:
-        await session.rollback()
-        raise
-    finally:
-        await session.close()
-"""),
-        Invalid("""
-from app.db import SessionLocal
-
-def get_db():
-    db = SessionLocal()
-    yield db
-""", files={"app/__init__.py": "", "app/db.py": DB_PY}, path="app/deps.py", line=5),
-        Invalid("""
-from contextlib import contextmanager
-from sqlmodel import Session
-
-@contextmanager
-def session_scope(engine):
-    session = Session(engine)
-    try:
-        yield session
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
-    session.close()
-""", line=8),
-        Invalid("""
-from app.sessions import new_session
-
-def get_db():
-    db = new_session()
-    yield db
-""", files=HELPERS, path="app/deps.py", line=5, fixed="""
-from app.sessions import new_session
-
-def get_db():
-    db = new_session()
-    try:
-        yield db
-    finally:
-        db.close()
-"""),
-    ]
+    valid = VALID
+    invalid = INVALID
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         facts = self.ctx.function_facts(node)
         if facts is None or not facts.is_generator or not sa.creates_resources(self.ctx.project, facts.called):
             return
+        if any(set(candidates) & PYTEST_FIXTURES for candidates, _ in facts.decorators):
+            return  # pytest resumes a fixture with next() even when the test fails: the teardown runs
         index = flow.index_of(self.ctx, node)
         created = _named_sessions(self.ctx, index)
         for yield_node in index.all(cst.Yield):
@@ -258,7 +93,7 @@ def get_db():
                 continue  # `yield SessionLocal()`: nobody can close it here; LL103 territory
             else:
                 continue
-            if _managed_by_with(index, yield_node, name) or obligations.released_in_finally(
+            if _managed_by_with(index, yield_node, name, self.ctx) or obligations.released_in_finally(
                     self.ctx, index, yield_node, name, resource.close_methods):
                 continue
             what = "Session" if resource.kind == "session" else "Connection"

@@ -96,7 +96,7 @@ class UnclosedSession(_SessionRule):
                 continue
             if len(index.assignments(name)) != 1:
                 continue
-            if _managed_by_with(index, call, name) or obligations.hands_over(self.ctx, index, name):
+            if _managed_by_with(index, call, name, self.ctx) or obligations.hands_over(self.ctx, index, name):
                 continue
             closes = obligations.release_calls(self.ctx, index, name, resource.close_methods)
             if obligations.covers_every_path(index, closes):

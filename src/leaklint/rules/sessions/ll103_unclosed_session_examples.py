@@ -201,4 +201,24 @@ async def db_session_middleware(request: Request, call_next):
     request.state.db.close()
     return response
 """, files=PKG, path="app/main.py", line=8, message="Session `request.state.db` is closed only on the happy path"),
+    # a pass-through context manager yields the caller's session back without closing it
+    Invalid(DB_PY + """
+from contextlib import contextmanager
+
+@contextmanager
+def reuse_or_open(session=None):
+    if session is not None:
+        yield session
+    else:
+        with SessionLocal() as fresh:
+            yield fresh
+
+def count(session=None):
+    with reuse_or_open(session) as db:
+        return db.query(1).count()
+
+def recount():
+    db = SessionLocal()
+    return count(db)
+""", line=22, message="Session `db` is never closed"),
 ]

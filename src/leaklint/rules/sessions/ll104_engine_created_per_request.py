@@ -125,6 +125,32 @@ def index(tenant: str):
     engine_for_tenant(tenant)
     return {}
 """,
+        # the caller memoises what the helper builds in a module global: built once
+        """
+from fastapi import Depends, FastAPI
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+app = FastAPI()
+_engine = None
+
+def _build_engine():
+    return create_engine("sqlite://")
+
+def get_engine():
+    global _engine
+    if _engine is None:
+        _engine = _build_engine()
+    return _engine
+
+def get_db():
+    with Session(get_engine()) as db:
+        yield db
+
+@app.get("/")
+def index(db=Depends(get_db)):
+    return {}
+""",
         # a cached factory in another module: its body runs once, whoever calls it per request
         Valid("""
 from fastapi import FastAPI

@@ -86,7 +86,7 @@ class UnclosedHttpClient(Rule):
                     self._report(node, call, is_async, self.ctx.code(call.func) + "()",
                                  f"returned by the dependency `{node.name.value}`: nobody closes it", None)
                 continue
-            if len(index.assignments(name)) != 1 or _managed_by_with(index, call, name):
+            if len(index.assignments(name)) != 1 or _managed_by_with(index, call, name, self.ctx):
                 continue
             if dependency and any(isinstance(index.parent.get(load), cst.Return) for load in index.loads(name)):
                 self._report(node, call, is_async, name,

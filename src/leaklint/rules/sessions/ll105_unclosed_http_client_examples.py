@@ -240,4 +240,23 @@ def get_client():
 def index(client=Depends(get_client)):
     return client.get("/").json()
 """, line=7, message="returned by the dependency `get_client`: nobody closes it"),
+    # a service injected with Depends(): its method runs per request through the typed parameter
+    Invalid("""
+import requests
+from fastapi import Depends, FastAPI
+
+app = FastAPI()
+
+class Downloader:
+    def fetch(self, url: str) -> bytes:
+        session = requests.Session()
+        return session.get(url, timeout=30).content
+
+def get_downloader() -> Downloader:
+    return Downloader()
+
+@app.post("/import")
+def import_url(url: str, downloader: Downloader = Depends(get_downloader)):
+    return {"n": len(downloader.fetch(url))}
+""", line=8, message="(POST /import -> `Downloader.fetch()`)"),
 ]

@@ -163,7 +163,7 @@ async def warm():
                     self.report(call, label=kind.label, var=self.ctx.code(call.func) + "()", problem="never released",
                                 release=release)
                 continue
-            if len(index.assignments(name)) != 1 or _managed_by_with(index, call, name) or \
+            if len(index.assignments(name)) != 1 or _managed_by_with(index, call, name, self.ctx) or \
                     obligations.hands_over(self.ctx, index, name):
                 continue
             releases = obligations.release_calls(self.ctx, index, name, kind.release)
