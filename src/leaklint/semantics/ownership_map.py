@@ -37,6 +37,8 @@ class Ownership:
     #: ``self._x = Make()`` under an ``if``): they run once, not on every call; ``direct``: all other calls
     memoised: Set[str] = field(default_factory=set)
     direct: Set[str] = field(default_factory=set)
+    #: parameter index -> qualified names of its annotation (``file: UploadFile``)
+    param_types: Dict[int, Tuple[str, ...]] = field(default_factory=dict)
 
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
@@ -67,6 +69,8 @@ class _Scanner:
         self.nested: Set[str] = set()
 
     def run(self) -> Ownership:
+        self.out.param_types = {self.params[n]: tuple(sorted(t)) for n, t in self.param_types.items()
+                                if n in self.params}
         nodes: List[ast.AST] = []
         stack: List[ast.AST] = list(self.fn.body)
         for stmt in self.fn.body:
@@ -155,6 +159,8 @@ class _Scanner:
         if isinstance(parent, ast.Attribute):
             grand = self.parents.get(parent)
             if isinstance(grand, ast.Call) and grand.func is parent:
+                if parent.attr == "read" and not grand.args and not grand.keywords:
+                    return ("method", "read", "whole")  # ``await upload.read()``: everything, in memory
                 return ("method", parent.attr)
             if isinstance(grand, (ast.Call, ast.keyword)):  # ``stack.callback(db.close)``
                 return ("escape", "")

@@ -81,9 +81,10 @@ class WholeUploadRead(_FileRule):
 
     ## Known problems
     An unannotated Starlette endpoint parameter (`async def endpoint(request)`) is not known to be
-    a request. A helper in another module that reads an upload it is given is not reported (it may
-    serve `bytes = File()`-style code that wants the bytes). A request body that is parsed (JSON,
-    protobuf, a signature check, decompression) is not reported: the parser needs all of it.
+    a request. A helper that reads whole an upload it is given is reported in the helper when its
+    parameter is annotated `UploadFile`, else at the call in the handler (`await save_upload(file)`).
+    A request body that is parsed (JSON, protobuf, a signature check, decompression) is not
+    reported: the parser needs all of it.
     """
 
     code = "LL501"
@@ -121,8 +122,31 @@ class WholeUploadRead(_FileRule):
                     return True
         return False
 
+    def _helper_reads_whole(self, node: cst.Call, uploads) -> Optional[str]:
+        """``await save(file)`` where the project function ``save`` reads its parameter whole."""
+        for name in self.ctx.qualify(node.func):
+            record = self.ctx.project.functions.get(name)
+            if record is None:
+                continue
+            for position, arg in enumerate(a for a in node.args if a.keyword is None and not a.star):
+                if self.ctx.project.canonical_all(record.ownership.param_types.get(position, ())) & web.UPLOAD_FILE:
+                    continue  # an annotated upload: the helper's own read is reported where it is
+                if isinstance(arg.value, cst.Name) and arg.value.value in uploads and any(
+                        use[:3] == ("method", "read", "whole") for use in record.ownership.param_uses.get(position, ())):
+                    return arg.value.value
+        return None
+
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
+        if isinstance(func, (cst.Name, cst.Attribute)) and self.ctx.project.functions:
+            fn = self.ctx.current_function()
+            if fn is not None and web.runs_per_request(self.ctx, fn):
+                uploads, _ = files.upload_and_request_names(self.ctx, fn, flow.index_of(self.ctx, fn))
+                upload = self._helper_reads_whole(node, uploads) if uploads else None
+                if upload is not None:
+                    self.report(node, expr=self.ctx.code(node), what=f"upload `{upload}`",
+                                advice=f"copy it in chunks (`shutil.copyfileobj({upload}.file, out)`) instead")
+                    return
         if not isinstance(func, cst.Attribute) or func.attr.value not in ("read", "body"):
             return
         fn = self.ctx.current_function()

@@ -315,4 +315,24 @@ router = APIRouter()
 def scan(payload: Annotated[bytes, File()], name: str = ""):
     return {"name": name}
 """, line=7, column=10, message="`payload: Annotated[bytes, File()]`"),
+    # a helper of another module reads the upload it is given, whole
+    Invalid("""
+from fastapi import FastAPI, UploadFile
+from app.storage import store
+
+app = FastAPI()
+
+@app.post("/upload")
+async def upload(file: UploadFile):
+    return {"path": await store(file, "/data")}
+""", files={"app/__init__.py": "", "app/storage.py": """
+import os
+
+async def store(upload, folder):
+    data = await upload.read()
+    path = os.path.join(folder, upload.filename)
+    with open(path, "wb") as out:
+        out.write(data)
+    return path
+"""}, path="app/main.py", line=8, message="reads the whole upload `file` into memory"),
 ]
