@@ -7,19 +7,13 @@ from typing import Optional
 import libcst as cst
 
 from leaklint.diagnostics import Applicability
-from leaklint.rule import Fix, FixAvailability, ImportSpec, Invalid
+from leaklint.rule import Fix, FixAvailability, ImportSpec
+from leaklint.rules.file_io.ll502_whole_file_response_examples import INVALID, VALID
 from leaklint.rules.file_io._common import _FileRule, _name_available, _outer
 from leaklint.semantics import fastapi as web
 from leaklint.semantics import files
 from leaklint.semantics import flow
 from leaklint.semantics.flow import FunctionIndex
-
-RESPONSE_APP = """
-from fastapi import FastAPI
-from fastapi.responses import Response
-
-app = FastAPI()
-"""
 
 
 class WholeFileResponse(_FileRule):
@@ -29,6 +23,10 @@ class WholeFileResponse(_FileRule):
     `aiofiles`), whose result becomes the body of a FastAPI/Starlette `Response` (also
     `PlainTextResponse`/`HTMLResponse`) or is returned from a route. An `open()` inside the `return`
     statement itself is included (ruff and pylint skip those).
+
+    A binary read of a whole file whose path comes from the route handler's parameters
+    (`open(file_id, "rb").read()`) is reported even when the bytes are not the body: the request
+    picks the file, and with it how much memory the worker holds.
 
     ## Why is this bad?
     Each download holds the whole file in memory for as long as the response is being sent; a
@@ -71,118 +69,8 @@ class WholeFileResponse(_FileRule):
     fix_title = "Return a `FileResponse` of the path"
     fix_availability = FixAvailability.SOMETIMES
 
-    valid = [
-        RESPONSE_APP + """
-from fastapi.responses import FileResponse
-
-@app.get("/f")
-def f(name: str):
-    return FileResponse(name)
-""",
-        # read whole, but parsed: the response body is not the file
-        RESPONSE_APP + """
-import json
-
-@app.get("/config")
-def config():
-    with open("config.json") as f:
-        data = json.loads(f.read())
-    return data
-""",
-        # a helper that is not a route returns the bytes to its caller
-        """
-from pathlib import Path
-
-def load_template(name):
-    return Path(name).read_text()
-""",
-        # a local class called Response is not Starlette's
-        """
-from pathlib import Path
-
-class Response:
-    def __init__(self, body):
-        self.body = body
-
-def serve(p):
-    return Response(Path(p).read_bytes())
-""",
-        # the content is a generator over the open file: it streams
-        """
-from fastapi import FastAPI
-from fastapi.responses import StreamingResponse
-
-app = FastAPI()
-
-@app.get("/s")
-def s(p: str):
-    def chunks():
-        with open(p, "rb") as f:
-            yield from f
-    return StreamingResponse(chunks())
-""",
-    ]
-    invalid = [
-        Invalid(RESPONSE_APP + """
-@app.get("/report/{name}")
-def report(name: str):
-    # the report is large
-    return Response(open(f"/reports/{name}", "rb").read(), media_type="application/pdf")
-""", line=9, column=21, message="reads the whole file", fixed="""
-from fastapi import FastAPI
-from fastapi.responses import FileResponse, Response
-
-app = FastAPI()
-
-@app.get("/report/{name}")
-def report(name: str):
-    # the report is large
-    return FileResponse(f"/reports/{name}", media_type="application/pdf")
-"""),
-        Invalid("""
-from pathlib import Path
-from starlette.responses import Response as R
-
-async def download(request):
-    return R(content=Path("big.bin").read_bytes(), headers={"x": "1"})
-""", line=5, column=22, fixed="""
-from pathlib import Path
-from starlette.responses import FileResponse, Response as R
-
-async def download(request):
-    return FileResponse(path=Path("big.bin"), headers={"x": "1"})
-"""),
-        Invalid(RESPONSE_APP + """
-import aiofiles
-
-@app.get("/log")
-async def log():
-    async with aiofiles.open("/var/log/app.log", "rb") as f:
-        data = await f.read()
-    return Response(data, media_type="text/plain")
-""", line=11, column=22),
-        # returned straight from a route
-        Invalid("""
-from fastapi import APIRouter
-from fastapi.responses import PlainTextResponse
-
-router = APIRouter()
-
-@router.get("/dump", response_class=PlainTextResponse)
-def dump(path: str):
-    with open(path) as handle:
-        return handle.read()
-""", line=9, column=16),
-        # Response re-exported by a linted module
-        Invalid("""
-from app.web import Resp
-
-def send(p):
-    body = open(p, "rb").read()
-    return Resp(body)
-""", files={"app/__init__.py": "", "app/web.py": "from fastapi import Response as Resp\n"},
-            path="app/send.py", line=4, column=12),
-    ]
+    valid = VALID
+    invalid = INVALID
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
@@ -196,16 +84,36 @@ def send(p):
         sink = self._sink(index, fn, outer)
         if sink is None:
             name = flow.assigned_name(index, node)
-            if name is None or len(index.assignments(name)) != 1:
-                return
-            sink = next((s for s in (self._sink(index, fn, load) for load in index.loads(name)) if s is not None),
-                        None)
+            if name is not None and len(index.assignments(name)) == 1:
+                sink = next((s for s in (self._sink(index, fn, load) for load in index.loads(name))
+                             if s is not None), None)
             if sink is None:
+                if self._request_sized(node, fn):
+                    self.report(node, message=(
+                        f"`{self.ctx.code(node)}` reads a whole file named by the request into memory in "
+                        f"`{fn.name.value}`: read it in chunks, or serve it with `FileResponse`"))
                 return
             fix = None
         else:
             fix = self._fix(index, node, sink)
         self.report(node, expr=self.ctx.code(node), fix=fix)
+
+    def _request_sized(self, read: cst.Call, fn: cst.FunctionDef) -> bool:
+        """A binary read, in a route handler, of a path built from the handler's parameters: its size
+        is the request's choice (``open(file_id, "rb").read()`` in a download handler)."""
+        if not web.roles_of(self.ctx, fn).route:
+            return False
+        receiver = read.func.value  # type: ignore[attr-defined]
+        if isinstance(receiver, cst.Call) and files.is_open_call(self.ctx, receiver):
+            if not (files.open_mode(receiver) or "").count("b"):
+                return False
+            source = receiver.args[0].value if receiver.args else None
+        elif read.func.attr.value == "read_bytes":  # type: ignore[attr-defined]
+            source = receiver
+        else:
+            return False
+        params = {p.name.value for p in web.handler_params(fn)}
+        return source is not None and any(isinstance(n, cst.Name) and n.value in params for n in flow.walk(source))
 
     def _reads_whole_file(self, call: cst.Call, fn: cst.FunctionDef) -> bool:
         attr = call.func.attr.value  # type: ignore[attr-defined]
