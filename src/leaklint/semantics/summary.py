@@ -73,6 +73,8 @@ class FunctionFacts:
     local_route: Optional[Tuple[str, str]] = None
     #: ``name = Callee(...)`` in this function's own body: ``name`` -> callee candidates
     local_calls: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
+    #: names the function declares ``global``
+    declares_global: Set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -315,6 +317,7 @@ class _Summariser:
             self._walk(node.returns, chain, class_path, path)
         facts.params = tuple(a.arg for a in args.posonlyargs + args.args + args.kwonlyargs)
         bound, declared_global, imports, facts.is_generator = _scan_function(node)
+        facts.declares_global = set(declared_global)
         if not path and node.name in self.s.definitions and self.s.definitions[node.name].kind == "function":
             self.s.definitions[node.name].is_generator = facts.is_generator
             if isinstance(node, ast.AsyncFunctionDef) and getattr(self, "may_loop_forever", True):

@@ -85,7 +85,7 @@ class UnboundedModuleContainer(Rule):
 
     code = "LL201"
     name = "unbounded-module-container"
-    message = "Module-level {kind} `{var}` grows on every request in `{func}` and nothing removes entries: use {suggestion}"
+    message = "Module-level {kind} `{var}` grows {when} in `{func}` and nothing removes entries: use {suggestion}"
     family = "caches"
 
     valid = VALID
@@ -93,8 +93,10 @@ class UnboundedModuleContainer(Rule):
 
     @classmethod
     def can_fire(cls, summary, project) -> bool:
-        # growth is only reported in per-request code (see leave_Module)
-        return bool(state.module_containers(summary)) and web.has_per_request_code(summary, project)
+        # growth is reported in per-request code, and in functions that accumulate into a module list
+        # they declare ``global`` (see leave_Module)
+        return bool(state.module_containers(summary)) and (
+            web.has_per_request_code(summary, project) or any(f.declares_global for f in summary.functions.values()))
 
     def visit_Module(self, node: cst.Module) -> None:
         self.containers: Dict[str, _Container] = {
@@ -156,14 +158,24 @@ class UnboundedModuleContainer(Rule):
             if container.evicted or container.escaped:
                 continue
             for growth in container.grows:
-                # only code that runs per request: memo caches elsewhere are almost always keyed by
-                # configuration, types or code objects (bounded by the code base, not by traffic)
-                if not growth.per_request or state.constant_key(growth.node):
+                # code that runs per request; elsewhere only a list a function declares `global` and
+                # appends to (an accumulator: each call adds, nothing takes away). Memo caches outside
+                # per-request code are almost always keyed by configuration, types or code objects
+                # (bounded by the code base, not by traffic).
+                accumulates = container.kind in ("list", "deque") and self._declares_global(growth, name)
+                if not (growth.per_request or accumulates) or state.constant_key(growth.node):
+                    continue
+                if not growth.per_request and self._import_time(growth.functions[-1], growth.paths[-1]):
                     continue
                 suggestion = BOUNDED_SUGGESTION.get(container.kind, DEFAULT_SUGGESTION)
+                when = "on every request" if growth.per_request else "on every call"
                 self.report(growth.node, kind=container.kind, var=name, func=growth.functions[-1].name.value,
-                            suggestion=suggestion)
+                            suggestion=suggestion, when=when)
                 break
+
+    def _declares_global(self, growth: _Growth, name: str) -> bool:
+        facts = self.ctx.summary.functions.get(growth.paths[-1])
+        return facts is not None and name in facts.declares_global
 
     def _import_time(self, fn: cst.FunctionDef, path: str) -> bool:
         return state.is_registration_function(fn) or self.prefix + path in self.import_time

@@ -143,7 +143,28 @@ class Plugin:
     def __init_subclass__(cls, **kwargs):
         PLUGINS[cls.__name__] = cls
 """,
+    # an accumulator called only at import time is registration, and one that is cleared is bounded
+    """
+plugins = []
+pending = []
+
+def register(plugin):
+    global plugins
+    plugins.append(plugin)
+
+register("a")
+register("b")
+
+def queue(item):
+    global pending
+    pending.append(item)
+
+def flush():
+    pending.clear()
+""",
 ]
+
+
 INVALID = [
     Invalid("""
 from fastapi import FastAPI
@@ -201,4 +222,12 @@ router = APIRouter()
 def index(token=Depends(check_token)):
     return {}
 """}, path="app/security.py", line=4, message="in `check_token`"),
+    # the seeds' accumulator: every call adds a dataframe, nothing ever takes one away
+    Invalid("""
+data_cache = []
+
+def load_data(frame):
+    global data_cache
+    data_cache.append(frame)
+""", line=5, message="Module-level list `data_cache` grows on every call in `load_data`"),
 ]
