@@ -131,3 +131,12 @@ def test_gitignore_with_folders_from_two_places(tmp_path, monkeypatch):
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     result = invoke(["--show-files", ".", str(other)], repo, monkeypatch)
     assert result.lines == sorted(["a.py", str(other / "b.py")])
+
+
+def test_vendored_copies_are_excluded_by_default(tmp_path, monkeypatch):
+    write(tmp_path, {"app/a.py": LL103, "app/thirdparty/model.py": LL103, "app/third_party/x.py": LL103,
+                     "app/_vendor/y.py": LL103, "app/vendor/accounts.py": LL103})
+    # `vendor` is also an ordinary name for an application's own package: it stays linted
+    assert shown(invoke(["--show-files"], tmp_path, monkeypatch)) == ["app/a.py", "app/vendor/accounts.py"]
+    write(tmp_path, {"pyproject.toml": '[tool.leaklint]\nexclude = [".git"]\n'})
+    assert len(shown(invoke(["--show-files"], tmp_path, monkeypatch))) == 5

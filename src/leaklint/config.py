@@ -23,6 +23,9 @@ DEFAULT_EXCLUDE = (
     ".git", ".hg", ".svn", ".bzr", ".venv", "venv", ".env", "env", ".tox", ".nox", ".eggs", "*.egg-info",
     "build", "dist", "node_modules", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache",
     ".cache", "site-packages", "__pypackages__", "_build", "buck-out",
+    # vendored copies of other projects: their leaks are their maintainers' to fix, and flagging them
+    # buries the application's own findings (set `exclude` to lint them anyway)
+    "third_party", "thirdparty", "_vendor", "vendored",
 )
 
 

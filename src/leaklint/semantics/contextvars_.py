@@ -281,4 +281,13 @@ def is_get_or_create(ctx, index: FunctionIndex, call: cst.Call, var: cst.BaseExp
     code = ctx.code(var)
     gets = [c for c in index.all(cst.Call) if isinstance(c.func, cst.Attribute) and c.func.attr.value == "get"
             and ctx.code(c.func.value) == code]
-    return bool(gets) and any(isinstance(a, cst.If) for a in index.ancestors(call))
+    if not gets:
+        return False
+    for ancestor in index.ancestors(call):
+        if isinstance(ancestor, cst.If):
+            return True
+        # ``try: return var.get()`` / ``except LookupError: var.set(default)``
+        if isinstance(ancestor, cst.ExceptHandler) and isinstance(ancestor.type, (cst.Name, cst.Attribute)) and \
+                ctx.code(ancestor.type).rpartition(".")[2] == "LookupError":
+            return True
+    return False

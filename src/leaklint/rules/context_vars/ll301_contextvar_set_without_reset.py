@@ -17,6 +17,7 @@ from leaklint.semantics import flow
 from leaklint.semantics.flow import FunctionIndex
 
 
+REQUEST_SCOPED = " (the value stays"
 #: names of functions whose job is to set their caller's context (``init_ws_context``, ``set_current_user``)
 SETTER_PREFIXES = ("set_", "init_", "bind_", "push_", "enter_", "activate_", "use_", "_set_", "_init_", "_bind_")
 
@@ -72,11 +73,11 @@ class ContextVarSetWithoutReset(_ContextVarRule):
     logging), a loop that sets per iteration, a function run on an executor thread
     (`loop.run_in_executor` and `executor.submit` do not copy the context, and the pooled thread
     keeps it), a Celery/RQ/dramatiq job, startup code, `__enter__` without an `__exit__` that
-    restores the value, a generator (the caller's context). In other per-request code the context
-    is the request's own task and dies with it: the finding says so, because the value stays
-    visible to everything that runs later in that request (background tasks, tasks it spawns). A
-    `set` in a function run by none of these, `set(None)` clears, get-or-create memos, `__exit__`
-    restores and setter helpers are not reported.
+    restores the value, a generator that is not a FastAPI dependency (its caller's context). In a
+    route, a dependency and the code they call the context is the request's own task and dies with
+    it: that is the preview rule LL304's case, not this one. A `set` in a function run by none of
+    these, `set(None)` clears, get-or-create memos, `__exit__` restores and setter helpers are not
+    reported.
 
     ## Known problems
     Only module-level ContextVars are recognised (class attributes are not). A token that is
@@ -91,6 +92,8 @@ class ContextVarSetWithoutReset(_ContextVarRule):
 
     valid = VALID
     invalid = INVALID
+    #: LL304 reports the sets whose context is the request's own task; LL301 the ones that outlive it
+    request_scoped = False
 
     def visit_Call(self, node: cst.Call) -> None:
         if not isinstance(node.func, cst.Attribute) or node.func.attr.value != "set":
@@ -107,7 +110,8 @@ class ContextVarSetWithoutReset(_ContextVarRule):
             return
         index = flow.index_of(self.ctx, fn)
         where = self._outliving_context(fn, index, node)
-        if where is None or cv.is_get_or_create(self.ctx, index, node, var):
+        if where is None or where.startswith(REQUEST_SCOPED) != self.request_scoped or \
+                cv.is_get_or_create(self.ctx, index, node, var):
             return
         if index.in_finally(node) or cv.restored_in_finally(self.ctx, index, var):
             return
@@ -117,7 +121,7 @@ class ContextVarSetWithoutReset(_ContextVarRule):
                 return  # a closure called inside the enclosing function's try/finally
         roles = web.roles_of(self.ctx, fn)
         entering = fn.name.value in ("__enter__", "__aenter__")
-        if isinstance(self.ctx.parent(node), cst.Expr) and not (roles.middleware or roles.dependency or entering) \
+        if isinstance(self.ctx.parent(node), cst.Expr) and not (roles.middleware or entering) \
                 and cv.is_setter_tail(index, index.statement_of(node)):
             return
         parent = self.ctx.parent(node)
@@ -152,7 +156,8 @@ class ContextVarSetWithoutReset(_ContextVarRule):
         roles = web.roles_of(self.ctx, fn)
         facts = self.ctx.function_facts(fn)
         if roles.middleware or "call_next" in (facts.params if facts else ()):
-            return ""
+            return (" (in a middleware: the value stays set for the rest of the request's task, seen by outer "
+                    "middleware, exception handlers, background tasks and every task it spawns)")
         if any(isinstance(a, (cst.For, cst.While)) for a in index.ancestors(call)):
             return " (in a loop: each iteration's value stays set for the next)"
         if fn.name.value in cv.functions_run_in_executor(self.ctx):
@@ -161,11 +166,12 @@ class ContextVarSetWithoutReset(_ContextVarRule):
             return " (in a worker job: the worker's context outlives it)"
         if roles.startup:
             return " (at startup: the value stays set for the whole application)"
-        if fn.name.value in ("__enter__", "__aenter__") or (facts is not None and facts.is_generator):
+        if fn.name.value in ("__enter__", "__aenter__") or (
+                facts is not None and facts.is_generator and not roles.dependency):
             return ""
         if web.runs_per_request(self.ctx, fn):
-            return (" (the value stays visible to everything that runs later in this request's context: "
-                    "background tasks, tasks it spawns)")
+            return REQUEST_SCOPED + " visible to everything that runs later in this request's context: " \
+                "background tasks, tasks it spawns)"
         return None
 
     def _fix(self, fn: cst.FunctionDef, index: FunctionIndex, call: cst.Call, var: cst.BaseExpression,

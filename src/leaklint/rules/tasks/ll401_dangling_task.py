@@ -17,6 +17,10 @@ TASKS_SET = "_background_tasks"
 TASKS_SET_STATEMENT = f"{TASKS_SET}: set = set()"
 
 
+EXECUTOR_RUNNERS = frozenset({"asyncio.to_thread", "asyncio.threads.to_thread", "anyio.to_thread.run_sync",
+                              "starlette.concurrency.run_in_threadpool", "fastapi.concurrency.run_in_threadpool"})
+
+
 class DanglingTask(_TaskRule):
     """## What it does
     Finds a task created with `asyncio.create_task(...)`, `asyncio.ensure_future(...)` or
@@ -78,12 +82,22 @@ class DanglingTask(_TaskRule):
             return
         fn = self.ctx.current_function()
         spawn = aio.spawn_cached(self.ctx, node, fn)
-        if spawn is None:
+        if spawn is None or self._awaits_executor(node):
             return
         drop = aio.dropped(self.ctx, node)
         if drop is None:
             return
         self.report(node, callee=spawn.callee, how=drop.how, fix=self._fix(fn, node, drop))
+
+    def _awaits_executor(self, call: cst.Call) -> bool:
+        """``create_task(asyncio.to_thread(work))``: the executor's future holds the task's wake-up
+        callback, so the task cannot be collected while the thread runs; it finishes regardless."""
+        first = call.args[0].value if call.args and call.args[0].keyword is None else None
+        if not isinstance(first, cst.Call):
+            return False
+        func = first.func
+        return bool(self.ctx.qualify(func) & EXECUTOR_RUNNERS) or (
+            isinstance(func, cst.Attribute) and func.attr.value == "run_in_executor")
 
     # -- fix --------------------------------------------------------------------------------
     def _tasks_set_available(self, index) -> Optional[bool]:

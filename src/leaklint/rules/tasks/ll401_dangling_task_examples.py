@@ -121,7 +121,20 @@ def create_task(coro):
     task.add_done_callback(_tasks.discard)
     return task
 """}, path="app/views.py"),
+    # the executor's future keeps the task's wake-up callback: it cannot vanish while the thread runs
+    """
+import asyncio
+
+def flush_to_disk(path):
+    pass
+
+async def save(path):
+    done = asyncio.create_task(asyncio.to_thread(flush_to_disk, path))
+    return path
+""",
 ]
+
+
 INVALID = [
     Invalid("""
 import asyncio
