@@ -15,6 +15,12 @@ from leaklint.semantics import files
 from leaklint.semantics import flow
 from leaklint.semantics.flow import FunctionIndex
 
+#: parsers that need the whole document anyway: reading the upload whole for them costs nothing more
+DOCUMENT_PARSERS = frozenset({
+    "json.loads", "yaml.safe_load", "yaml.load", "yaml.full_load", "tomllib.loads", "tomli.loads", "orjson.loads",
+    "ujson.loads", "ast.literal_eval", "xml.etree.ElementTree.fromstring", "defusedxml.ElementTree.fromstring",
+    "toml.loads", "msgpack.unpackb", "msgspec.json.decode",
+})
 LOOPS = (cst.For, cst.While, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 
 
@@ -84,7 +90,8 @@ class WholeUploadRead(_FileRule):
     a request. A helper that reads whole an upload it is given is reported in the helper when its
     parameter is annotated `UploadFile`, else at the call in the handler (`await save_upload(file)`).
     A request body that is parsed (JSON, protobuf, a signature check, decompression) is not
-    reported: the parser needs all of it.
+    reported: the parser needs all of it; nor is an upload whose bytes go only to a document parser
+    (`json.loads`, `yaml.safe_load`, `tomllib.loads`...).
     """
 
     code = "LL501"
@@ -105,13 +112,35 @@ class WholeUploadRead(_FileRule):
                 self.report(param, expr=self.ctx.code(param).strip().rstrip(","), what="upload",
                             advice="declare it `UploadFile` and copy it in chunks")
 
+    def _only_parsed(self, index: FunctionIndex, read: cst.Call) -> bool:
+        """The bytes go only to a document parser (``yaml.safe_load(await f.read())``): like a parsed
+        request body, the parser needs all of it, and streaming would not lower the peak."""
+        outer = _outer(index, read)
+        name = flow.assigned_name(index, read)
+        uses = list(index.loads(name)) if name is not None else [outer]
+        return bool(uses) and all(self._parser_of(index, use) for use in uses)
+
+    def _parser_of(self, index: FunctionIndex, value: cst.CSTNode) -> bool:
+        node = value
+        parent = index.parent.get(node)
+        # ``data.decode()`` / ``data.decode("utf-8")`` on the way to the parser
+        if isinstance(parent, cst.Attribute) and parent.attr.value == "decode":
+            call = index.parent.get(parent)
+            if isinstance(call, cst.Call):
+                node, parent = call, index.parent.get(call)
+        call = index.parent.get(parent) if isinstance(parent, cst.Arg) else None
+        return isinstance(call, cst.Call) and bool(self.ctx.qualify(call.func) & DOCUMENT_PARSERS)
+
     def _size_checked(self, fn: cst.FunctionDef, index: FunctionIndex, upload: str, read: cst.Call) -> bool:
-        """``if file.size > LIMIT: raise`` before the read, or a dependency that checks the size."""
-        for compare in index.all(cst.Comparison):
-            for node in flow.walk(compare):
-                if isinstance(node, cst.Attribute) and node.attr.value == "size" and \
-                        isinstance(node.value, cst.Name) and node.value.value == upload:
-                    return True
+        """``if file.size > LIMIT: raise`` before the read (also in an enclosing function, for a read in
+        a closure), or a dependency that checks the size."""
+        scopes = [index] + [flow.index_of(self.ctx, f) for f in self.ctx.ancestors(fn) if isinstance(f, cst.FunctionDef)]
+        for scope in scopes:
+            for compare in scope.all(cst.Comparison):
+                for node in flow.walk(compare):
+                    if isinstance(node, cst.Attribute) and node.attr.value == "size" and \
+                            isinstance(node.value, cst.Name) and node.value.value == upload:
+                        return True
         for param in web.handler_params(fn):
             if param.name.value != upload:
                 continue
@@ -165,7 +194,7 @@ class WholeUploadRead(_FileRule):
                 upload = receiver.value.value
             else:
                 return
-            if self._size_checked(fn, index, upload, node):
+            if self._size_checked(fn, index, upload, node) or self._only_parsed(index, node):
                 return
             self.report(node, expr=self.ctx.code(node), what="upload",
                         advice=f"copy it in chunks (`shutil.copyfileobj({upload}.file, out)`) or read with a size limit",

@@ -174,7 +174,36 @@ app = FastAPI()
 def raw(token: bytes = Body(...), file: UploadFile = File(...)):
     return {}
 """,
+    # a document parser needs all of it anyway; a size check in the route bounds the closure's read
+    UPLOAD_APP + """
+import asyncio
+import json
+import yaml
+
+@app.post("/workflow")
+async def workflow(file: UploadFile):
+    spec = yaml.safe_load(await file.read())
+    return {"steps": len(spec)}
+
+@app.post("/settings")
+async def settings(file: UploadFile):
+    raw = await file.read()
+    return json.loads(raw.decode("utf-8"))
+
+@app.post("/many")
+async def many(files: list[UploadFile]):
+    for f in files:
+        if f.size > 10_000_000:
+            raise ValueError("too large")
+
+    async def load(f):
+        return await f.read()
+
+    return {"n": len(await asyncio.gather(*(load(f) for f in files)))}
+""",
 ]
+
+
 INVALID = [
     Invalid(UPLOAD_APP + """
 @app.post("/upload")

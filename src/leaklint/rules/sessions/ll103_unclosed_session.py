@@ -33,6 +33,18 @@ def _state_closes(index: FunctionIndex, target: str, methods) -> List[cst.Call]:
             and dotted_parts(c.func.value) == target.split(".")]
 
 
+def _on_managed_connection(index: FunctionIndex, call: cst.Call) -> bool:
+    """``AsyncSession(bind=conn)`` inside ``async with engine.begin() as conn:``: the session holds no
+    pool connection of its own; the ``with`` returns the one it borrows."""
+    bind = next((a.value for a in call.args if a.keyword is not None and a.keyword.value == "bind"), None)
+    if bind is None and call.args and call.args[0].keyword is None:
+        bind = call.args[0].value
+    if not isinstance(bind, cst.Name):
+        return False
+    return any(isinstance(item.asname.name, cst.Name) and item.asname.name.value == bind.value
+               for with_node in index.enclosing_withs(call) for item in with_node.items if item.asname is not None)
+
+
 class UnclosedSession(_SessionRule):
     """## What it does
     Finds a SQLAlchemy session or connection bound in a function and not closed on every path: no
@@ -94,7 +106,7 @@ class UnclosedSession(_SessionRule):
                         problem = "closed only on the happy path" if closes else "never closed"
                         self.report(call, what=what, var=target, problem=problem)
                 continue
-            if len(index.assignments(name)) != 1:
+            if len(index.assignments(name)) != 1 or _on_managed_connection(index, call):
                 continue
             if _managed_by_with(index, call, name, self.ctx) or obligations.hands_over(self.ctx, index, name):
                 continue

@@ -121,7 +121,20 @@ async def db_session_middleware(request: Request, call_next):
     finally:
         request.state.db.close()
 """, files=PKG, path="app/main.py"),
+    # a session on a connection the enclosing `async with` owns and returns
+    """
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+engine = create_async_engine("sqlite+aiosqlite://")
+
+async def seed():
+    async with engine.begin() as conn:
+        session = AsyncSession(bind=conn)
+        session.add(object())
+        await session.flush()
+""",
 ]
+
 
 INVALID = [
     Invalid(DB_PY + """
