@@ -110,6 +110,14 @@ def c(big: bool):
         body = open("/big", "rb")
     return StreamingResponse(body)
 """,
+        # one SSE event written inline on the error path of an event stream
+        STREAM_APP + """
+@app.get("/events")
+async def events(topic: str):
+    if not topic:
+        return StreamingResponse(iter([f"event: error\\ndata: no topic\\n\\n"]), media_type="text/event-stream")
+    return StreamingResponse(iter([]), media_type="text/event-stream")
+""",
         # the helper returns a generator that produces the rows lazily
         Valid("""
 from fastapi import FastAPI
@@ -202,10 +210,24 @@ def export():
             if matches(names, files.BYTES_IO):
                 return f"an `io.{sorted(names & files.BYTES_IO)[0].rpartition('.')[2]}`"
             if "builtins.iter" in names and len(value.args) == 1 and \
-                    isinstance(value.args[0].value, (cst.List, cst.Tuple)):
+                    isinstance(value.args[0].value, (cst.List, cst.Tuple)) and not _one_inline_event(value.args[0].value):
                 return "`iter()` of a list"
             returns = self.ctx.project.ownership.returns
             helper = next((n for n in sorted(names) if returns.get(n, ("",))[0] == "buffer"), None)
             if helper is not None:  # ``StreamingResponse(export_report())``, ``export_report() -> BytesIO``
                 return f"the in-memory buffer that `{self.ctx.code(value.func)}()` returns"
         return None
+
+
+def _one_inline_event(items: cst.BaseExpression) -> bool:
+    """``iter([f"data: {error}\\n\\n"])``: one event written inline (an SSE error on an event-stream
+    endpoint's failure path) is a message, not a body held in memory."""
+    elements = getattr(items, "elements", ())
+    if not elements:
+        return True  # an empty stream holds nothing
+    if len(elements) != 1:
+        return False
+    value = elements[0].value
+    if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and value.func.attr.value == "encode":
+        value = value.func.value
+    return isinstance(value, (cst.SimpleString, cst.FormattedString, cst.ConcatenatedString))
