@@ -14,6 +14,8 @@ import ast
 from dataclasses import dataclass, field
 from typing import Callable, Dict, FrozenSet, List, Optional, Set, Tuple
 
+from leaklint.semantics.resources import DOCUMENT_PARSERS
+
 Names = FrozenSet[str]
 #: ("call", callee) | ("call-of-call", inner callee) | ("next", generator function) | ("param", (index,))
 #: | ("ref", names): how a returned or yielded value was made
@@ -160,7 +162,8 @@ class _Scanner:
             grand = self.parents.get(parent)
             if isinstance(grand, ast.Call) and grand.func is parent:
                 if parent.attr == "read" and not grand.args and not grand.keywords:
-                    return ("method", "read", "whole")  # ``await upload.read()``: everything, in memory
+                    # ``await upload.read()``: everything, in memory (unless a document parser takes it)
+                    return ("method", "read", "parsed" if self.parsed(grand) else "whole")
                 return ("method", parent.attr)
             if isinstance(grand, (ast.Call, ast.keyword)):  # ``stack.callback(db.close)``
                 return ("escape", "")
@@ -184,6 +187,26 @@ class _Scanner:
                 return ("with", "")
         callee, shape = self.callee_of(parent)
         return ("pass", ",".join(callee), slot, shape) if callee else ("escape", "")
+
+    def parsed(self, read: ast.Call) -> bool:
+        """Does the result of ``read`` go only to a document parser (directly, via ``.decode()`` or a local)?"""
+        node = read
+        parent = self.parents.get(node)
+        if isinstance(parent, ast.Await):
+            node, parent = parent, self.parents.get(parent)
+        values: List[ast.AST] = [node]
+        if isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name):
+            name = parent.targets[0].id
+            values = [n for n in self.parents if isinstance(n, ast.Name) and n.id == name and
+                      isinstance(n.ctx, ast.Load)]
+        return bool(values) and all(self.parser_of(v) for v in values)
+
+    def parser_of(self, value: ast.AST) -> bool:
+        parent = self.parents.get(value)
+        if isinstance(parent, ast.Attribute) and parent.attr == "decode":
+            call = self.parents.get(parent)
+            value, parent = call, self.parents.get(call)
+        return isinstance(parent, ast.Call) and value in parent.args and bool(self.qualify(parent.func) & DOCUMENT_PARSERS)
 
     def callee_of(self, call: ast.Call) -> Tuple[Tuple[str, ...], str]:
         """The callee's candidates and shape: "plain", "method" (``self.m``: slot + 1), "class"."""

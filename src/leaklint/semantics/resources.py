@@ -64,6 +64,15 @@ BORROWING_CALLS = frozenset({
 })
 
 
+#: parsers that need a whole document anyway: reading an upload whole to feed one costs nothing more
+DOCUMENT_PARSERS = frozenset({
+    "json.loads", "yaml.safe_load", "yaml.load", "yaml.full_load", "tomllib.loads", "tomli.loads", "orjson.loads",
+    "ujson.loads", "ast.literal_eval", "xml.etree.ElementTree.fromstring", "defusedxml.ElementTree.fromstring",
+    "toml.loads", "msgpack.unpackb", "msgspec.json.decode", "csv.reader", "csv.DictReader", "pandas.read_csv",
+    "pandas.read_json", "pandas.read_excel", "pandas.read_parquet",
+})
+
+
 class ResourceTable:
     """Built-in kinds plus the user's; looked up by qualified acquire name."""
 

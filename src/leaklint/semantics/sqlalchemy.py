@@ -7,13 +7,15 @@ Session factories are resolved through imports and the project facts, so
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import libcst as cst
 
 from leaklint.semantics.names import Names, matches
-from leaklint.semantics.project import ProjectFacts
-from leaklint.semantics.summary import ModuleSummary
+
+if TYPE_CHECKING:  # pragma: no cover - the map phase (summary, ownership_map) imports this module's tables
+    from leaklint.semantics.project import ProjectFacts
+    from leaklint.semantics.summary import ModuleSummary
 
 ASYNC_SESSION_CLASSES = frozenset({
     "sqlalchemy.ext.asyncio.AsyncSession", "sqlalchemy.ext.asyncio.session.AsyncSession",

@@ -14,13 +14,8 @@ from leaklint.semantics import fastapi as web
 from leaklint.semantics import files
 from leaklint.semantics import flow
 from leaklint.semantics.flow import FunctionIndex
+from leaklint.semantics.resources import DOCUMENT_PARSERS
 
-#: parsers that need the whole document anyway: reading the upload whole for them costs nothing more
-DOCUMENT_PARSERS = frozenset({
-    "json.loads", "yaml.safe_load", "yaml.load", "yaml.full_load", "tomllib.loads", "tomli.loads", "orjson.loads",
-    "ujson.loads", "ast.literal_eval", "xml.etree.ElementTree.fromstring", "defusedxml.ElementTree.fromstring",
-    "toml.loads", "msgpack.unpackb", "msgspec.json.decode",
-})
 LOOPS = (cst.For, cst.While, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 
 

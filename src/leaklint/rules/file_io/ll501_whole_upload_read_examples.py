@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from leaklint.rule import Invalid
+from leaklint.rule import Invalid, Valid
 
 UPLOAD_APP = """
 from fastapi import FastAPI, UploadFile
@@ -201,6 +201,23 @@ async def many(files: list[UploadFile]):
 
     return {"n": len(await asyncio.gather(*(load(f) for f in files)))}
 """,
+    # a helper of another module reads the upload whole to parse it: the parser needs all of it
+    Valid("""
+from fastapi import FastAPI, UploadFile
+from app.imports import load_rows
+
+app = FastAPI()
+
+@app.post("/import")
+async def import_rows(file: UploadFile):
+    return {"rows": len(await load_rows(file))}
+""", files={"app/__init__.py": "", "app/imports.py": """
+import json
+
+async def load_rows(upload):
+    content = await upload.read()
+    return json.loads(content)
+"""}, path="app/main.py"),
 ]
 
 
