@@ -254,3 +254,13 @@ def test_namespace_package_modules_resolve_across_files(tmp_path):
     facts = ProjectFacts.build(mapped.values())
     main = mapped[str(tmp_path / "app/socket/main.py")]
     assert {facts.canonical(q) for q in main.called} == {"app.socket.db.SessionLocal"}
+
+
+def test_test_modules_are_known_by_their_package_path(tmp_path):
+    mapped, _ = project(tmp_path, {
+        "app/__init__.py": "", "app/tests/__init__.py": "", "app/tests/test_db.py": "x = 1\n",
+        "app/conftest.py": "x = 1\n", "app/db.py": "x = 1\n", "app/latest_test.py": "x = 1\n",
+        "app/testing_utils.py": "x = 1\n",
+    })
+    tests = sorted(s.module for s in mapped.values() if s.is_test_module)
+    assert tests == ["app.conftest", "app.latest_test", "app.tests.test_db"]

@@ -106,6 +106,15 @@ class ModuleSummary:
     def imported(self) -> Set[str]:
         return {q for qs in self.imports.values() for q in qs}
 
+    @property
+    def is_test_module(self) -> bool:
+        """A test module or fixture file (``tests/``, ``test_*.py``, ``*_test.py``, ``conftest.py``):
+        the test process ends with the run, so what leaks there leaks nothing that outlives it."""
+        parts = self.module.split(".")  # package-relative: a checkout under /home/me/test/ is not a test
+        name = parts[-1]
+        return name == "conftest" or name.startswith("test_") or name.endswith("_test") or \
+            any(p in ("tests", "test") for p in parts[:-1])
+
     def imports_from(self, *prefixes: str) -> bool:
         return any(q == p or q.startswith(p + ".") for q in self.imported for p in prefixes)
 

@@ -64,7 +64,7 @@ class _SessionRule(Rule):
 
     @classmethod
     def can_fire(cls, summary, project) -> bool:
-        return sa.may_use_sqlalchemy(summary, project)
+        return not summary.is_test_module and sa.may_use_sqlalchemy(summary, project)
 
 
 def _created_sessions(ctx, index: FunctionIndex) -> List[Tuple[cst.Call, sa.Resource]]:
