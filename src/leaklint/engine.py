@@ -13,9 +13,9 @@ from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Sequence, Tuple, Type
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata import MetadataWrapper
 
-from leaklint import fixes as fixes_mod
+from leaklint import fixes as fixes_mod, positions as positions_mod, traversal
 from leaklint.diagnostics import Applicability, Diagnostic, FixView, Location
 from leaklint.rule import Fix, Report, Rule
 from leaklint.semantics.context import FileContext
@@ -90,35 +90,48 @@ def tool_diagnostic(code: str, path: str, message: str, row: int = 1, column: in
 
 # -- one traversal ---------------------------------------------------------------------------
 
-class Dispatcher(cst.CSTVisitor):
+class Dispatcher:
     """Runs every rule's ``visit_<Node>``/``leave_<Node>`` in one walk and keeps the ancestor stack.
 
-    This is libcst's batched traversal plus the stack, which saves rules the ParentNodeProvider
-    pass they would otherwise each need.
+    The same events, in the same order, as libcst's batched ``CSTVisitor`` traversal plus the
+    stack (which saves rules the ParentNodeProvider pass they would otherwise each need), from
+    ``traversal.walk``, which reads the tree instead of rebuilding it, and skips whitespace,
+    operator and bracket nodes when no rule has a method for them. Return values of ``visit_``
+    methods are ignored: children are always visited.
     """
 
     def __init__(self, ctx: FileContext, rules: Sequence[Rule]) -> None:
-        super().__init__()
         self.ctx = ctx
         self.visit: Dict[str, list] = {}
         self.leave: Dict[str, list] = {}
         for rule in rules:
-            for name, method in rule.get_visitors().items():
+            for name in _visitor_names(type(rule), rule):
                 kind, _, node_type = name.partition("_")
                 if "_" in node_type:
                     raise TypeError(f"{type(rule).__name__}.{name}: attribute visitors are not supported")
-                (self.visit if kind == "visit" else self.leave).setdefault(node_type, []).append(method)
+                (self.visit if kind == "visit" else self.leave).setdefault(node_type, []).append(
+                    getattr(rule, name))
 
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        self.ctx.stack.append(node)
-        for method in self.visit.get(type(node).__name__, ()):
-            method(node)
-        return True
+    def hooks(self, cls: type) -> Tuple[list, list]:
+        name = cls.__name__
+        return self.visit.get(name, []), self.leave.get(name, [])
 
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        for method in self.leave.get(type(original_node).__name__, ()):
-            method(original_node)
-        self.ctx.stack.pop()
+    def run(self, module: cst.Module) -> None:
+        hooked = set(self.visit) | set(self.leave)
+        trivia_hooked = any(cls.__name__ in hooked for cls in traversal.TRIVIA)
+        traversal.walk(module, self.hooks, self.ctx.stack, frozenset() if trivia_hooked else traversal.TRIVIA)
+
+
+_VISITOR_NAMES: Dict[type, Tuple[str, ...]] = {}
+
+
+def _visitor_names(cls: type, rule: Rule) -> Tuple[str, ...]:
+    """``rule.get_visitors()``'s names (sorted, no-op stubs left out), worked out once per class:
+    ``inspect.getmembers`` costs milliseconds per rule instance."""
+    names = _VISITOR_NAMES.get(cls)
+    if names is None:
+        names = _VISITOR_NAMES[cls] = tuple(rule.get_visitors())
+    return names
 
 
 def _run_rules(path: str, source: bytes, module: cst.Module, summary: ModuleSummary, project: ProjectFacts,
@@ -130,8 +143,20 @@ def _run_rules(path: str, source: bytes, module: cst.Module, summary: ModuleSumm
         for rule in rules:
             if rule.get_inherited_dependencies():
                 stack.enter_context(rule.resolve(wrapper))
-        wrapper.module.visit(Dispatcher(ctx, rules))
+        Dispatcher(ctx, rules).run(wrapper.module)
     return wrapper, [r for rule in rules for r in rule.reports]
+
+
+def _wanted(reports: Sequence[Report]) -> List[cst.CSTNode]:
+    """The nodes whose positions the findings (and fixes) of a file read."""
+    nodes: List[cst.CSTNode] = []
+    for report in reports:
+        nodes.append(report.node)
+        if report.statement is not None:
+            nodes.append(report.statement)
+        if report.fix is not None:
+            nodes.extend(report.fix.replacements)
+    return nodes
 
 
 def _location(rng) -> Tuple[Location, Location]:
@@ -151,7 +176,7 @@ class Linted:
         self.module = cst.parse_module(source)
         self.wrapper, reports = _run_rules(path, source, self.module, summary, project, rule_classes)
         self.module = self.wrapper.module
-        self.positions = self.wrapper.resolve(PositionProvider) if reports else {}
+        self.positions = positions_mod.of(self.module, _wanted(reports)) if reports else {}
         self._statement_ranges: Optional[List] = None
         noqa = build_index(source) if reports else None
         self.reports: List[Report] = []
