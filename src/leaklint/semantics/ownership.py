@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, Iterable, Optional, Set, Tuple
 
 from leaklint.semantics import sqlalchemy as sa
-from leaklint.semantics.resources import BORROWING_CALLS, DEFAULT_TABLE, OWNING_CALLS, ResourceTable
+from leaklint.semantics.resources import (BORROWING_CALLS, DEFAULT_TABLE, DOCUMENT_PARSERS, OWNING_CALLS,
+                                          ResourceTable)
 
 #: (kind name, is_async)
 Acquired = Tuple[str, bool]
@@ -49,6 +50,9 @@ class OwnershipFacts:
     yields: Dict[str, Acquired] = field(default_factory=dict)
     releases: Dict[str, FrozenSet[int]] = field(default_factory=dict)
     borrows: Dict[str, FrozenSet[int]] = field(default_factory=dict)
+    #: project functions that hand a parameter to a document parser (``def load(text): return
+    #: yaml.safe_load(text)``): a parser too, for rules that exempt parsed documents
+    parsers: Set[str] = field(default_factory=set)
 
 
 def records_of(summary) -> Dict[str, FunctionRecord]:
@@ -171,9 +175,22 @@ class _Closure:
                 break
         return self.facts
 
+    def parses(self, record: FunctionRecord) -> bool:
+        for uses in record.ownership.param_uses.values():
+            for use in uses:
+                if use[0] != "pass":
+                    continue
+                names = frozenset(self.project.canonical(n) for n in use[1].split(","))
+                if names & DOCUMENT_PARSERS or names & self.facts.parsers:
+                    return True
+        return False
+
     def step(self, qualified: str, record: FunctionRecord) -> bool:
         changed = False
         own = record.ownership
+        if qualified not in self.facts.parsers and self.parses(record):
+            self.facts.parsers.add(qualified)
+            changed = True
         if not record.cached:
             for table, values, pick in ((self.facts.returns, own.returns, self.acquired),
                                         (self.facts.factories, own.returns, self.factory),

@@ -124,17 +124,27 @@ class WholeUploadRead(_FileRule):
             if isinstance(call, cst.Call):
                 node, parent = call, index.parent.get(call)
         call = index.parent.get(parent) if isinstance(parent, cst.Arg) else None
-        return isinstance(call, cst.Call) and bool(self.ctx.qualify(call.func) & DOCUMENT_PARSERS)
+        if not isinstance(call, cst.Call):
+            return False
+        names = self.ctx.qualify(call.func)
+        return bool(names & DOCUMENT_PARSERS or names & self.ctx.project.ownership.parsers)
 
     def _size_checked(self, fn: cst.FunctionDef, index: FunctionIndex, upload: str, read: cst.Call) -> bool:
         """``if file.size > LIMIT: raise`` before the read (also in an enclosing function, for a read in
         a closure), or a dependency that checks the size."""
         scopes = [index] + [flow.index_of(self.ctx, f) for f in self.ctx.ancestors(fn) if isinstance(f, cst.FunctionDef)]
+
+        def size_of(node: cst.CSTNode) -> bool:
+            return isinstance(node, cst.Attribute) and node.attr.value == "size" and \
+                isinstance(node.value, cst.Name) and node.value.value == upload
+
         for scope in scopes:
+            # ``file_size = file.size or 0`` then ``if file_size > LIMIT``
+            sizes = {flow.assigned_name(scope, a.value) for a in scope.all(cst.Assign)
+                     if any(size_of(n) for n in flow.walk(a.value))} - {None}
             for compare in scope.all(cst.Comparison):
                 for node in flow.walk(compare):
-                    if isinstance(node, cst.Attribute) and node.attr.value == "size" and \
-                            isinstance(node.value, cst.Name) and node.value.value == upload:
+                    if size_of(node) or (isinstance(node, cst.Name) and node.value in sizes):
                         return True
         for param in web.handler_params(fn):
             if param.name.value != upload:

@@ -218,6 +218,31 @@ async def load_rows(upload):
     content = await upload.read()
     return json.loads(content)
 """}, path="app/main.py"),
+    # the parser is the project's own wrapper; the size went through a local first
+    Valid("""
+from fastapi import FastAPI, UploadFile
+from app import yamlio
+
+app = FastAPI()
+
+@app.post("/actions")
+async def actions(file: UploadFile):
+    return yamlio.safe_load(await file.read())
+
+@app.post("/upload")
+async def upload(file: UploadFile):
+    size = file.size or 0
+    if size > 1_000_000:
+        raise ValueError("too large")
+    data = await file.read()
+    with open("/tmp/x", "wb") as out:
+        out.write(data)
+""", files={"app/__init__.py": "", "app/yamlio.py": """
+import yaml
+
+def safe_load(text):
+    return yaml.load(text, Loader=yaml.CSafeLoader)
+"""}, path="app/main.py"),
 ]
 
 
