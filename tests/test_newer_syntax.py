@@ -155,3 +155,16 @@ def test_rewrites_for_python_39_keep_lines():
     tree = ast.parse(older)
     assert "except (ValueError, TypeError) as group:" in older
     assert any(isinstance(n, ast.Call) and getattr(n.func, "id", "") == "run" for n in ast.walk(tree))
+
+
+def test_a_file_leaklint_cannot_summarise_is_never_reported_clean(tmp_path, monkeypatch):
+    """Should a newer construct defeat the rewrite, the file gets LL004, not "All checks passed!"."""
+    from leaklint.semantics import summary
+    from tests._infra import invoke
+
+    (tmp_path / "deps.py").write_text(NEWER)
+    monkeypatch.setattr(summary, "downgrade", lambda source: None)
+    result = invoke(["--jobs", "1", "deps.py"], tmp_path, monkeypatch)
+    assert result.code == 1, result.out + result.err
+    assert "deps.py:7:" in result.out and "LL004 not analysed: this Python" in result.out
+    assert "All checks passed!" not in result.out

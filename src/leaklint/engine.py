@@ -7,6 +7,7 @@ in worker processes. libcst is only invoked for files where some enabled rule ca
 from __future__ import annotations
 
 import contextlib
+import sys
 import tokenize
 import io
 from dataclasses import dataclass, field, replace
@@ -245,12 +246,17 @@ def lint_source(path: str, source: bytes, summary: ModuleSummary, project: Proje
     result = FileResult(path)
     if summary.syntax_error is not None:
         # ast may reject syntax newer than this interpreter: let libcst have the last word
+        msg, row, col = summary.syntax_error
         try:
             cst.parse_module(source)
         except Exception:
-            msg, row, col = summary.syntax_error
             result.diagnostics.append(tool_diagnostic("LL001", path, f"SyntaxError: {msg}", row, col))
             return result
+        # valid code this interpreter's ast cannot read, and that leaklint could not rewrite for it:
+        # say so rather than let the file look clean
+        result.diagnostics.append(tool_diagnostic(
+            "LL004", path, f"not analysed: this Python ({sys.version.split()[0]}) cannot summarise its syntax "
+            f"({msg}); run leaklint with a newer Python", row, col))
     rules = applicable_rules(summary, project, rule_classes)
     if not rules:
         return result
