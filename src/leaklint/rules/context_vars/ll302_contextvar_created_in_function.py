@@ -67,6 +67,23 @@ from app.context import request_id
 def handler():
     return request_id.get()
 """, files={"app/__init__.py": "", "app/context.py": CONTEXT_PY}, path="app/views.py"),
+        # a registry that makes one variable per name, the first time the name is used
+        """
+from contextvars import ContextVar
+
+class Globals:
+    def __init__(self):
+        object.__setattr__(self, "_vars", {})
+
+    def _ensure(self, name):
+        if name not in self._vars:
+            self._vars[name] = ContextVar(f"globals:{name}", default=None)
+
+    def _ensure_default(self, name):
+        return self._vars.setdefault(name, ContextVar(name))
+
+g = Globals()
+""",
     ]
     invalid = [
         Invalid("""
@@ -95,6 +112,27 @@ def middleware_factory(app):
         if "ContextVar" not in name and not isinstance(func, cst.Name):
             return
         fn = self.ctx.current_function()
-        if fn is None or not cv.is_contextvar_constructor(self.ctx, node):
+        if fn is None or not cv.is_contextvar_constructor(self.ctx, node) or self._memoised(node):
             return
         self.report(node, func=fn.name.value)
+
+    def _memoised(self, node: cst.Call) -> bool:
+        """``self._vars[name] = ContextVar(...)`` under ``if name not in self._vars``: one variable per
+        key, made the first time and reused (a registry), not one per call."""
+        parent = self.ctx.parent(node)
+        if isinstance(parent, cst.Arg):
+            call = self.ctx.parent(parent)
+            return isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and \
+                call.func.attr.value == "setdefault"
+        if not (isinstance(parent, cst.Assign) and len(parent.targets) == 1 and
+                isinstance(parent.targets[0].target, cst.Subscript)):
+            return False
+        container = self.ctx.code(parent.targets[0].target.value)
+        for ancestor in self.ctx.ancestors(parent):
+            if isinstance(ancestor, cst.FunctionDef):
+                return False
+            if isinstance(ancestor, cst.If) and isinstance(ancestor.test, cst.Comparison) and any(
+                    isinstance(t.operator, cst.NotIn) and self.ctx.code(t.comparator) == container
+                    for t in ancestor.test.comparisons):
+                return True
+        return False
