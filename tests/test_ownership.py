@@ -158,15 +158,20 @@ class Store:
     def rows(self):
         return []
 
+    def flush(self):
+        pass
+
 def get_store():
     return Store("sqlite://")
+
+shared = Store("sqlite://")
 
 def unused():
     pass
 ''',
         "app/routes.py": '''
 from fastapi import APIRouter, BackgroundTasks
-from app.store import get_store, Store
+from app.store import get_store, shared, Store
 
 router = APIRouter()
 
@@ -178,10 +183,12 @@ def items(tasks: BackgroundTasks):
     s = Store("x")
     s.rows()
     tasks.add_task(send_mail)
+    shared.flush()
     return get_store()
 ''',
     })
     reached = facts.per_request
+    assert "app.store.Store.flush" in reached  # through the module-level instance `shared`
     for name in ("app.routes.items", "app.store.get_store", "app.store.Store.__init__", "app.store.Store._warm",
                  "app.store.Store.rows", "app.routes.send_mail"):
         assert name in reached, name

@@ -6,7 +6,8 @@ websocket handlers, dependencies (sub-dependencies too, and the closures a depen
 such as ``Depends(require_role("admin"))`` returns), HTTP and pure-ASGI middleware. Edges are the
 calls of every linted module (not out of ``@lru_cache`` factories, and not calls whose result is
 memoised in a global, a container or a lazily set attribute: those run once): functions by qualified name, ``Class(...)`` to ``Class.__init__``,
-``self.m()`` to the method, ``x = Cls(); x.m()``, nested functions, and functions handed to a call
+``self.m()`` to the method, ``x = Cls(); x.m()``, ``service.m()`` on a module-level instance,
+nested functions, and functions handed to a call
 as callbacks (``background_tasks.add_task(send_mail)``, ``run_in_threadpool(work)``).
 
 The result is plain data on ``ProjectFacts``: for each reachable function the function it was
@@ -49,6 +50,15 @@ def _edges(project, record, summary_facts) -> Iterable[str]:
             for method in ("__init__", "__post_init__"):
                 if f"{canonical}.{method}" in functions:
                     yield f"{canonical}.{method}"
+            continue
+        # ``service.get_user(...)`` on a module-level ``service = UserService()``
+        owner, _, method = canonical.rpartition(".")
+        instance = project.definition(owner) if owner else None
+        if instance is not None and instance.kind == "call":
+            for cls in instance.callee:
+                target = f"{project.canonical(cls)}.{method}"
+                if target in functions:
+                    yield target
     qualified = f"{record.module}.{record.path}"
     for nested in own.nested_calls:
         if f"{qualified}.{nested}" in functions:
