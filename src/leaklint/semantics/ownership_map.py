@@ -54,14 +54,9 @@ class _Scanner:
         self.param_types: Dict[str, Names] = {}
         args = fn.args
         for arg in args.posonlyargs + args.args + args.kwonlyargs:
-            annotation = arg.annotation
-            if isinstance(annotation, ast.Subscript) and isinstance(annotation.slice, ast.Tuple) and \
-                    annotation.slice.elts:  # Annotated[FileService, Depends(...)]
-                annotation = annotation.slice.elts[0]
-            if isinstance(annotation, (ast.Name, ast.Attribute)):
-                names = qualify(annotation)
-                if names:
-                    self.param_types[arg.arg] = names
+            names = frozenset(n for part in _annotation_parts(arg.annotation) for n in qualify(part))
+            if names:
+                self.param_types[arg.arg] = names
         self.params = {name: i for i, name in enumerate(params)}
         self.qualify = qualify
         self.self_name = params[0] if is_method and params else None
@@ -245,6 +240,27 @@ class _Scanner:
                 names = self.qualify(arg)
                 if names:
                     self.out.callbacks.add(tuple(sorted(names)))
+
+
+def _annotation_parts(annotation: Optional[ast.expr]) -> List[ast.expr]:
+    """The classes an annotation names: ``X``, ``X | None``, ``Optional[X]``, ``Union[X, str]``, and the
+    first argument of ``Annotated[X, Depends(...)]``."""
+    out: List[ast.expr] = []
+    stack = [annotation] if annotation is not None else []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Name, ast.Attribute)):
+            out.append(node)
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+            stack.extend([node.left, node.right])
+        elif isinstance(node, ast.Subscript):
+            head = node.value.attr if isinstance(node.value, ast.Attribute) else getattr(node.value, "id", "")
+            inner = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+            if head == "Annotated":
+                stack.extend(inner[:1])
+            elif head in ("Optional", "Union"):
+                stack.extend(inner)
+    return out
 
 
 def scan_function(fn, params: Tuple[str, ...], qualify: Callable[[ast.AST], Names],
