@@ -1,10 +1,8 @@
 """The ownership analysis and per-request reachability, on small projects spread over modules."""
 
-import textwrap
+from test_semantics import project
 
-from leaklint.runner import summarise_path
 from leaklint.semantics.callgraph import request_path
-from leaklint.semantics.project import ProjectFacts
 
 DB = """
 from sqlalchemy import create_engine
@@ -16,17 +14,9 @@ SessionLocal = sessionmaker(bind=engine)
 
 
 def build(tmp_path, files):
-    paths = []
-    for rel, code in files.items():
-        path = tmp_path / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(code).lstrip())
-        paths.append(str(path))
-    for folder in {p.parent for p in (tmp_path / r for r in files)}:
-        if folder != tmp_path and not (folder / "__init__.py").exists():
-            (folder / "__init__.py").write_text("")
-    summaries = [s for _, s, _ in (summarise_path(p, roots=[str(tmp_path)]) for p in paths)]
-    return ProjectFacts.build(summaries)
+    """The project facts of ``files``, each folder a regular package."""
+    packages = {str(p.parent.relative_to(tmp_path)) for p in (tmp_path / r for r in files) if p.parent != tmp_path}
+    return project(tmp_path, {**{f"{d}/__init__.py": "" for d in packages}, **files})[1]
 
 
 def test_returned_and_yielded_resources_across_modules(tmp_path):
