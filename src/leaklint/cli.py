@@ -179,6 +179,9 @@ def rule_command(code: Optional[str], show_all: bool, output_format: str) -> Non
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """Entry point: map every failure to a one-line message and an exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
+    from leaklint.runner import tune_gc
+
+    tune_gc()
     try:
         cli.main(args=args, prog_name="leaklint", standalone_mode=False)
         code = EXIT_OK

@@ -8,6 +8,7 @@ worker stays flat however large the project is.
 from __future__ import annotations
 
 import fnmatch
+import gc
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -85,6 +86,16 @@ _JOB: Optional[Job] = None
 def _init_worker(project: ProjectFacts, job: Job) -> None:
     global _PROJECT, _JOB
     _PROJECT, _JOB = project, job
+    tune_gc()
+    gc.freeze()  # the project facts live as long as the worker: no collection needs to look at them
+
+
+def tune_gc() -> None:
+    """Fewer cyclic collections in a process that builds syntax trees (millions of acyclic objects,
+    freed by reference counting): with the default thresholds a collection runs every 700
+    allocations and, once the project facts are in memory, takes about a fifth of the run.
+    Called by the CLI and in the workers, never by the library."""
+    gc.set_threshold(100_000, 50, 100)
 
 
 def codes_for(path: str, job: Job) -> List[str]:
@@ -160,7 +171,7 @@ def run(files: Sequence[str], settings: Settings, codes: Sequence[str], options:
     parallel = jobs > 1 and len(files) >= SERIAL_BELOW
     if parallel:
         # the fork server (started here, while the parent is small) preloads libcst for every worker
-        with _pool(jobs) as pool:
+        with _pool(jobs, tune_gc) as pool:
             chunks = _chunks(list(files), jobs)
             mapped = [r for chunk in pool.map(_summarise_chunk, chunks, [roots] * len(chunks)) for r in chunk]
     else:

@@ -156,6 +156,16 @@ class WholeUploadRead(_FileRule):
                     return True
         return False
 
+    def _may_read_whole(self, node: cst.Call) -> bool:
+        """Cheap first look for ``_helper_reads_whole`` (before indexing the function): the callee is
+        a project function that reads some parameter whole."""
+        for name in self.ctx.qualify(node.func):
+            record = self.ctx.project.functions.get(name)
+            if record is not None and any(use[:3] == ("method", "read", "whole")
+                                          for uses in record.ownership.param_uses.values() for use in uses):
+                return True
+        return False
+
     def _helper_reads_whole(self, node: cst.Call, uploads) -> Optional[str]:
         """``await save(file)`` where the project function ``save`` reads its parameter whole."""
         for name in self.ctx.qualify(node.func):
@@ -174,7 +184,7 @@ class WholeUploadRead(_FileRule):
         func = node.func
         if isinstance(func, (cst.Name, cst.Attribute)) and self.ctx.project.functions:
             fn = self.ctx.current_function()
-            if fn is not None and web.runs_per_request(self.ctx, fn):
+            if fn is not None and self._may_read_whole(node) and web.runs_per_request(self.ctx, fn):
                 uploads, _ = files.upload_and_request_names(self.ctx, fn, flow.index_of(self.ctx, fn))
                 upload = self._helper_reads_whole(node, uploads) if uploads else None
                 if upload is not None:
