@@ -147,13 +147,21 @@ def _context():
     methods = multiprocessing.get_all_start_methods()
     if "forkserver" in methods:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["libcst", "leaklint.registry", "leaklint.engine", "leaklint.rules"])
+        context.set_forkserver_preload(["libcst", "leaklint.registry", "leaklint.engine", "leaklint.rules",
+                                        "leaklint._forkserver"])
         return context
     return multiprocessing.get_context("spawn")
 
 
 def _pool(jobs: int, initializer=None, initargs=()) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=initializer, initargs=initargs)
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 def default_jobs() -> int:
@@ -187,6 +195,8 @@ def run(files: Sequence[str], settings: Settings, codes: Sequence[str], options:
         elif error is not None:
             out.results.append(FileResult(path, [tool_diagnostic("LL002", path, error)]))
     if parallel:
+        # largest files first, so that the last chunks are small and the workers end together
+        readable.sort(key=lambda item: _size(item[0]), reverse=True)
         with _pool(jobs, _init_worker, (project, job)) as pool:
             for chunk in pool.map(_check_chunk, _chunks(readable, jobs)):
                 out.results.extend(chunk)
