@@ -145,7 +145,10 @@ def _run_rules(path: str, source: bytes, module: cst.Module, summary: ModuleSumm
             if rule.get_inherited_dependencies():
                 stack.enter_context(rule.resolve(wrapper))
         Dispatcher(ctx, rules).run(wrapper.module)
-    return wrapper, [r for rule in rules for r in rule.reports]
+    reports = [r for rule in rules for r in rule.reports]
+    for rule in rules:  # a report points at its rule: break the cycle, so the tree is freed with the last reference
+        rule.reports = []
+    return wrapper, reports
 
 
 def _wanted(reports: Sequence[Report]) -> List[cst.CSTNode]:

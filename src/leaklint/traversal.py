@@ -71,32 +71,38 @@ def field_order(cls: type) -> Optional[Tuple[str, ...]]:
         if isinstance(statement, ast.Assign) and len(statement.targets) == 1 \
                 and isinstance(statement.targets[0], ast.Name) and _self_attribute(statement.value):
             aliases[statement.targets[0].id] = statement.value.attr  # type: ignore[attr-defined]
-    order: List[str] = []
-    ok = True
+    collect = _Collect(aliases)
+    collect.visit(function)
+    return tuple(collect.order) if collect.ok else None
 
-    class Collect(ast.NodeVisitor):
-        def visit_Call(self, call: ast.Call) -> None:  # generic_visit: func, args, keywords = evaluation order
-            nonlocal ok
-            func = call.func
-            if isinstance(func, ast.Name) and func.id in _VISIT_HELPERS:
-                if len(call.args) != 4 or not isinstance(call.args[1], ast.Constant):
-                    ok = False
-                    return
-                name, value = call.args[1].value, call.args[2]
-                read = value.attr if _self_attribute(value) else aliases.get(getattr(value, "id", None))
-                if read != name:
-                    ok = False
-                    return
-                if name not in order:
-                    order.append(name)
-                return
-            if isinstance(func, ast.Attribute) and func.attr in ("visit", "_visit_and_replace_children"):
-                ok = False  # a child visited by hand: not a shape this reader knows
-                return
-            self.generic_visit(call)
 
-    Collect().visit(function)
-    return tuple(order) if ok else None
+class _Collect(ast.NodeVisitor):
+    """The field names passed to libcst's ``visit_*`` helpers, in evaluation order (``generic_visit``
+    of a call: func, args, keywords)."""
+
+    def __init__(self, aliases: Dict[str, str]) -> None:
+        self.aliases = aliases
+        self.order: List[str] = []
+        self.ok = True
+
+    def visit_Call(self, call: ast.Call) -> None:
+        func = call.func
+        if isinstance(func, ast.Name) and func.id in _VISIT_HELPERS:
+            if len(call.args) != 4 or not isinstance(call.args[1], ast.Constant):
+                self.ok = False
+                return
+            name, value = call.args[1].value, call.args[2]
+            read = value.attr if _self_attribute(value) else self.aliases.get(getattr(value, "id", None))
+            if read != name:
+                self.ok = False
+                return
+            if name not in self.order:
+                self.order.append(name)
+            return
+        if isinstance(func, ast.Attribute) and func.attr in ("visit", "_visit_and_replace_children"):
+            self.ok = False  # a child visited by hand: not a shape this reader knows
+            return
+        self.generic_visit(call)
 
 
 def _self_attribute(node: ast.AST) -> bool:
