@@ -43,6 +43,24 @@ class Ownership:
     param_types: Dict[int, Tuple[str, ...]] = field(default_factory=dict)
 
 
+def child_nodes(node: ast.AST) -> List[ast.AST]:
+    """``list(ast.iter_child_nodes(node))`` (same nodes, same order) without the two generators: the
+    map phase iterates every node's children several times."""
+    out: List[ast.AST] = []
+    for name in node._fields:
+        try:
+            value = getattr(node, name)
+        except AttributeError:
+            continue
+        if isinstance(value, ast.AST):
+            out.append(value)
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, ast.AST):
+                    out.append(item)
+    return out
+
+
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 _NEXT = frozenset({"builtins.next", "builtins.anext"})
 
@@ -80,7 +98,7 @@ class _Scanner:
                 continue
             if isinstance(node, ast.Lambda):
                 continue
-            for child in ast.iter_child_nodes(node):
+            for child in child_nodes(node):
                 self.parents[child] = node
                 stack.append(child)
         self.declared_global = {n for node in nodes if isinstance(node, (ast.Global, ast.Nonlocal)) for n in node.names}

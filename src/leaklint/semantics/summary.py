@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from leaklint.semantics.downgrade import downgrade
-from leaklint.semantics.ownership_map import Ownership, scan_function
+from leaklint.semantics.ownership_map import Ownership, child_nodes, scan_function
 from leaklint.semantics.names import BUILTIN_NAMES, Names, import_bindings, qualify_parts
 
 DEPENDS_CALLEES = frozenset(
@@ -293,7 +293,7 @@ class _Summariser:
                 parts = _dotted(target)
                 if parts is not None and len(parts) >= 3 and parts[-3:-1] == ["app", "state"]:
                     self.s.app_state_calls.update(self._qualify(node.value.func, chain))
-        for child in ast.iter_child_nodes(node):
+        for child in child_nodes(node):
             self._walk(child, chain, class_path, path)
 
     def _function(self, node, chain, class_path, path) -> None:
@@ -419,7 +419,7 @@ def _runs_forever(fn: ast.AST) -> bool:
         if isinstance(node, ast.While) and isinstance(node.test, ast.Constant) and node.test.value \
                 and not _leaves(node.body, True):
             return True
-        stack.extend(ast.iter_child_nodes(node))
+        stack.extend(child_nodes(node))
     return False
 
 
@@ -435,7 +435,7 @@ def _leaves(body: List[ast.stmt], own_loop: bool) -> bool:
             if _leaves(node.body, False) or _leaves(node.orelse, own_loop):
                 return True
             continue
-        stack.extend(ast.iter_child_nodes(node))
+        stack.extend(child_nodes(node))
     return False
 
 
@@ -477,7 +477,7 @@ def _scan_function(fn) -> Tuple[Set[str], Set[str], List[ast.stmt], bool]:
             imports.append(node)
             for alias in node.names:
                 bound.add((alias.asname or alias.name).split(".")[0])
-        stack.extend(ast.iter_child_nodes(node))
+        stack.extend(child_nodes(node))
     return bound, declared, imports, generator
 
 
