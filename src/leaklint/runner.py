@@ -11,6 +11,7 @@ import fnmatch
 import gc
 import multiprocessing
 import os
+import pickle
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple
@@ -83,9 +84,10 @@ _PROJECT: Optional[ProjectFacts] = None
 _JOB: Optional[Job] = None
 
 
-def _init_worker(project: ProjectFacts, job: Job) -> None:
+def _init_worker(project: bytes, job: Job) -> None:
+    """``project``: the pickled project facts (pickled once by the parent, not once per worker)."""
     global _PROJECT, _JOB
-    _PROJECT, _JOB = project, job
+    _PROJECT, _JOB = pickle.loads(project), job
     tune_gc()
     gc.freeze()  # the project facts live as long as the worker: no collection needs to look at them
 
@@ -197,7 +199,7 @@ def run(files: Sequence[str], settings: Settings, codes: Sequence[str], options:
     if parallel:
         # largest files first, so that the last chunks are small and the workers end together
         readable.sort(key=lambda item: _size(item[0]), reverse=True)
-        with _pool(jobs, _init_worker, (project, job)) as pool:
+        with _pool(jobs, _init_worker, (pickle.dumps(project, pickle.HIGHEST_PROTOCOL), job)) as pool:
             for chunk in pool.map(_check_chunk, _chunks(readable, jobs)):
                 out.results.extend(chunk)
     else:
