@@ -12,6 +12,7 @@ from typing import List, Optional, Set
 
 import libcst as cst
 
+from leaklint.traversal import children
 from leaklint.semantics import flow
 from leaklint.semantics.flow import FunctionIndex, walk_with_parents
 from leaklint.semantics.names import matches
@@ -146,7 +147,7 @@ def _names_in(node: cst.CSTNode, name: str) -> bool:
         n = stack.pop()
         if isinstance(n, cst.Name) and n.value == name:
             return True
-        stack.extend(n.children)
+        stack.extend(children(n))
     return False
 
 
@@ -340,7 +341,7 @@ def _leaves_loop(loop: cst.While) -> bool:
             if isinstance(node, (cst.While, cst.For)):
                 stack.extend(_returns_only(node))
             continue
-        stack.extend(node.children)
+        stack.extend(children(node))
     return False
 
 

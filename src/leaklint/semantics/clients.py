@@ -36,7 +36,8 @@ def client_created_by(ctx, call: cst.Call) -> Optional[bool]:
 
 
 def may_create_clients(summary, project) -> bool:
-    """Cheap look: does the module call a client constructor or a helper that returns a new client?"""
+    """Cheap look: does the module (or one function: its ``FunctionFacts`` have ``called`` too) call a
+    client constructor or a helper that returns a new client?"""
     returns = project.ownership.returns if project.ownership is not None else {}
     for name in summary.called:
         canonical = project.canonical(name)

@@ -11,6 +11,7 @@ from typing import List, Optional
 
 import libcst as cst
 
+from leaklint.traversal import children
 from leaklint.semantics import flow
 from leaklint.semantics.flow import FunctionIndex
 from leaklint.semantics.names import matches
@@ -134,7 +135,7 @@ def _walk(node: cst.CSTNode):
     while stack:
         n = stack.pop()
         yield n
-        stack.extend(n.children)
+        stack.extend(children(n))
 
 
 def functions_run_in_copied_context(ctx) -> frozenset:

@@ -12,6 +12,7 @@ from typing import Dict, FrozenSet, Optional, Set
 
 import libcst as cst
 
+from leaklint.traversal import children
 from leaklint.semantics import fastapi as web
 from leaklint.semantics.flow import FunctionIndex
 from leaklint.semantics.names import matches
@@ -243,7 +244,7 @@ def refers_to(node: cst.CSTNode, binding: TempBinding) -> bool:
             return True
         if isinstance(n, (cst.Lambda, cst.FunctionDef)):
             continue
-        stack.extend(n.children)
+        stack.extend(children(n))
     return False
 
 

@@ -11,6 +11,8 @@ from typing import Tuple, Dict, Iterable, Iterator, List, Optional, Type, TypeVa
 
 import libcst as cst
 
+from leaklint.traversal import children
+
 T = TypeVar("T", bound=cst.CSTNode)
 SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
 
@@ -29,7 +31,7 @@ class FunctionIndex:
             self.by_type.setdefault(type(node), []).append(node)
             if isinstance(node, SCOPES):
                 continue  # nested scopes are their own functions
-            for child in node.children:
+            for child in children(node):
                 self.parent[child] = node
                 stack.append(child)
         for nodes in self.by_type.values():
@@ -149,7 +151,7 @@ def walk(node: cst.CSTNode, own_scope: bool = False) -> Iterator[cst.CSTNode]:
         yield n
         if own_scope and isinstance(n, SCOPES) and n is not node:
             continue
-        stack.extend(reversed(n.children))
+        stack.extend(reversed(children(n)))
 
 
 def walk_with_parents(node: cst.CSTNode, parent: Optional[cst.CSTNode] = None
@@ -159,7 +161,7 @@ def walk_with_parents(node: cst.CSTNode, parent: Optional[cst.CSTNode] = None
     while stack:
         n, p = stack.pop()
         yield n, p
-        stack.extend((c, n) for c in reversed(n.children))
+        stack.extend((c, n) for c in reversed(children(n)))
 
 
 def parent_map(root: cst.CSTNode) -> Dict[cst.CSTNode, cst.CSTNode]:

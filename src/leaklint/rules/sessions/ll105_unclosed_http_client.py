@@ -70,8 +70,10 @@ class UnclosedHttpClient(Rule):
         return clients.may_create_clients(summary, project) and web.has_per_request_code(summary, project)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if not web.runs_per_request(self.ctx, node):
-            return
+        facts = self.ctx.function_facts(node)
+        if facts is None or not clients.may_create_clients(facts, self.ctx.project) or \
+                not web.runs_per_request(self.ctx, node):
+            return  # the function's own calls (map facts) make no client: nothing to index
         index = flow.index_of(self.ctx, node)
         dependency = web.roles_of(self.ctx, node).dependency  # FastAPI closes only what a generator yields
         for call in index.all(cst.Call):
