@@ -387,6 +387,35 @@ def has_handlers(summary, project) -> bool:
     return web.has_per_request_code(summary, project)
 
 
+def may_read_whole(summary, project) -> bool:
+    """Cheap look for LL501: per-request code that calls ``.read()``/``.body()``, declares a
+    ``File(...)`` parameter, or calls a project helper that reads a parameter whole."""
+    if not has_handlers(summary, project):
+        return False
+    if summary.called_methods & {"read", "body"} or summary.calls_any(project, web.FILE_PARAM):
+        return True
+    for name in summary.called:
+        record = project.functions.get(project.canonical(name))
+        if record is not None and any(use[:3] == ("method", "read", "whole")
+                                      for uses in record.ownership.param_uses.values() for use in uses):
+            return True
+    return False
+
+
+def may_read_file(summary, project) -> bool:
+    """Cheap look for LL502: a ``read``/``read_bytes``/``read_text`` call in the module."""
+    return bool(summary.called_methods & {"read", "read_bytes", "read_text"})
+
+
+def may_open_files(summary, project) -> bool:
+    """Cheap look for LL503: per-request code that opens a file or calls a helper returning one."""
+    if not has_handlers(summary, project):
+        return False
+    returns = project.ownership.returns if project.ownership is not None else {}
+    return summary.calls_any(project, OPEN_CALLS | ASYNC_OPEN_CALLS) or any(
+        returns.get(project.canonical(n), ("",))[0] == "file" for n in summary.called)
+
+
 def calls_response(summary, project, *kinds: str) -> bool:
     """Does the module call a response class of one of ``kinds`` ('plain', 'streaming', 'file')?
     Exact for ``response_kind``, which only recognises calls of ``RESPONSE_CLASSES``."""

@@ -98,6 +98,10 @@ class WholeUploadRead(_FileRule):
     valid = VALID
     invalid = INVALID
 
+    @classmethod
+    def can_fire(cls, summary, project) -> bool:
+        return files.may_read_whole(summary, project)
+
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         """``data: bytes = File(...)``: FastAPI reads the whole upload into ``bytes`` before the handler runs."""
         if not web.roles_of(self.ctx, node).route:

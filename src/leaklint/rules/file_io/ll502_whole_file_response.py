@@ -61,7 +61,8 @@ class WholeFileResponse(_FileRule):
 
     @classmethod
     def can_fire(cls, summary, project) -> bool:
-        return files.has_handlers(summary, project) or files.calls_response(summary, project, "plain")
+        return files.may_read_file(summary, project) and (
+            files.has_handlers(summary, project) or files.calls_response(summary, project, "plain"))
 
     code = "LL502"
     name = "whole-file-response"

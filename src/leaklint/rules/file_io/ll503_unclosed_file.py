@@ -65,6 +65,10 @@ class UnclosedFile(_FileRule):
     valid = VALID
     invalid = INVALID
 
+    @classmethod
+    def can_fire(cls, summary, project) -> bool:
+        return files.may_open_files(summary, project)
+
     def _opens(self, node: cst.Call) -> bool:
         """``open()``/``aiofiles.open()``, or a project function that returns a new open file."""
         if files.last_name(node.func) in ("open", "open_file") and (
