@@ -7,18 +7,14 @@ per request?". Rules ask these questions; they never re-derive them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import FrozenSet, Iterable, Optional, Set
+from typing import Iterable, Optional, Set
 
 import libcst as cst
 
 from leaklint.semantics.names import Names, matches
 from leaklint.semantics.project import ProjectFacts
-from leaklint.semantics.summary import ModuleSummary
+from leaklint.semantics.summary import APP_CLASSES, ROUTE_VERBS, ROUTER_CLASSES, ModuleSummary
 
-APP_CLASSES = frozenset({"fastapi.FastAPI", "fastapi.applications.FastAPI", "starlette.applications.Starlette"})
-ROUTER_CLASSES = frozenset({"fastapi.APIRouter", "fastapi.routing.APIRouter", "starlette.routing.Router"})
-ROUTE_VERBS = frozenset({"get", "post", "put", "delete", "patch", "options", "head", "trace", "api_route",
-                         "websocket", "route", "websocket_route"})
 BASE_HTTP_MIDDLEWARE = frozenset({"starlette.middleware.base.BaseHTTPMiddleware",
                                   "fastapi.middleware.base.BaseHTTPMiddleware"})
 UPLOAD_FILE = frozenset({"fastapi.UploadFile", "fastapi.datastructures.UploadFile",
@@ -138,22 +134,6 @@ def is_base_http_middleware(class_qualified: str, project: ProjectFacts, depth: 
     if matches(bases, BASE_HTTP_MIDDLEWARE):
         return True
     return any(is_base_http_middleware(b, project, depth + 1) for b in bases if project.is_project_name(b))
-
-
-def per_request_functions(summary: ModuleSummary, project: ProjectFacts) -> FrozenSet[str]:
-    """Routes, dependencies and middleware of this module plus the module functions they call."""
-    roots = [p for p in summary.functions if function_roles(summary, project, p).per_request]
-    seen: Set[str] = set()
-    stack = list(roots)
-    while stack:
-        path = stack.pop()
-        if path in seen:
-            continue
-        seen.add(path)
-        facts = summary.functions.get(path)
-        if facts is not None:
-            stack.extend(c for c in facts.calls if c in summary.functions)
-    return frozenset(seen)
 
 
 def has_per_request_code(summary: ModuleSummary, project: ProjectFacts) -> bool:

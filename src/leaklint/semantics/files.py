@@ -394,12 +394,16 @@ def may_read_whole(summary, project) -> bool:
         return False
     if summary.called_methods & {"read", "body"} or summary.calls_any(project, web.FILE_PARAM):
         return True
-    for name in summary.called:
-        record = project.functions.get(project.canonical(name))
-        if record is not None and any(use[:3] == ("method", "read", "whole")
-                                      for uses in record.ownership.param_uses.values() for use in uses):
-            return True
-    return False
+    return any(whole_read_parameters(project, project.canonical(name)) for name in summary.called)
+
+
+def whole_read_parameters(project, function: str) -> FrozenSet[int]:
+    """Parameters the project function reads whole (``await upload.read()``, not for a parser)."""
+    record = project.functions.get(function)
+    if record is None:
+        return frozenset()
+    return frozenset(i for i, uses in record.ownership.param_uses.items()
+                     if any(use[:3] == ("method", "read", "whole") for use in uses))
 
 
 def may_read_file(summary, project) -> bool:

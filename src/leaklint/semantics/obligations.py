@@ -65,6 +65,24 @@ def passed_to(ctx, call: cst.Call, arg: cst.Arg) -> str:
     return "own"
 
 
+def managed_by_with(ctx, index: FunctionIndex, node: cst.CSTNode, name: str) -> bool:
+    """Inside ``with <resource> [as name]:``, ``with closing(resource):`` or ``with helper(resource):``
+    where the helper releases it (a pass-through ``@contextmanager`` that yields it back does not)."""
+    for with_node in index.enclosing_withs(node):
+        for item in with_node.items:
+            expr = item.item
+            if isinstance(expr, cst.Call) and expr.args:  # closing(db) / release_after(db)
+                arg = expr.args[0]
+                if isinstance(arg.value, cst.Name) and arg.value.value == name and \
+                        passed_to(ctx, expr, arg) == "release":
+                    return True
+            elif isinstance(expr, cst.Name) and expr.value == name:
+                return True
+            if item.asname is not None and isinstance(item.asname.name, cst.Name) and item.asname.name.value == name:
+                return True
+    return False
+
+
 def _argument_of(index: FunctionIndex, load: cst.Name) -> Optional[Tuple[cst.Call, cst.Arg]]:
     parent = index.parent.get(load)
     if isinstance(parent, cst.Arg) and parent.value is load:

@@ -74,8 +74,8 @@ class _Closure:
         self.facts = OwnershipFacts()
         self.release_names = frozenset(m for k in table.kinds for m in k.release) | {"aclose"}
 
-    def callee(self, candidates: Iterable[str], record: Optional[FunctionRecord] = None,
-               shape: str = "plain") -> Tuple[Optional[str], int]:
+    def callee(self, candidates: Iterable[str], record: Optional[FunctionRecord] = None
+               ) -> Tuple[Optional[str], int]:
         """The project function a call reaches and the offset of its arguments (1 for ``self``)."""
         for name in candidates:
             if name.startswith("<self>.") and record is not None and record.in_class:
@@ -138,14 +138,14 @@ class _Closure:
             elif kind == "attr":
                 continue
             elif kind == "pass":
-                names, slot, shape = tuple(use[1].split(",")), use[2], use[3]
+                names, slot = tuple(use[1].split(",")), use[2]
                 canonical = frozenset(self.project.canonical(n) for n in names)
                 if canonical & BORROWING_CALLS:
                     continue
                 if canonical & OWNING_CALLS:
                     released = True
                     continue
-                target, offset = self.callee(names, record, shape)
+                target, offset = self.callee(names, record)
                 if target is None:
                     borrowed = False
                     continue

@@ -14,13 +14,13 @@ import ast
 from dataclasses import dataclass, field
 from typing import Callable, Dict, FrozenSet, List, Optional, Set, Tuple
 
-from leaklint.semantics.resources import DOCUMENT_PARSERS
+from leaklint.semantics.resources import DOCUMENT_PARSERS, OWNING_CALLS
 
 Names = FrozenSet[str]
 #: ("call", callee) | ("call-of-call", inner callee) | ("next", generator function) | ("param", (index,))
 #: | ("ref", names): how a returned or yielded value was made
 Value = Tuple[str, Tuple[str, ...]]
-#: what a parameter's use is: ("method", name) | ("with", "") | ("pass", callee, slot, shape) | ("escape", "")
+#: what a parameter's use is: ("method", name) | ("with", "") | ("pass", callee, slot) | ("escape", "")
 Use = Tuple[str, ...]
 
 
@@ -196,10 +196,10 @@ class _Scanner:
         if not isinstance(parent, ast.Call):
             return ("escape", "")
         if isinstance(self.parents.get(parent), ast.withitem):  # ``with closing(p):``
-            if self.qualify(parent.func) & {"contextlib.closing", "contextlib.aclosing"}:
+            if self.qualify(parent.func) & OWNING_CALLS:
                 return ("with", "")
-        callee, shape = self.callee_of(parent)
-        return ("pass", ",".join(callee), slot, shape) if callee else ("escape", "")
+        callee = self.callee_of(parent)
+        return ("pass", ",".join(callee), slot) if callee else ("escape", "")
 
     def parsed(self, read: ast.Call) -> bool:
         """Does the result of ``read`` go only to a document parser (directly, via ``.decode()`` or a local)?"""
@@ -221,13 +221,13 @@ class _Scanner:
             value, parent = call, self.parents.get(call)
         return isinstance(parent, ast.Call) and value in parent.args and bool(self.qualify(parent.func) & DOCUMENT_PARSERS)
 
-    def callee_of(self, call: ast.Call) -> Tuple[Tuple[str, ...], str]:
-        """The callee's candidates and shape: "plain", "method" (``self.m``: slot + 1), "class"."""
+    def callee_of(self, call: ast.Call) -> Tuple[str, ...]:
+        """The callee's candidates; ``self.m(...)`` as ``<self>.m`` (the reduce phase adds ``self``'s slot)."""
         func = call.func
         if self.self_name and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) \
                 and func.value.id == self.self_name:
-            return (f"<self>.{func.attr}",), "method"
-        return tuple(sorted(self.qualify(func))), "plain"
+            return (f"<self>.{func.attr}",)
+        return tuple(sorted(self.qualify(func)))
 
     # -- call graph -----------------------------------------------------------------------
     def call_edges(self, call: ast.Call) -> None:

@@ -22,11 +22,11 @@ DEPENDS_CALLEES = frozenset(
 )
 #: ``app.add_api_route(path, endpoint)``, ``router.add_route(...)``, Starlette ``Route(path, endpoint)``
 ENDPOINT_REGISTRARS = frozenset({"add_api_route", "add_route", "add_api_websocket_route", "add_websocket_route"})
-#: apps and routers, and their route decorators, recognised on names bound inside a function (an app factory)
-LOCAL_APP_CLASSES = frozenset({"fastapi.FastAPI", "fastapi.applications.FastAPI", "starlette.applications.Starlette",
-                               "fastapi.APIRouter", "fastapi.routing.APIRouter", "starlette.routing.Router"})
-LOCAL_ROUTE_VERBS = frozenset({"get", "post", "put", "delete", "patch", "options", "head", "trace", "api_route",
-                               "websocket", "route", "websocket_route"})
+APP_CLASSES = frozenset({"fastapi.FastAPI", "fastapi.applications.FastAPI", "starlette.applications.Starlette"})
+ROUTER_CLASSES = frozenset({"fastapi.APIRouter", "fastapi.routing.APIRouter", "starlette.routing.Router"})
+#: decorators of an app or router that declare a route (here too for apps bound inside an app factory)
+ROUTE_VERBS = frozenset({"get", "post", "put", "delete", "patch", "options", "head", "trace", "api_route",
+                         "websocket", "route", "websocket_route"})
 ROUTE_CLASSES = frozenset(
     {"starlette.routing.Route", "starlette.routing.WebSocketRoute", "fastapi.routing.APIRoute",
      "fastapi.routing.APIWebSocketRoute"}
@@ -313,7 +313,7 @@ class _Summariser:
             if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and chain:
                 local = next((f.local_calls[target.value.id] for f in reversed(chain)
                               if target.value.id in f.local_calls), ())
-                if set(local) & LOCAL_APP_CLASSES and target.attr in LOCAL_ROUTE_VERBS:
+                if set(local) & (APP_CLASSES | ROUTER_CLASSES) and target.attr in ROUTE_VERBS:
                     facts.local_route = (target.attr, first or "")
             self._walk(deco, chain, class_path, path)
         args = node.args

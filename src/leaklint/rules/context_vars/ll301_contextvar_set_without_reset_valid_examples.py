@@ -134,7 +134,6 @@ class bound:
     async def __aexit__(self, *exc):
         request_id.reset(self.token)
 """,
-
     # a setter whose purpose is to change its caller's context, called per request
     Valid(CONTEXT_PY + """
 from fastapi import FastAPI
@@ -150,19 +149,6 @@ async def index():
     init_request_context("abc")
     return {}
 """),
-    # `__exit__` restores what `__enter__` replaced
-    CONTEXT_PY + """
-class bound_request_id:
-    def __init__(self, value):
-        self.value = value
-
-    def __enter__(self):
-        self.previous = request_id.get()
-        request_id.set(self.value)
-
-    def __exit__(self, *exc):
-        request_id.set(self.previous)
-""",
     # take-and-clear, and a get-or-create memo kept in the context on purpose
     CONTEXT_PY + """
 from contextvars import ContextVar

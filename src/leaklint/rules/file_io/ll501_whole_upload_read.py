@@ -160,27 +160,15 @@ class WholeUploadRead(_FileRule):
                     return True
         return False
 
-    def _may_read_whole(self, node: cst.Call) -> bool:
-        """Cheap first look for ``_helper_reads_whole`` (before indexing the function): the callee is
-        a project function that reads some parameter whole."""
-        for name in self.ctx.qualify(node.func):
-            record = self.ctx.project.functions.get(name)
-            if record is not None and any(use[:3] == ("method", "read", "whole")
-                                          for uses in record.ownership.param_uses.values() for use in uses):
-                return True
-        return False
-
     def _helper_reads_whole(self, node: cst.Call, uploads) -> Optional[str]:
-        """``await save(file)`` where the project function ``save`` reads its parameter whole."""
+        """``await save(file)`` where the project function ``save`` reads that parameter whole (and does not
+        annotate it ``UploadFile``: such a helper's own read is reported where it is)."""
         for name in self.ctx.qualify(node.func):
             record = self.ctx.project.functions.get(name)
-            if record is None:
-                continue
+            whole = files.whole_read_parameters(self.ctx.project, name)
             for position, arg in enumerate(a for a in node.args if a.keyword is None and not a.star):
-                if self.ctx.project.canonical_all(record.ownership.param_types.get(position, ())) & web.UPLOAD_FILE:
-                    continue  # an annotated upload: the helper's own read is reported where it is
-                if isinstance(arg.value, cst.Name) and arg.value.value in uploads and any(
-                        use[:3] == ("method", "read", "whole") for use in record.ownership.param_uses.get(position, ())):
+                if position in whole and isinstance(arg.value, cst.Name) and arg.value.value in uploads and not (
+                        self.ctx.project.canonical_all(record.ownership.param_types.get(position, ())) & web.UPLOAD_FILE):
                     return arg.value.value
         return None
 
@@ -188,7 +176,8 @@ class WholeUploadRead(_FileRule):
         func = node.func
         if isinstance(func, (cst.Name, cst.Attribute)) and self.ctx.project.functions:
             fn = self.ctx.current_function()
-            if fn is not None and self._may_read_whole(node) and web.runs_per_request(self.ctx, fn):
+            if fn is not None and any(files.whole_read_parameters(self.ctx.project, n) for n in self.ctx.qualify(func)) \
+                    and web.runs_per_request(self.ctx, fn):
                 uploads, _ = files.upload_and_request_names(self.ctx, fn, flow.index_of(self.ctx, fn))
                 upload = self._helper_reads_whole(node, uploads) if uploads else None
                 if upload is not None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 import libcst as cst
 
 from leaklint.rule import Rule
-from leaklint.semantics import flow, obligations
+from leaklint.semantics import flow
 from leaklint.semantics import sqlalchemy as sa
 from leaklint.semantics.flow import FunctionIndex
 
@@ -84,21 +84,3 @@ def _named_sessions(ctx, index: FunctionIndex) -> Dict[str, Tuple[cst.Call, sa.R
         if name is not None:
             named[name] = (call, resource)
     return named
-
-
-def _managed_by_with(index: FunctionIndex, node: cst.CSTNode, name: Optional[str], ctx=None) -> bool:
-    """Inside ``with <resource> [as name]:``, ``with closing(resource):`` or ``with helper(resource):``
-    where the helper releases it (a pass-through ``@contextmanager`` that yields it back does not)."""
-    for with_node in index.enclosing_withs(node):
-        for item in with_node.items:
-            expr = item.item
-            if isinstance(expr, cst.Call) and expr.args:  # closing(db) / release_after(db)
-                arg = expr.args[0]
-                if isinstance(arg.value, cst.Name) and arg.value.value == name and (
-                        ctx is None or obligations.passed_to(ctx, expr, arg) == "release"):
-                    return True
-            elif isinstance(expr, cst.Name) and expr.value == name:
-                return True
-            if item.asname is not None and isinstance(item.asname.name, cst.Name) and item.asname.name.value == name:
-                return True
-    return False

@@ -8,7 +8,7 @@ import libcst as cst
 
 from leaklint.diagnostics import Applicability
 from leaklint.rule import Fix, FixAvailability
-from leaklint.rules.sessions._common import _SessionRule, _managed_by_with, _named_sessions
+from leaklint.rules.sessions._common import _SessionRule, _named_sessions
 from leaklint.rules.sessions.ll101_yielded_session_without_finally_examples import INVALID, VALID
 from leaklint.semantics import flow, obligations
 from leaklint.semantics import sqlalchemy as sa
@@ -93,7 +93,7 @@ class YieldedSessionWithoutFinally(_SessionRule):
                 continue  # `yield SessionLocal()`: nobody can close it here; LL103 territory
             else:
                 continue
-            if _managed_by_with(index, yield_node, name, self.ctx) or obligations.released_in_finally(
+            if obligations.managed_by_with(self.ctx, index, yield_node, name) or obligations.released_in_finally(
                     self.ctx, index, yield_node, name, resource.close_methods):
                 continue
             what = "Session" if resource.kind == "session" else "Connection"

@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import libcst as cst
 
-from leaklint.rules.sessions._common import _SessionRule, _created_sessions, _managed_by_with
+from leaklint.rules.sessions._common import _SessionRule, _created_sessions
 from leaklint.semantics import flow
 from leaklint.semantics import sqlalchemy as sa
 from leaklint.semantics import obligations
@@ -108,7 +108,7 @@ class UnclosedSession(_SessionRule):
                 continue
             if len(index.assignments(name)) != 1 or _on_managed_connection(index, call):
                 continue
-            if _managed_by_with(index, call, name, self.ctx) or obligations.hands_over(self.ctx, index, name):
+            if obligations.managed_by_with(self.ctx, index, call, name) or obligations.hands_over(self.ctx, index, name):
                 continue
             closes = obligations.release_calls(self.ctx, index, name, resource.close_methods)
             if obligations.covers_every_path(index, closes):

@@ -8,7 +8,6 @@ import libcst as cst
 
 from leaklint.diagnostics import Applicability
 from leaklint.rule import Fix, FixAvailability, Rule
-from leaklint.rules.sessions._common import _managed_by_with
 from leaklint.rules.sessions.ll105_unclosed_http_client_examples import INVALID, VALID
 from leaklint.semantics import clients, flow, obligations
 from leaklint.semantics import fastapi as web
@@ -88,7 +87,7 @@ class UnclosedHttpClient(Rule):
                     self._report(node, call, is_async, self.ctx.code(call.func) + "()",
                                  f"returned by the dependency `{node.name.value}`: nobody closes it", None)
                 continue
-            if len(index.assignments(name)) != 1 or _managed_by_with(index, call, name, self.ctx):
+            if len(index.assignments(name)) != 1 or obligations.managed_by_with(self.ctx, index, call, name):
                 continue
             if dependency and any(isinstance(index.parent.get(load), cst.Return) for load in index.loads(name)):
                 self._report(node, call, is_async, name,

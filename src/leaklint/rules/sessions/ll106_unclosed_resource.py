@@ -5,7 +5,6 @@ from __future__ import annotations
 import libcst as cst
 
 from leaklint.rule import Invalid, Rule, Valid
-from leaklint.rules.sessions._common import _managed_by_with
 from leaklint.semantics import flow, obligations
 
 PYPROJECT = """
@@ -163,7 +162,7 @@ async def warm():
                     self.report(call, label=kind.label, var=self.ctx.code(call.func) + "()", problem="never released",
                                 release=release)
                 continue
-            if len(index.assignments(name)) != 1 or _managed_by_with(index, call, name, self.ctx) or \
+            if len(index.assignments(name)) != 1 or obligations.managed_by_with(self.ctx, index, call, name) or \
                     obligations.hands_over(self.ctx, index, name):
                 continue
             releases = obligations.release_calls(self.ctx, index, name, kind.release)
