@@ -29,6 +29,8 @@ class RequestSpec:
     body: str | None = None
     upload: dict[str, Any] | None = None
     endpoint: str | None = None
+    # also drive this request with the handler failing after it ran (--error-paths for one entry)
+    error_path: bool = False
 
     def encode(self) -> tuple[list[tuple[bytes, bytes]], bytes, bytes]:
         """(headers, query_string, body) as bytes, computed once and reused."""
@@ -107,6 +109,8 @@ class AsgiDriver:
         self._from_app: asyncio.Queue[dict[str, Any]] | None = None
         self._jobs: asyncio.Queue[Any] | None = None
         self._server: asyncio.Task[None] | None = None
+        # set by the probe: the app's ContextVars to check after each request (LL301, measured)
+        self.context_watch: Any = None
 
     def startup(self) -> None:
         self.loop.run_until_complete(self._startup())
@@ -233,6 +237,8 @@ class AsgiDriver:
                     done.set()
 
         error = None
+        watch = self.context_watch
+        context_before = watch.before() if watch is not None else None
         try:
             await self.app(scope, receive, send)
         except Exception as exc:
@@ -242,4 +248,6 @@ class AsgiDriver:
                 status = 500
         finally:
             done.set()
+            if watch is not None:
+                watch.after(context_before)
         return Response(status, out_headers, b"".join(chunks), scope, error)

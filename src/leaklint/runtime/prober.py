@@ -10,93 +10,28 @@ the fit says how steady that growth is. Peaks are ignored on purpose.
 
 from __future__ import annotations
 
-import array
 import gc
 import os
-import time
-import tracemalloc
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-from .codemap import code_map
+from .contextvar_probe import app_context_vars
 from .driver import AsgiDriver, LifespanError, RequestSpec
+from .error_paths import CannotInject, failing_handler
+from .measure import Settings, collect, measure
+from .pool_tracker import DEFAULT_POOL_TIMEOUT, PoolTracker
 from .requests_file import RequestsFileError, load_requests_file, parse_requests
-from .routes import Endpoint, find_routes, iter_endpoints, match_template, template_from_scope
-from .stats import human_bytes, linear_fit
+from .resources import DEFAULT_RESOURCE_THRESHOLDS, RESOURCE_NAMES
+from .results import DEFAULT_THRESHOLD_BYTES, ProbeReport, ProbeResult, format_table
+from .routes import Endpoint, find_routes, iter_endpoints, match_template
 
 DEFAULT_REQUESTS = 200
 DEFAULT_WARMUP = 30
-DEFAULT_THRESHOLD_BYTES = 256
 DEFAULT_MIN_CONFIDENCE = 0.8
-_HERE = os.path.dirname(os.path.abspath(__file__))
-_LIB_MARKERS = ("site-packages", "dist-packages", os.path.dirname(os.__file__))
 
 
 class ProbeError(Exception):
     """The probe cannot run as asked (unknown endpoint, bad requests file, app fails to start)."""
-
-
-@dataclass
-class ProbeResult:
-    method: str
-    route: str
-    requests: int
-    retained_bytes_per_request: float
-    leaking: bool
-    confidence: float
-    total_retained_bytes: int = 0
-    warmup: int = 0
-    threshold_bytes: float = DEFAULT_THRESHOLD_BYTES
-    statuses: dict[str, int] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
-    top_sites: list[dict[str, Any]] = field(default_factory=list)
-    samples: list[list[int]] = field(default_factory=list)
-    seconds: float = 0.0
-    code: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def key(self) -> str:
-        return f"{self.method} {self.route}"
-
-    def to_record(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def describe(self) -> str:
-        verdict = "LEAKING" if self.leaking else "ok"
-        site = ""
-        if self.leaking and self.top_sites:
-            s = self.top_sites[0]
-            site = f"  at {_short(s['file'])}:{s['line']}"
-        return (
-            f"{self.key}: {verdict}, retains {human_bytes(self.retained_bytes_per_request)}/request "
-            f"(r²={self.confidence:.2f}, {self.requests} requests){site}"
-        )
-
-
-class ProbeReport(list):
-    """The results, one per endpoint; ``.leaking`` is true if any endpoint leaks.
-
-    With a single endpoint the result's fields are readable directly, so
-    ``assert not probe(app, endpoint="POST /upload").leaking`` reads naturally.
-    """
-
-    @property
-    def leaking(self) -> bool:
-        return any(r.leaking for r in self)
-
-    def to_records(self) -> list[dict[str, Any]]:
-        return [r.to_record() for r in self]
-
-    def to_json_obj(self) -> dict[str, Any]:
-        return {"leaklint_probe": 1, "results": self.to_records()}
-
-    def __getattr__(self, name: str) -> Any:
-        if len(self) == 1 and not name.startswith("_"):
-            return getattr(self[0], name)
-        raise AttributeError(name)
-
-    def __str__(self) -> str:
-        return "\n".join(r.describe() for r in self)
 
 
 @dataclass
@@ -106,6 +41,8 @@ class _Target:
     specs: list[RequestSpec]
     endpoint: Any = None
     dependant: Any = None
+    route_obj: Any = None
+    mode: str = "normal"
 
 
 def probe(
@@ -120,46 +57,96 @@ def probe(
     checkpoints: int = 10,
     top: int = 5,
     frames: int = 5,
+    error_paths: bool = False,
+    resources: bool | Iterable[str] = True,
+    resource_thresholds: dict[str, float] | None = None,
+    pool_timeout: float | None = DEFAULT_POOL_TIMEOUT,
 ) -> ProbeReport:
-    """Drive each endpoint alone and report the bytes it retains per request.
+    """Drive each endpoint alone and report the bytes and resources it retains per request.
 
-    ``leaking`` means the slope is at least ``threshold_bytes`` per request *and*
-    the growth is steady (r² >= ``min_confidence``). Raises ``ProbeError`` when
-    the endpoint or requests file is unusable.
+    ``leaking`` means the bytes slope is at least ``threshold_bytes`` per request,
+    or a resource counter's slope passes its threshold (``resource_thresholds``),
+    each with steady growth (r² >= ``min_confidence``), or a ContextVar of the app
+    stays set after requests. ``error_paths`` also drives every endpoint with its
+    handler raising after it ran. ``resources``: True (every counter), False (bytes
+    only) or the names to read. Raises ``ProbeError`` when the endpoint or requests
+    file is unusable.
     """
     if requests < 2 or warmup < 0:
         raise ProbeError("need requests >= 2 and warmup >= 0")
+    names = _resource_names(resources)
+    thresholds = dict(DEFAULT_RESOURCE_THRESHOLDS)
+    for name, value in (resource_thresholds or {}).items():
+        if name not in thresholds:
+            raise ProbeError(f"unknown resource {name!r} (known: {', '.join(RESOURCE_NAMES)})")
+        thresholds[name] = float(value)
     checkpoints = max(2, min(checkpoints, requests))
     specs = _load_specs(requests_file)
-    targets = _select_targets(app, endpoint, specs)
+    targets = _with_error_modes(_select_targets(app, endpoint, specs), error_paths)
     if not targets:
         raise ProbeError("no endpoint to probe: no GET route without required parameters; use --requests-file")
 
     driver = AsgiDriver(app)
+    tracker = PoolTracker(pool_timeout) if names is None or "pool_checkouts" in names else None
     report = ProbeReport()
     try:
         try:
             driver.startup()
         except LifespanError as exc:
             raise ProbeError(f"app startup failed: {exc}") from None
+        cfg = Settings(requests, warmup, threshold_bytes, min_confidence, checkpoints, top, frames,
+                       tracker=tracker.start() if tracker else None, resource_names=names,
+                       resource_thresholds=thresholds, context_vars=app_context_vars())
         # One full collection, then freeze everything alive: the many collections
         # below only scan objects created since, which keeps them cheap. If the
         # caller froze objects already (pre-fork servers do), leave that alone.
         froze = gc.get_freeze_count() == 0
-        _collect()
+        collect()
         if froze:
             gc.freeze()
         try:
             for target in targets:
-                report.append(
-                    _measure(driver, target, requests, warmup, threshold_bytes, min_confidence, checkpoints, top, frames)
-                )
+                report.append(_measure_target(driver, target, cfg))
         finally:
             if froze:
                 gc.unfreeze()
     finally:
+        if tracker is not None:
+            tracker.stop()
         driver.shutdown()
     return report
+
+
+def _resource_names(resources: bool | Iterable[str]) -> set[str] | None:
+    if resources is True:
+        return None
+    if resources is False:
+        return set()
+    names = {str(n) for n in resources}
+    unknown = names - set(RESOURCE_NAMES)
+    if unknown:
+        raise ProbeError(f"unknown resource {sorted(unknown)[0]!r} (known: {', '.join(RESOURCE_NAMES)})")
+    return names
+
+
+def _measure_target(driver: AsgiDriver, target: _Target, cfg: Settings) -> ProbeResult:
+    if target.mode != "error":
+        return measure(driver, target, cfg)
+    try:
+        with failing_handler(target.route_obj):
+            return measure(driver, target, cfg)
+    except CannotInject as exc:
+        raise ProbeError(f"{target.method} {target.route or target.specs[0].path}: no error path: {exc}") from None
+
+
+def _with_error_modes(targets: list[_Target], everywhere: bool) -> list[_Target]:
+    """Each target, followed by its error-path twin where --error-paths or a requests-file entry asks."""
+    out = []
+    for t in targets:
+        out.append(t)
+        if everywhere or any(s.error_path for s in t.specs):
+            out.append(_Target(t.method, t.route, t.specs, t.endpoint, t.dependant, t.route_obj, "error"))
+    return out
 
 
 def _load_specs(requests_file: Any) -> list[RequestSpec]:
@@ -191,14 +178,14 @@ def _select_targets(app: Any, endpoint: str | Sequence[str] | None, specs: list[
     targets: dict[str, _Target] = {}
     for ep in known.values():
         if ep.method == "GET" and not ep.needs_params:
-            targets[ep.key] = _Target(ep.method, ep.route, [RequestSpec("GET", ep.route)], ep.endpoint, ep.dependant)
+            targets[ep.key] = _Target(ep.method, ep.route, [RequestSpec("GET", ep.route)], ep.endpoint, ep.dependant, ep.route_obj)
     from_file: dict[str, _Target] = {}
     for spec in specs:
         method, route = _spec_key(spec, routes)
         key = f"{method} {route}" if route else f"{method} {spec.path}"
         ep = known.get(key)
         tgt = from_file.setdefault(
-            key, _Target(method, route, [], ep.endpoint if ep else None, ep.dependant if ep else None)
+            key, _Target(method, route, [], ep.endpoint if ep else None, ep.dependant if ep else None, ep.route_obj if ep else None)
         )
         tgt.specs.append(spec)
     targets.update(from_file)
@@ -229,184 +216,9 @@ def _pick(endpoint: str, targets: dict[str, _Target], known: dict[str, Endpoint]
         m, template = _spec_key(spec, routes)
         if template is not None and f"{m} {template}" in known:
             ep = known[f"{m} {template}"]
-            return [_Target(method, template, [spec], ep.endpoint, ep.dependant)]
+            return [_Target(method, template, [spec], ep.endpoint, ep.dependant, ep.route_obj)]
     choices = ", ".join(sorted(targets)) or "none"
     raise ProbeError(f"no endpoint {key} (probe-able: {choices})")
-
-
-def _measure(
-    driver: AsgiDriver,
-    target: _Target,
-    n: int,
-    warmup: int,
-    threshold: float,
-    min_confidence: float,
-    checkpoints: int,
-    top: int,
-    frames: int,
-) -> ProbeResult:
-    started = time.perf_counter()
-    encoded = [(s, s.encode()) for s in target.specs]
-    statuses: dict[str, int] = {}
-    errors: list[str] = []
-
-    def one(i: int) -> None:
-        spec, enc = encoded[i % len(encoded)]
-        resp = driver.request(spec, enc)
-        statuses[str(resp.status)] = statuses.get(str(resp.status), 0) + 1
-        if resp.error and len(errors) < 3 and resp.error not in errors:
-            errors.append(resp.error)
-        if target.route is None:
-            target.route = template_from_scope(resp.scope) or target.specs[0].path
-            if target.endpoint is None:
-                target.endpoint = resp.scope.get("endpoint")
-
-    # Warm-up memory is not the endpoint's leak. The first half runs untraced
-    # and at full speed: it fills caches, pools and lazy imports.
-    traced_warmup = max(2, warmup // 2)
-    for i in range(max(1, warmup - traced_warmup)):
-        one(i)
-    statuses.clear()
-    _collect()
-    own_tracing = not tracemalloc.is_tracing()
-    if own_tracing:
-        tracemalloc.start(frames)
-    try:
-        before = _site_table()
-        # The second half runs traced but unmeasured: objects a bounded cache
-        # churns through are replaced by traced ones here, not during the
-        # measurement, where the swap would look like growth. It also absorbs
-        # the one-off perturbation of starting tracemalloc and snapshotting.
-        for i in range(traced_warmup):
-            one(warmup + n + i)
-        statuses.clear()
-        marks = sorted({round(n * (k + 1) / checkpoints) for k in range(checkpoints)})
-        # Preallocated: appending sample objects would itself be a steady growth.
-        xs = array.array("q", [0] * (len(marks) + 1))
-        ys = array.array("q", [0] * (len(marks) + 1))
-        _collect()
-        ys[0] = tracemalloc.get_traced_memory()[0]
-        done = 0
-        for k, mark in enumerate(marks, start=1):
-            while done < mark:
-                one(warmup + done)
-                done += 1
-            _collect()
-            xs[k] = done
-            ys[k] = tracemalloc.get_traced_memory()[0]
-        after = _site_table()
-    finally:
-        if own_tracing:
-            tracemalloc.stop()
-    samples = [[x, y] for x, y in zip(xs, ys)]
-    fit = linear_fit(list(xs), list(ys))
-    slope = fit.slope
-    leaking = slope >= threshold and fit.r2 >= min_confidence
-    sites = _growth(before, after, top)
-    del before, after
-    route = target.route or target.specs[0].path
-    try:
-        code = code_map(target.endpoint, target.dependant)
-    except Exception:
-        code = []
-    return ProbeResult(
-        method=target.method,
-        route=route,
-        requests=n,
-        retained_bytes_per_request=round(slope, 1),
-        leaking=leaking,
-        confidence=round(fit.r2, 3),
-        total_retained_bytes=samples[-1][1] - samples[0][1],
-        warmup=warmup,
-        threshold_bytes=threshold,
-        statuses=statuses,
-        errors=errors,
-        top_sites=sites,
-        samples=samples,
-        seconds=round(time.perf_counter() - started, 3),
-        code=code,
-    )
-
-
-def _collect() -> None:
-    # Twice: objects freed by finalizers in the first pass are collected in the second.
-    gc.collect()
-    gc.collect()
-
-
-def _is_app_frame(filename: str) -> bool:
-    return not (filename.startswith("<") or filename.startswith(_HERE) or any(m in filename for m in _LIB_MARKERS))
-
-
-def _site_table() -> dict[tuple[str, int], list[int]]:
-    """Traced memory per allocation site, attributed to the innermost *app* frame.
-
-    With a multi-frame traceback, a leak through ``list.append`` in a helper of
-    a library still points at the line in the user's code that caused it.
-    Filtering by hand: ``Snapshot.filter_traces`` runs fnmatch per frame and
-    costs seconds on a warmed-up app.
-    """
-    snap = tracemalloc.take_snapshot()
-    table: dict[tuple[str, int], list[int]] = {}
-    own = (tracemalloc.__file__, _HERE)
-    for stat in snap.statistics("traceback"):
-        frames = stat.traceback  # oldest first
-        innermost = frames[-1].filename
-        if innermost.startswith(own) or innermost.startswith("<frozen importlib"):
-            continue  # the probe's and tracemalloc's own bookkeeping
-        chosen = frames[-1]
-        for f in reversed(frames):
-            if _is_app_frame(f.filename):
-                chosen = f
-                break
-        entry = table.setdefault((chosen.filename, chosen.lineno), [0, 0])
-        entry[0] += stat.size
-        entry[1] += stat.count
-    del snap
-    return table
-
-
-def _growth(before: dict[Any, list[int]], after: dict[Any, list[int]], top: int) -> list[dict[str, Any]]:
-    rows = []
-    for (file, line), (size, count) in after.items():
-        b = before.get((file, line), (0, 0))
-        if size - b[0] > 0:
-            rows.append({"file": file, "line": line, "size_diff": size - b[0], "count_diff": count - b[1]})
-    rows.sort(key=lambda r: -r["size_diff"])
-    return rows[:top]
-
-
-def _short(path: str) -> str:
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return path
-    return rel if not rel.startswith("..") else path
-
-
-def format_table(report: Iterable[ProbeResult]) -> str:
-    """The text table printed by ``leaklint probe``."""
-    rows = list(report)
-    if not rows:
-        return "no endpoints probed"
-    width = max(8, min(50, max(len(r.key) for r in rows)))
-    lines = [f"{'endpoint':<{width}}  {'requests':>8}  {'retained/req':>12}  {'r²':>5}  verdict   allocated at"]
-    for r in sorted(rows, key=lambda r: -r.retained_bytes_per_request):
-        site = ""
-        if r.top_sites and r.leaking:
-            s = r.top_sites[0]
-            site = f"{_short(s['file'])}:{s['line']} (+{human_bytes(s['size_diff'])}, {s['count_diff']:+d})"
-        verdict = "LEAKING" if r.leaking else "ok"
-        lines.append(
-            f"{r.key[:width]:<{width}}  {r.requests:>8}  {human_bytes(r.retained_bytes_per_request):>12}  "
-            f"{r.confidence:>5.2f}  {verdict:<8}  {site}"
-        )
-        bad = {k: v for k, v in r.statuses.items() if not k.startswith(("2", "3"))}
-        if bad:
-            lines.append(f"{'':<{width}}  note: non-2xx responses {bad}" + (f"; {r.errors[0]}" if r.errors else ""))
-    leaking = sum(r.leaking for r in rows)
-    lines.append(f"{leaking} of {len(rows)} endpoint(s) leaking")
-    return "\n".join(lines)
 
 
 __all__ = ["probe", "ProbeReport", "ProbeResult", "ProbeError", "format_table"]

@@ -11,6 +11,7 @@ TOML::
     method = "POST"
     path = "/upload"
     upload = { field = "file", filename = "a.txt", content = "hello" }
+    error_path = true   # also probe it with the handler failing after it ran
 
 JSON: the same as ``{"requests": [...]}`` or a bare list. Mistakes are reported
 with the file and entry number, since this file usually lives in CI config.
@@ -25,7 +26,7 @@ from typing import Any
 
 from .driver import RequestSpec
 
-_KEYS = {"method", "path", "query", "headers", "json", "form", "body", "upload", "endpoint"}
+_KEYS = {"method", "path", "query", "headers", "json", "form", "body", "upload", "endpoint", "error_path"}
 _UPLOAD_KEYS = {"field", "filename", "content", "size", "content_type"}
 _METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
@@ -108,6 +109,9 @@ def _entry(entry: Any, where: str) -> RequestSpec:
     endpoint = entry.get("endpoint")
     if endpoint is not None and (not isinstance(endpoint, str) or " /" not in endpoint):
         raise RequestsFileError(f"{where}: 'endpoint' must look like \"POST /items/{{item_id}}\"")
+    error_path = entry.get("error_path", False)
+    if not isinstance(error_path, bool):
+        raise RequestsFileError(f"{where}: 'error_path' must be true or false")
     body = entry.get("body")
     return RequestSpec(
         method=method,
@@ -119,4 +123,5 @@ def _entry(entry: Any, where: str) -> RequestSpec:
         body=None if body is None else str(body),
         upload=upload,
         endpoint=endpoint,
+        error_path=error_path,
     )
