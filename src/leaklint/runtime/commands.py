@@ -57,6 +57,10 @@ def load_app(target: str, app_dir: str | None = ".") -> Any:
 @click.option("--requests-file", type=click.Path(dir_okay=False), help="TOML/JSON describing requests for endpoints with parameters.")
 @click.option("--threshold", "threshold_bytes", type=float, default=256.0, show_default=True, help="Bytes retained per request that count as a leak.")
 @click.option("--min-confidence", type=click.FloatRange(0, 1), default=0.8, show_default=True, help="Minimum r² of the growth.")
+@click.option("--error-paths", is_flag=True, help="Also drive every endpoint with its handler raising after it ran.")
+@click.option("--resources", "resources", default="all", show_default=True, metavar="NAMES", help="Counters to read: all, none, or a comma list of tasks,fds,threads,pool_checkouts,rss_bytes.")
+@click.option("--resource-threshold", "resource_thresholds", multiple=True, metavar="NAME=PER_REQUEST", help="Growth per request that counts as a leak, e.g. fds=0.5 (repeatable).")
+@click.option("--pool-timeout", type=click.FloatRange(min=0.1), default=5.0, show_default=True, help="Seconds a checkout may wait on an exhausted pool before the endpoint is stopped.")
 @click.option("--app-dir", default=".", show_default=True, help="Directory put on sys.path before importing the app.")
 @click.option("--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("-o", "--output-file", type=click.Path(dir_okay=False), help="Write the result here instead of stdout.")
@@ -68,13 +72,19 @@ def probe_command(
     requests_file: str | None,
     threshold_bytes: float,
     min_confidence: float,
+    error_paths: bool,
+    resources: str,
+    resource_thresholds: tuple[str, ...],
+    pool_timeout: float,
     app_dir: str,
     output_format: str,
     output_file: str | None,
 ) -> None:
-    """Drive each endpoint of MODULE:APP alone and report the memory it retains per request."""
+    """Drive each endpoint of MODULE:APP alone and report the memory and resources it retains per request."""
     from .prober import ProbeError, format_table, probe
 
+    names = _resource_option(resources)
+    thresholds = _threshold_option(resource_thresholds)
     try:
         app = load_app(app_path, app_dir)
         report = probe(
@@ -85,6 +95,10 @@ def probe_command(
             requests_file=requests_file,
             threshold_bytes=threshold_bytes,
             min_confidence=min_confidence,
+            error_paths=error_paths,
+            resources=names,
+            resource_thresholds=thresholds,
+            pool_timeout=pool_timeout,
         )
     except click.UsageError as exc:
         _fail(exc.message)
@@ -98,6 +112,36 @@ def probe_command(
         text = format_table(report)
     _emit(text, output_file)
     sys.exit(1 if report.leaking else 0)
+
+
+def _resource_option(value: str) -> Any:
+    from .resources import RESOURCE_NAMES
+
+    text = value.strip().lower()
+    if text == "all":
+        return True
+    if text == "none":
+        return False
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in RESOURCE_NAMES]
+    if unknown or not names:
+        _fail(f"--resources: unknown counter {unknown[0] if unknown else value!r} (all, none, or {','.join(RESOURCE_NAMES)})")
+    return names
+
+
+def _threshold_option(values: tuple[str, ...]) -> dict[str, float]:
+    from .resources import RESOURCE_NAMES
+
+    out = {}
+    for item in values:
+        name, sep, number = item.partition("=")
+        try:
+            if not sep or name.strip() not in RESOURCE_NAMES:
+                raise ValueError
+            out[name.strip()] = float(number)
+        except ValueError:
+            _fail(f"--resource-threshold must look like NAME=NUMBER with NAME one of {','.join(RESOURCE_NAMES)}, got {item!r}")
+    return out
 
 
 @click.command("report")

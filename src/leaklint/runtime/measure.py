@@ -140,7 +140,8 @@ def measure(driver: Any, target: Any, cfg: Settings) -> ProbeResult:
     if "rss_bytes" in res.leaking and not native:
         res.leaking.remove("rss_bytes")
     if stopped:
-        errors.insert(0, f"pool exhausted after {done} measured requests ({stopped}); endpoint stopped")
+        when = f"after {done} measured requests" if filled > 1 else "during the warm-up"
+        errors.insert(0, f"pool exhausted {when}, endpoint stopped: {stopped}")
     context_vars = watch.names() if watch is not None else []
     sites = growth(before, after, cfg.top)
     del before, after

@@ -49,13 +49,19 @@ class ProbeResult:
     def to_record(self) -> dict[str, Any]:
         return asdict(self)
 
+    @property
+    def pool_exhausted(self) -> bool:
+        return any(e.startswith("pool exhausted") for e in self.errors)
+
     def grew(self) -> list[str]:
         """Short phrases for every resource that leaks, for one-line summaries."""
         out = []
         for name in self.leaking_resources:
             per = self.resources.get(name) or 0.0
             r2 = self.resource_confidence.get(name) or 0.0
-            if name == "rss_bytes":
+            if name == "pool_checkouts" and self.pool_exhausted:
+                out.append(f"pool_checkouts: the pool ran dry ({per:+.2f}/request before it did)")
+            elif name == "rss_bytes":
                 label = "native memory (RSS)" if self.native_growth else "RSS"
                 out.append(f"{label} +{human_bytes(per)}/request (r²={r2:.2f})")
             else:
@@ -133,9 +139,11 @@ def format_table(report: Iterable[ProbeResult]) -> str:
             lines.append(f"{'':<{width}}  grows: {phrase}")
         expected = ("5",) if r.mode == "error" else ()
         bad = {k: v for k, v in r.statuses.items() if not k.startswith(("2", "3") + expected)}
-        if bad:
-            lines.append(f"{'':<{width}}  note: non-2xx responses {bad}" + (f"; {r.errors[0]}" if r.errors else ""))
-        for note in (e for e in r.errors if e.startswith("pool exhausted")):
+        exhausted = [e for e in r.errors if e.startswith("pool exhausted")]
+        others = [e for e in r.errors if e not in exhausted]
+        if bad and not exhausted:
+            lines.append(f"{'':<{width}}  note: non-2xx responses {bad}" + (f"; {others[0]}" if others else ""))
+        for note in exhausted:
             lines.append(f"{'':<{width}}  note: {note}")
     leaking = sum(r.leaking for r in rows)
     lines.append(f"{leaking} of {len(rows)} endpoint(s) leaking")
