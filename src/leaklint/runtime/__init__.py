@@ -7,7 +7,8 @@ pulls in neither psutil nor any web framework; they load when used.
 
 from __future__ import annotations
 
+from .metrics import metrics_app
 from .prober import ProbeReport, ProbeResult, probe
 from .watcher import WatchMiddleware, watch
 
-__all__ = ["watch", "WatchMiddleware", "probe", "ProbeReport", "ProbeResult"]
+__all__ = ["watch", "WatchMiddleware", "metrics_app", "probe", "ProbeReport", "ProbeResult"]

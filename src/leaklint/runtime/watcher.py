@@ -10,6 +10,7 @@ thread. Any failure of the watcher is logged once and the app keeps serving.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import collections
 import logging
@@ -22,6 +23,7 @@ import weakref
 from typing import Any, Callable, TextIO
 
 from .log import JsonlLog
+from .metrics import metrics_for, route_labels
 from .routes import UNMATCHED, endpoint_key, find_routes, template_from_scope
 from .sampler import LEVELS, Sampler, SamplerThread, rss_reader
 from .stats import RunningStats
@@ -66,6 +68,12 @@ class WatchMiddleware:
         print_summary: bool = True,
         summary_stream: TextIO | None = None,
         sampler: Any = None,
+        metrics: bool = False,
+        metrics_registry: Any = None,
+        dashboard_token: str | None = None,
+        dashboard_path: str = "/_leaklint",
+        dashboard_refresh_seconds: float = 5.0,
+        static: Any = None,
     ):
         if level not in LEVELS:
             raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
@@ -100,11 +108,22 @@ class WatchMiddleware:
         self._rss: dict[str, int | None] = {"baseline": None, "peak": None, "final": None}
         self._last_rss: int | None = None
         self.summary: dict[str, Any] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        # Prometheus metrics (prometheus_client, the `metrics` extra) and the token-only live page.
+        self._metrics = metrics_for(metrics_registry) if metrics else None
+        self._dashboard: Any = None
+        if dashboard_token is not None:
+            from .dashboard import Dashboard  # noqa: PLC0415 - only when asked for
+
+            self._dashboard = Dashboard(self, dashboard_token, dashboard_path, dashboard_refresh_seconds, static)
 
     # ------------------------------------------------------------------ ASGI
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         kind = scope.get("type")
         if kind == "http" and self.enabled and not self._stopped:
+            if self._dashboard is not None and self._dashboard.wants(scope):
+                await self._dashboard.serve(scope, receive, send)
+                return
             await self._http(scope, receive, send)
         elif kind == "lifespan" and self.enabled:
             await self._lifespan(scope, receive, send)
@@ -172,6 +191,9 @@ class WatchMiddleware:
             stats = self._new_endpoint(key, scope)
         stats.delta.add(delta)
         stats.ms.add(ms)
+        if self._metrics is not None:
+            method, route = route_labels(key, key in self._endpoints, scope.get("method", ""))
+            self._metrics.observe(method, route, delta)
         self._requests += 1
         if not ok:
             stats.errors += 1
@@ -212,7 +234,13 @@ class WatchMiddleware:
             if self._started:
                 return
             try:
+                self._loop = asyncio.get_running_loop()
+            except RuntimeError:
+                pass  # started outside the event loop: the task gauge stays unset
+            try:
                 self._sampler.start()
+                if self._dashboard is not None:
+                    self._dashboard.start()
                 if self.level != "basic" and tracemalloc.is_tracing():
                     self._mem = lambda: tracemalloc.get_traced_memory()[0]
                 else:
@@ -298,6 +326,10 @@ class WatchMiddleware:
                 logger.warning("leaklint watch: %s", alert["message"])
                 extra.append(alert)
         self._samples += 1
+        if self._metrics is not None:
+            self._safe("metrics", lambda: self._metrics.update_process(self._loop))
+        if self._dashboard is not None:
+            self._safe("dashboard", lambda: self._dashboard.add_sample(rec))
         self._drain([rec, *extra])
 
     def _drain(self, records: list[dict[str, Any]]) -> None:
@@ -400,7 +432,9 @@ def watch(
     """Wrap any ASGI app: ``app = watch(app, log_path="mem.jsonl", level="allocations")``.
 
     With ``enabled=False`` the app is returned unchanged, so the call can stay in
-    production code behind a setting. For FastAPI/Starlette the equivalent
+    production code behind a setting. ``metrics=True`` feeds Prometheus (see
+    ``leaklint.runtime.metrics``); ``dashboard_token=`` serves the live page
+    (``leaklint.runtime.dashboard``), ``static=`` joins it with static findings. For FastAPI/Starlette the equivalent
     one-liner is ``app.add_middleware(WatchMiddleware, log_path=...)``.
     """
     if not enabled:
