@@ -94,5 +94,9 @@ def stop(proc, timeout=20.0):
     proc.log_file.close()
 
 
+def which(name):
+    return shutil.which(name)
+
+
 def python():
     return sys.executable
