@@ -17,9 +17,6 @@ WRONG = {
     "wrong_user_cache.py": "LL204",  # 002: self.user_cache grows forever on a process-lived service
     "wrong_event_bus.py": "LL204",  # 002: listeners kept by a process-lived bus, subscribed per request
 }
-#: seeds leaklint does not report with default rules yet: tracked by issue 11 (object lifetimes)
-NOT_YET = {"wrong_user_cache.py": "LL204 is a preview rule until its precision on real code is >= 95 %",
-           "wrong_event_bus.py": "listener registries on process-lived objects"}
 
 
 @pytest.fixture(scope="module")
@@ -30,9 +27,7 @@ def reported():
 
 
 @pytest.mark.parametrize("name", sorted(WRONG))
-def test_every_wrong_example_is_reported(reported, name, request):
-    if name in NOT_YET:
-        request.applymarker(pytest.mark.xfail(reason=NOT_YET[name], strict=True))
+def test_every_wrong_example_is_reported(reported, name):
     assert any(path == name and code == WRONG[name] for path, _, code in reported), reported
 
 

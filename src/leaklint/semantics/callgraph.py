@@ -7,6 +7,7 @@ such as ``Depends(require_role("admin"))`` returns), HTTP and pure-ASGI middlewa
 calls of every linted module (not out of ``@lru_cache`` factories, and not calls whose result is
 memoised in a global, a container or a lazily set attribute: those run once): functions by qualified name, ``Class(...)`` to ``Class.__init__``,
 ``self.m()`` to the method, ``x = Cls(); x.m()``, ``service.m()`` on a module-level instance,
+``request.app.state.store.m()`` on what ``app.state.store = Store()`` holds,
 nested functions, and functions handed to a call
 as callbacks (``background_tasks.add_task(send_mail)``, ``run_in_threadpool(work)``).
 
@@ -18,6 +19,8 @@ from __future__ import annotations
 
 from collections import deque
 from typing import Dict, Iterable, List, Optional, Tuple
+
+from leaklint.semantics.ownership_map import APP_STATE_PREFIX
 
 
 def _root_label(roles, path: str) -> str:
@@ -69,10 +72,19 @@ def _edges(project, record, summary_facts) -> Iterable[str]:
             if target in functions:
                 yield target
     for classes, method in own.instance_calls:
-        for cls in classes:
+        for cls in _receivers(project, classes):
             target = f"{project.canonical(cls)}.{method}"
             if target in functions:
                 yield target
+
+
+def _receivers(project, classes: Iterable[str]) -> Iterable[str]:
+    """The classes of an instance call's receiver, ``app.state.<attr>`` resolved project-wide."""
+    for cls in classes:
+        if cls.startswith(APP_STATE_PREFIX):
+            yield from project.app_state.get(cls[len(APP_STATE_PREFIX):], ())
+        else:
+            yield cls
 
 
 def build(project, summaries) -> Tuple[Dict[str, Optional[str]], Dict[str, str]]:

@@ -234,6 +234,9 @@ class _Scanner:
         func = call.func
         if isinstance(func, ast.Name) and func.id in self.nested:
             self.out.nested_calls.add(func.id)
+        elif isinstance(func, ast.Attribute) and _app_state_attr(func.value) is not None:
+            # ``request.app.state.store.get(...)``: the object ``app.state.store = Store()`` holds
+            self.out.instance_calls.add(((APP_STATE_PREFIX + _app_state_attr(func.value),), func.attr))
         elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
             receiver = func.value.id
             if receiver == self.self_name:
@@ -284,3 +287,17 @@ def _annotation_parts(annotation: Optional[ast.expr]) -> List[ast.expr]:
 def scan_function(fn, params: Tuple[str, ...], qualify: Callable[[ast.AST], Names],
                   is_method: bool) -> Optional[Ownership]:
     return _Scanner(fn, params, qualify, is_method).run()
+
+
+#: how an instance call on ``app.state.<attr>`` names its receiver until the reduce phase resolves it
+APP_STATE_PREFIX = "<app.state>."
+
+
+def _app_state_attr(node: ast.expr) -> Optional[str]:
+    """``x.app.state.store`` / ``app.state.store`` -> ``store``."""
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute) and node.value.attr == "state":
+        holder = node.value.value
+        if (isinstance(holder, ast.Attribute) and holder.attr == "app") or (
+                isinstance(holder, ast.Name) and holder.id == "app"):
+            return node.attr
+    return None

@@ -38,6 +38,8 @@ class ProjectFacts:
     #: per-request functions -> the function they are reached from (None for a route, dependency, middleware)
     per_request: Dict[str, Optional[str]] = field(default_factory=dict)
     root_labels: Dict[str, str] = field(default_factory=dict)
+    #: ``app.state.<attr> = Cls(...)`` in any module: attr -> the classes it holds
+    app_state: Dict[str, Set[str]] = field(default_factory=dict)
     #: the resource kinds in force (built-in and ``[tool.leaklint.resources]``)
     table: object = None
 
@@ -55,6 +57,8 @@ class ProjectFacts:
                 facts.endpoints.update(facts.canonical(q) for q in candidates)
             for candidates in s.dependency_factories:
                 facts.dependency_factories.update(facts.canonical(q) for q in candidates)
+            for attr, callees in s.app_state_attrs.items():
+                facts.app_state.setdefault(attr, set()).update(facts.canonical(q) for q in callees)
             for definition in s.definitions.values():
                 if definition.kind == "call" and "lifespan" in definition.keywords:
                     facts.lifespans.update(facts.canonical(q) for q in definition.keywords["lifespan"])

@@ -15,7 +15,6 @@ from typing import Dict, FrozenSet, Iterable, Iterator, Optional, Set, Tuple
 
 import libcst as cst
 
-from leaklint.semantics.fastapi import uses_web_framework
 from leaklint.semantics.flow import walk
 from leaklint.semantics.names import matches
 from leaklint.semantics.project import ProjectFacts
@@ -393,27 +392,6 @@ def instantiated_at_module_level(project: ProjectFacts) -> FrozenSet[str]:
         for c in d.callee))
 
 
-WEB_PACKAGES = ("fastapi", "starlette")
-
-
-def instantiated_in_web_modules(project: ProjectFacts) -> FrozenSet[str]:
-    """Like :func:`instantiated_at_module_level`, only in modules that import FastAPI/Starlette.
-
-    A singleton in a web application's modules serves requests; one inside a library's internals
-    is usually filled by configuration code.
-    """
-    def compute(p: ProjectFacts) -> FrozenSet[str]:
-        out = set()
-        for module in p.modules.values():
-            if not any(q == w or q.startswith(w + ".") for qs in module.imports.values() for q in qs
-                       for w in WEB_PACKAGES):
-                continue
-            out.update(p.canonical(c) for d in module.definitions.values() if d.kind == "call" for c in d.callee)
-        return frozenset(out)
-
-    return _MEMO.get(project, "instantiated-web", compute)
-
-
 # -- gunicorn --------------------------------------------------------------------------------
 
 GUNICORN_CONFIG_FILE = re.compile(r"^gunicorn[._-]?(conf|config|cfg|settings)\.py$")
@@ -499,20 +477,17 @@ def iter_names(items: Iterable[str]) -> str:
 def may_hold_process_lifetime_instance(summary, project: ProjectFacts) -> bool:
     """Cheap look for LL204: a class of this module with ``__init__`` that can live for the process.
 
-    Exact for what LL204 checks: the instance is created at module level (in a web module, for a
-    library's class), stored with ``app.state.x = Cls()`` here, or returned by a cached factory here.
+    Exact for what LL204 checks: the instance is created at module level in any linted module,
+    stored with ``app.state.x = Cls()`` in any module, or returned by a cached factory here.
     """
     classes = {path.split(".")[0] for path, facts in summary.functions.items()
                if facts.in_class and path.count(".") == 1 and path.endswith(".__init__")}
     if not classes:
         return False
     qualified = {f"{summary.module}.{name}" for name in classes}
-    # as LL204 decides: a library module's class counts only when a web module instantiates it
-    singletons = instantiated_at_module_level(project) if uses_web_framework(summary) else \
-        instantiated_in_web_modules(project)
-    if qualified & singletons:
+    if qualified & instantiated_at_module_level(project):
         return True
-    if any(project.canonical(q) in qualified for q in summary.app_state_calls):
+    if any(q in qualified for held in project.app_state.values() for q in held):
         return True
     return decorates_with_cache(summary, project)
 

@@ -92,7 +92,8 @@ class ModuleSummary:
     #: ``asyncio.create_task``...), resolved in the caller's scope: rules' cheap first look
     called: Set[str] = field(default_factory=set)
     #: qualified callees of ``app.state.<attr> = Callee(...)`` anywhere in the module (singletons)
-    app_state_calls: Set[str] = field(default_factory=set)
+    #: ``app.state.<attr> = Callee(...)``: attr -> the callee's qualified names
+    app_state_attrs: Dict[str, Set[str]] = field(default_factory=dict)
     #: attribute names called as methods anywhere (``x.connect()`` -> ``connect``), unresolved
     called_methods: Set[str] = field(default_factory=set)
     syntax_error: Optional[Tuple[str, int, int]] = None
@@ -292,7 +293,8 @@ class _Summariser:
             for target in node.targets:
                 parts = _dotted(target)
                 if parts is not None and len(parts) >= 3 and parts[-3:-1] == ["app", "state"]:
-                    self.s.app_state_calls.update(self._qualify(node.value.func, chain))
+                    callees = self._qualify(node.value.func, chain)
+                    self.s.app_state_attrs.setdefault(parts[-1], set()).update(callees)
         for child in child_nodes(node):
             self._walk(child, chain, class_path, path)
 

@@ -11,9 +11,9 @@ import libcst as cst
 from leaklint.rule import Rule
 from leaklint.rules.caches._common import _qualified_head
 from leaklint.rules.caches.ll204_growing_instance_cache_examples import INVALID, VALID
-from leaklint.semantics import fastapi as web
 from leaklint.semantics import flow
 from leaklint.semantics import state
+from leaklint.semantics.callgraph import request_path
 
 LISTENER_NAMES = re.compile(r"listen|subscri|callback|handler|observer|hook|watcher|waiter", re.IGNORECASE)
 
@@ -21,6 +21,7 @@ LISTENER_NAMES = re.compile(r"listen|subscri|callback|handler|observer|hook|watc
 @dataclass
 class _InstanceCache:
     cls: cst.ClassDef
+    path: str  # the class's dotted path in its module
     attr: str
     kind: str
     #: first growth outside ``__init__``: (node, method)
@@ -31,12 +32,13 @@ class _InstanceCache:
 class GrowingInstanceCache(Rule):
     """## What it does
     Finds an instance container (`self.x = {}` / `[]` / `set()` / `defaultdict(...)` in
-    `__init__`) that methods only ever add to, on a class whose instance lives for the whole
-    process: instantiated at module level (in a module that imports FastAPI/Starlette, or of a
-    class defined in one), stored on `app.state`, or
-    returned by a cached factory (`@lru_cache def get_service(): return Service()`, the FastAPI
-    singleton-dependency idiom). Listener and subscriber lists that are appended to but never
-    unsubscribed are the common case.
+    `__init__`) that a method adds to while running per request (reached from a route,
+    dependency, middleware or websocket handler through calls in any linted module), on a class
+    whose instance lives for the whole process: instantiated at module level in any linted
+    module, stored on `app.state`, or returned by a cached factory (`@lru_cache def
+    get_service(): return Service()`, the FastAPI singleton-dependency idiom), and that nothing
+    in the class ever evicts from. Listener and subscriber lists that every request appends to
+    are the common case; the message names the request path.
 
     ## Why is this bad?
     The object is never freed, so neither is anything it collects: one cache entry or one
@@ -53,27 +55,29 @@ class GrowingInstanceCache(Rule):
             self.listeners.append(callback)
 
     bus = EventBus()
+
+    @app.post("/watch")
+    async def watch(topic: str):
+        bus.subscribe(lambda event: print(topic, event))
     ```
 
     Use instead: add the way out (`unsubscribe()` calling `self.listeners.remove(callback)`),
     hold callbacks in a `weakref.WeakSet`, or bound the cache (`cachetools.LRUCache`).
 
     ## Known problems
-    Methods that look like import-time registration (decorators, names containing `regist`, methods
-    called at module level of the defining module) are not counted as growth. `app.state` and
-    cached factories are only recognised in the module that defines the class. A container
-    passed to another function, returned or aliased is assumed to be managed elsewhere.
-
-    The rule cannot tell a key space bounded by configuration (`self._clients[provider_name]`, one
-    entry per configured provider) from one driven by traffic (`self._locks[session.id]`): on the
-    pinned corpus one of its three findings was a real leak. It is therefore a **preview** rule:
-    enable it with `--preview` or by selecting `LL204`.
+    Growth that no per-request code reaches (import-time registration, startup hooks, jobs) is
+    not reported, and neither is growth in methods that look like registration (decorators,
+    names containing `regist`, methods called at module level). `app.state` and cached
+    factories are only recognised in the module that defines the class. A container passed to
+    another function, returned or aliased is assumed to be managed elsewhere. A key space
+    bounded by configuration (`self._clients[provider_name]`, one entry per configured
+    provider) reached from a request is still reported: suppress it with `# noqa: LL204`.
     """
 
     code = "LL204"
     name = "growing-instance-cache"
-    preview = True
-    message = "`self.{attr}` of `{cls}` only grows (in `{method}`) and `{cls}` lives for the whole process ({why}): {advice}"
+    message = ("`self.{attr}` of `{cls}` only grows, in `{method}`, which runs per request ({path}), and `{cls}` "
+               "lives for the whole process ({why}): {advice}")
     family = "caches"
 
     valid = VALID
@@ -95,15 +99,6 @@ class GrowingInstanceCache(Rule):
         if not any(isinstance(n, cst.FunctionDef) for n in self.ctx.stack):
             self.import_time |= self.ctx.qualify(node.func)
 
-    def visit_Assign(self, node: cst.Assign) -> None:
-        if not isinstance(node.value, cst.Call):
-            return
-        for target in node.targets:
-            parts = _dotted(target.target)
-            if parts is not None and len(parts) >= 3 and parts[-2] == "state" and parts[-3] == "app":
-                for q in self.ctx.qualify(node.value.func):
-                    self.lifetime.setdefault(q, "stored on `app.state`")
-
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if node.decorators and any(True for _ in state.cache_decorators(self.ctx, node)):
             for stmt in flow.walk(node.body):
@@ -119,6 +114,7 @@ class GrowingInstanceCache(Rule):
         if init is None:
             return
         found: Dict[str, _InstanceCache] = {}
+        class_path = ".".join(n.name.value for n in self.ctx.stack if isinstance(n, cst.ClassDef))
         me = _self_name(init)
         for stmt in flow.walk(init.body):
             if isinstance(stmt, cst.Assign) and len(stmt.targets) == 1:
@@ -130,7 +126,7 @@ class GrowingInstanceCache(Rule):
             if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == me:
                 kind = state.is_container_value(self.ctx, value)
                 if kind is not None:
-                    found[target.attr.value] = _InstanceCache(node, target.attr.value, kind)
+                    found[target.attr.value] = _InstanceCache(node, class_path, target.attr.value, kind)
         if not found:
             return
         for method in methods:
@@ -156,11 +152,14 @@ class GrowingInstanceCache(Rule):
     def leave_Module(self, original_node: cst.Module) -> None:
         if not self.candidates:
             return
-        web_module = web.uses_web_framework(self.ctx.summary)
-        module_level = state.instantiated_at_module_level(self.ctx.project) if web_module else \
-            state.instantiated_in_web_modules(self.ctx.project)
+        module_level = state.instantiated_at_module_level(self.ctx.project)
         prefix = self.ctx.summary.module + "."
-        instances = {name for name, d in self.ctx.summary.definitions.items() if d.kind == "call"}
+        project = self.ctx.project
+        instances_of: Dict[str, Set[str]] = {}  # class -> module-level instances of it here
+        for name, d in self.ctx.summary.definitions.items():
+            if d.kind == "call":
+                for callee in d.callee:
+                    instances_of.setdefault(project.canonical(callee), set()).add(name)
         for entry in self.candidates:
             if entry.managed or entry.growth is None:
                 continue
@@ -168,23 +167,24 @@ class GrowingInstanceCache(Rule):
             cls_name = entry.cls.name.value
             qualified = self.ctx.project.canonical(prefix + cls_name)
             why = "module-level instance" if qualified in module_level else self.lifetime.get(qualified)
+            if why is None and any(qualified in held for held in project.app_state.values()):
+                why = "stored on `app.state`"
             if why is None:
                 continue
             if state.is_registration_function(method) or any(
-                    f"{prefix}{i}.{method.name.value}" in self.import_time for i in instances):
+                    f"{prefix}{i}.{method.name.value}" in self.import_time for i in instances_of.get(qualified, ())):
                 continue
+            method_name = f"{prefix}{entry.path}.{method.name.value}"
+            if method_name not in self.ctx.project.per_request:
+                continue  # grown at import, at startup or by a job: registration, not a leak
             listener = bool(LISTENER_NAMES.search(entry.attr) or LISTENER_NAMES.search(method.name.value))
             advice = ("add an unsubscribe path or hold them in a `weakref.WeakSet`" if listener
                       else "evict entries or use a bounded cache (`cachetools.LRUCache` / `TTLCache`)")
-            self.report(node, attr=entry.attr, cls=cls_name, method=method.name.value, why=why, advice=advice)
+            self.report(node, attr=entry.attr, cls=cls_name, method=method.name.value, why=why, advice=advice,
+                        path=request_path(self.ctx.project, method_name))
 
 
 def _self_name(fn: cst.FunctionDef) -> Optional[str]:
     params = list(fn.params.posonly_params) + list(fn.params.params)
     return params[0].name.value if params else None
 
-
-def _dotted(node: cst.BaseExpression) -> Optional[List[str]]:
-    from leaklint.semantics.context import dotted_parts
-
-    return dotted_parts(node)

@@ -69,6 +69,31 @@ def get_filter_context(request):
     request.state.filter_context = FilterContext()
     return request.state.filter_context
 """,
+    # registration at startup: the lifespan subscribes once, no request does
+    """
+from contextlib import asynccontextmanager
+from fastapi import FastAPI
+
+class EventBus:
+    def __init__(self):
+        self.listeners = []
+
+    def subscribe(self, callback):
+        self.listeners.append(callback)
+
+bus = EventBus()
+
+@asynccontextmanager
+async def lifespan(app):
+    bus.subscribe(print)
+    yield
+
+app = FastAPI(lifespan=lifespan)
+
+@app.get("/")
+def index():
+    return {"listeners": len(bus.listeners)}
+""",
     # a library singleton filled by configuration code (no web framework in sight)
     """
 class Environ:
@@ -128,10 +153,17 @@ class EventBus:
 
 app = FastAPI()
 bus = EventBus()
-""", line=8, column=9, message="`self.listeners` of `EventBus` only grows (in `subscribe`)"),
+
+@app.websocket("/events")
+async def events(ws):
+    bus.subscribe(ws.send_json)
+""", line=8, column=9, message="`self.listeners` of `EventBus` only grows, in `subscribe`, which runs per request (WEBSOCKET /events"),
     # FastAPI singleton dependency
     Invalid("""
 from functools import lru_cache as memo
+from fastapi import Depends, FastAPI
+
+app = FastAPI()
 
 class UserCache:
     def __init__(self):
@@ -145,11 +177,15 @@ class UserCache:
 @memo
 def get_user_cache():
     return UserCache()
-""", line=9, message="cached factory"),
+
+@app.get("/users/{user_id}")
+def read_user(user_id: int, users: UserCache = Depends(get_user_cache)):
+    return users.get(user_id)
+""", line=12, message="cached factory"),
     # stored on app.state in the lifespan
     Invalid("""
 from contextlib import asynccontextmanager
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
 class Metrics:
     def __init__(self):
@@ -164,6 +200,10 @@ async def lifespan(app):
     yield
 
 app = FastAPI(lifespan=lifespan)
+
+@app.post("/samples")
+def record(value: float, request: Request):
+    request.app.state.metrics.record(value)
 """, line=9, message="stored on `app.state`"),
     # instantiated at module level in another linted module
     Invalid("""
@@ -173,6 +213,7 @@ class Tracker:
 
     def hit(self, key):
         self.seen.add(key)
-""", files={"app/__init__.py": "", "app/main.py": "from fastapi import FastAPI\nfrom app.tracker import Tracker\n\napp = FastAPI()\ntracker = Tracker()\n"},
+""", files={"app/__init__.py": "", "app/main.py": "from fastapi import FastAPI\nfrom app.tracker import Tracker\n\napp = FastAPI()\ntracker = Tracker()\n\n"
+                                                         "@app.get('/{key}')\ndef hit(key: str):\n    tracker.hit(key)\n"},
         path="app/tracker.py", line=6, message="module-level instance"),
 ]
