@@ -89,7 +89,7 @@ def test_requests_file_entry_asks_for_the_error_path(tmp_path):
     spec.write_text('[[requests]]\nmethod = "GET"\npath = "/me"\nerror_path = true\n\n[[requests]]\npath = "/me/fixed"\n')
     report = probe(ll_pool_app.app, requests_file=str(spec), endpoint=["GET /me", "GET /me/fixed"], **FAST)
     assert sorted(r.key for r in report) == ["GET /me", "GET /me [error]", "GET /me/fixed"]
-    assert [r.key for r in report if r.leaking] == ["GET /me [error]"]
+    assert [r.key for r in report if r.leaking_resources] == ["GET /me [error]"]
     bad = tmp_path / "bad.toml"
     bad.write_text('[[requests]]\npath = "/me"\nerror_path = "yes"\n')
     with pytest.raises(ProbeError, match="'error_path' must be true or false"):
@@ -142,7 +142,25 @@ def test_cli_json_has_modes_resources_and_leaking_resources():
         assert set(record["resources"]) == set(RESOURCE_NAMES)
         assert {"leaking_resources", "resource_confidence", "native_growth", "context_vars", "leaking_bytes"} <= set(record)
     assert records[("/me", "error")]["leaking_resources"] == ["pool_checkouts"] and records[("/me", "error")]["leaking"]
-    assert records[("/me", "normal")]["leaking_resources"] == [] and not records[("/me", "normal")]["leaking"]
+    assert records[("/me", "normal")]["leaking_resources"] == []
+
+
+def test_report_joins_a_pool_checkout_leak_to_the_ll1_finding(tmp_path):
+    probe_json, html_out = tmp_path / "probe.json", tmp_path / "report.html"
+    run = _cli("ll_pool_app:app", "--endpoint", "GET /me", "--error-paths", "--output-format", "json", "-o", str(probe_json))
+    assert run.returncode == 1, run.stderr
+    report = subprocess.run(
+        [sys.executable, "-m", "leaklint", "report", str(probe_json), "--static", ll_pool_app.__file__, "--html", str(html_out)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert report.returncode == 0, report.stderr
+    line = next(n for n, text in enumerate(open(ll_pool_app.__file__), 1) if "yield db  # LL101" in text)
+    assert "grows: pool_checkouts +1.00/request" in report.stdout
+    assert f"ll_pool_app.py:{line} in dependency get_db" in report.stdout and "[explains pool_checkouts]" in report.stdout
+    assert (f"GET /me [error] retains" in report.stdout and "leaks pool_checkouts +1.00/request; its dependency get_db "
+            f"has LL101 at ll_pool_app.py:{line} (pool_checkouts)") in report.stdout
+    html = html_out.read_text(encoding="utf-8")
+    assert "grows: pool_checkouts +1.00/request" in html and "explains pool_checkouts" in html
 
 
 def test_cli_bad_resource_options_are_one_line_errors():

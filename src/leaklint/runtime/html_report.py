@@ -11,7 +11,7 @@ import os
 import time
 from typing import Any, Sequence
 
-from .report import RuntimeReport
+from .report import RuntimeReport, resource_phrases
 from .stats import human_bytes
 
 _PALETTE = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
@@ -197,6 +197,9 @@ def _cards(rep: RuntimeReport) -> str:
         leaking = sum(1 for e in rep.endpoints if e["leaking"])
         cards.append(("endpoints probed", str(len(rep.endpoints))))
         cards.append(("leaking", str(leaking)))
+        resources = sum(1 for e in rep.endpoints if e.get("leaking_resources") or e.get("context_vars"))
+        if resources:
+            cards.append(("leaking resources", str(resources)))
     found = sum(len(e.get("findings") or []) for e in rep.endpoints)
     if rep.static_paths:
         cards.append(("joined findings", str(found)))
@@ -212,7 +215,9 @@ def _table(rep: RuntimeReport) -> str:
     for e in rep.endpoints:
         detail = []
         # Sites of a steady, leaking growth mean something; for the rest they are noise.
-        for s in (e["top_sites"][:3] if e["leaking"] else []):
+        for phrase in resource_phrases(e):
+            detail.append(f'<div class="finding leak">grows: {_e(phrase)}</div>')
+        for s in (e["top_sites"][:3] if e["leaking"] and e.get("leaking_bytes", True) else []):
             detail.append(
                 f'<div class="finding">grew at <code>{_e(_short(s["file"]))}:{_e(s["line"])}</code> '
                 f"+{_e(human_bytes(s['size_diff']))} ({_e(s['count_diff'])} blocks)</div>"
@@ -220,7 +225,9 @@ def _table(rep: RuntimeReport) -> str:
         for f in e.get("findings") or []:
             detail.append(
                 f'<div class="finding"><b>{_e(f["code"])}</b> <code>{_e(_short(f["filename"]))}:{_e(f["row"])}</code> '
-                f"in {_e(f['role'])} <code>{_e(f['function'])}</code>: {_e(f['message'])}</div>"
+                f"in {_e(f['role'])} <code>{_e(f['function'])}</code>: {_e(f['message'])}"
+                + (f" <b>explains {_e(', '.join(f['matches']))}</b>" if f.get("matches") else "")
+                + "</div>"
             )
         if rep.kind == "probe":
             verdict = '<span class="leak">LEAKING</span>' if e["leaking"] else '<span class="ok">ok</span>'

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from .join import describe, growth_phrase, join_findings
+from .join import describe, growth_phrase, join_findings, match_families
 from .log import read_records
 from .stats import human_bytes
 
@@ -31,6 +31,7 @@ class RuntimeReport:
     def join(self, findings: list[dict[str, Any]]) -> None:
         for ep in self.endpoints:
             ep["findings"] = join_findings(ep.get("code") or [], findings)
+            match_families(ep, ep["findings"])
             ep["sentence"] = describe(ep, ep["findings"])
 
 
@@ -67,8 +68,18 @@ def _from_probe(path: str, results: Any) -> RuntimeReport:
         if not isinstance(r, dict) or "method" not in r or "route" not in r:
             raise ReportInputError(f"{path}: probe record without method/route")
         per = float(r.get("retained_bytes_per_request") or 0)
+        mode = r.get("mode") or "normal"
+        leaking_resources = list(r.get("leaking_resources") or [])
         ep = {
-            "key": f"{r['method']} {r['route']}",
+            "key": f"{r['method']} {r['route']}" + (" [error]" if mode == "error" else ""),
+            "mode": mode,
+            "resources": r.get("resources") or {},
+            "resource_confidence": r.get("resource_confidence") or {},
+            "leaking_resources": leaking_resources,
+            "leaking_bytes": bool(r.get("leaking_bytes", r.get("leaking"))),
+            "native_growth": bool(r.get("native_growth")),
+            "context_vars": list(r.get("context_vars") or []),
+            "errors": list(r.get("errors") or []),
             "method": r["method"],
             "route": r["route"],
             "calls": r.get("requests", 0),
@@ -80,7 +91,7 @@ def _from_probe(path: str, results: Any) -> RuntimeReport:
             "top_sites": r.get("top_sites") or [],
             "samples": r.get("samples") or [],
             "code": r.get("code") or [],
-            "growth_phrase": growth_phrase(per, "probe"),
+            "growth_phrase": growth_phrase(per, "probe", r.get("resources"), leaking_resources),
         }
         rep.endpoints.append(ep)
     rep.endpoints.sort(key=lambda e: -e["per_request"])
@@ -154,6 +165,22 @@ def _short(path: str) -> str:
     return path if rel.startswith("..") else rel
 
 
+def resource_phrases(e: dict[str, Any]) -> list[str]:
+    """'pool_checkouts +1.00/request (r²=1.00)' for each leaking resource of a probe record."""
+    out = []
+    for name in e.get("leaking_resources") or []:
+        per = (e.get("resources") or {}).get(name) or 0.0
+        r2 = (e.get("resource_confidence") or {}).get(name) or 0.0
+        if name == "rss_bytes":
+            label = "native memory (RSS)" if e.get("native_growth") else "RSS"
+            out.append(f"{label} +{human_bytes(per)}/request (r²={r2:.2f})")
+        else:
+            out.append(f"{name} {per:+.2f}/request (r²={r2:.2f})")
+    if e.get("context_vars"):
+        out.append("ContextVar left set: " + ", ".join(e["context_vars"]))
+    return out
+
+
 def format_text(rep: RuntimeReport) -> str:
     """The per-endpoint table sorted by growth, with joined findings under each endpoint."""
     lines = []
@@ -184,11 +211,14 @@ def format_text(rep: RuntimeReport) -> str:
                 f"{e['key'][:width]:<{width}}  {e['calls']:>8}  {human_bytes(e['per_request']):>12}  "
                 f"{human_bytes(e['spread'] or 0):>10}  {human_bytes(e['max'] or 0):>10}"
             )
-        for s in (e["top_sites"][:1] if e["leaking"] else []):
+        for s in (e["top_sites"][:1] if e["leaking"] and e.get("leaking_bytes", True) else []):
             lines.append(f"{'':<{width}}    grew at {_short(s['file'])}:{s['line']} (+{human_bytes(s['size_diff'])})")
+        for phrase in resource_phrases(e):
+            lines.append(f"{'':<{width}}    grows: {phrase}")
         for f in e.get("findings") or []:
+            why = f" [explains {', '.join(f['matches'])}]" if f.get("matches") else ""
             lines.append(
-                f"{'':<{width}}    {f['code']} at {_short(f['filename'])}:{f['row']} in {f['role']} {f['function']}: {f['message']}"
+                f"{'':<{width}}    {f['code']} at {_short(f['filename'])}:{f['row']} in {f['role']} {f['function']}: {f['message']}{why}"
             )
     joined = [e for e in rep.endpoints if e.get("findings")]
     if joined:
