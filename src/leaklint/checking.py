@@ -11,6 +11,7 @@ import click
 
 from leaklint import registry
 from leaklint.config import Settings
+from leaklint.deployment_files import findings_for_run as deployment_findings
 from leaklint.diagnostics import Diagnostic
 from leaklint.discovery import discover
 from leaklint.engine import FixOptions, SourceError, check_decodable, decode
@@ -69,12 +70,13 @@ def run_check(request: CheckRequest) -> int:
     for error in found.errors:
         click.echo(f"leaklint: error: {error}", err=True)
     if request.show_files:
-        for path in found.files:
+        for path in sorted(found.files + found.deployment):
             click.echo(path)
         return 2 if found.errors else 0
     roots = [p for p in request.paths if os.path.isdir(p)]
     result = run(found.files, settings, codes, options, request.jobs or default_jobs(), write=options.fix,
                  roots=roots)
+    result.results.extend(deployment_findings(found.deployment, found.files, settings, codes))  # LL602
     return _report(request, result, extra_error=bool(found.errors))
 
 

@@ -12,7 +12,9 @@ import os
 import shutil
 import subprocess
 from dataclasses import dataclass, field
-from typing import Iterable, List, Sequence, Set
+from typing import Iterable, List, Optional, Sequence, Set
+
+from leaklint.deployment_files import is_deployment_file
 
 SUFFIXES = (".py", ".pyi")
 
@@ -21,6 +23,8 @@ SUFFIXES = (".py", ".pyi")
 class Discovered:
     files: List[str] = field(default_factory=list)
     errors: List[str] = field(default_factory=list)  # one line each: missing paths
+    #: Dockerfiles, Procfiles, compose/Kubernetes YAML, shell scripts: where a server command may live (LL602)
+    deployment: List[str] = field(default_factory=list)
 
 
 def _excluded(path: str, root: str, patterns: Sequence[str]) -> bool:
@@ -53,7 +57,8 @@ def _force_excluded(path: str, root: str, patterns: Sequence[str]) -> bool:
         current = parent
 
 
-def _walk(top: str, root: str, excludes: Sequence[str], out: List[str]) -> None:
+def _walk(top: str, root: str, excludes: Sequence[str], out: List[str],
+          deployment: Optional[List[str]] = None) -> None:
     real_top = os.path.realpath(top)
     stack = [top]
     while stack:
@@ -75,6 +80,9 @@ def _walk(top: str, root: str, excludes: Sequence[str], out: List[str]) -> None:
                         if not (target == real_top or target.startswith(real_top + os.sep)):
                             continue
                     out.append(path)
+                elif deployment is not None and is_deployment_file(entry.name) and entry.is_file() \
+                        and not entry.is_symlink():
+                    deployment.append(path)
             except OSError:
                 continue
 
@@ -113,15 +121,21 @@ def discover(paths: Iterable[str], root: str, excludes: Sequence[str], respect_g
             if force_exclude and _force_excluded(given, root, excludes) and given not in (".", "./"):
                 continue
             found_here: List[str] = []
-            _walk(given, root, excludes, found_here)
-            if respect_gitignore and found_here:
+            deployment_here: List[str] = []
+            _walk(given, root, excludes, found_here, deployment_here)
+            if respect_gitignore and (found_here or deployment_here):
                 # one git call per folder given: git refuses the whole batch if one path lies
                 # outside its repository, so folders from two repositories must not be mixed
-                ignored = _gitignored(found_here)
+                ignored = _gitignored(found_here + deployment_here)
                 found_here = [p for p in found_here if os.path.abspath(p) not in ignored]
+                deployment_here = [p for p in deployment_here if os.path.abspath(p) not in ignored]
             walked.extend(found_here)
+            found.deployment.extend(os.path.normpath(p) for p in deployment_here)
         else:
             if force_exclude and _force_excluded(given, root, excludes):
+                continue
+            if is_deployment_file(os.path.basename(given)) and not given.endswith(SUFFIXES):
+                found.deployment.append(os.path.normpath(given))  # a Dockerfile named on the command line
                 continue
             explicit.append(given)
     seen: Set[str] = set()
@@ -132,4 +146,5 @@ def discover(paths: Iterable[str], root: str, excludes: Sequence[str], respect_g
             seen.add(key)
             found.files.append(os.path.normpath(path))
     found.files.sort()
+    found.deployment = sorted(set(found.deployment))
     return found

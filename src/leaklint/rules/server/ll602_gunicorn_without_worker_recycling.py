@@ -22,6 +22,22 @@ class GunicornWithoutWorkerRecycling(Rule):
     `gunicorn.app.base.BaseApplication` subclass, without `max_requests` or without
     `max_requests_jitter`.
 
+    It also reads the files where the command line really lives, found next to the Python code
+    (and excluded like any path): Dockerfile `CMD`/`ENTRYPOINT` (shell and exec form, an exec
+    `ENTRYPOINT` joined with its `CMD`), `Procfile`, docker-compose `command:`/`entrypoint:`
+    (string, list or block), Kubernetes/Helm `command:` + `args:` and shell scripts (`*.sh`). A
+    `gunicorn` command there (also through `exec`, `python -m`, `poetry run`, `conda run -n env`,
+    `sh -c "..."`) without `--max-requests` (or with `--max-requests 0`) or without
+    `--max-requests-jitter` is reported at its line, unless `GUNICORN_CMD_ARGS` (set in a
+    Dockerfile, compose or Kubernetes env, or by the platform) may supply the flags, its `-c`
+    config (or `./gunicorn.conf.py`) is a linted module (judged in its own file), or an expansion
+    such as `$GUNICORN_OPTS`/`"$@"` stands where arguments go. A deployment that runs `uvicorn`
+    alone (no gunicorn anywhere) is reported without `--limit-max-requests`, unless it runs with
+    `--reload`. Development, test, CI and example files (`Dockerfile.dev`,
+    `docker-compose.test.yml`, `tests/`, `.github/`, `examples/`) are not production and are skipped.
+    `# noqa: LL602` goes at the end of the line, or for a Dockerfile on the comment line just above
+    the instruction; `# leaklint: noqa` on a line of its own silences the whole file.
+
     ## Why is this bad?
     Every leak in the application (and in its C extensions) accumulates in long-lived workers until
     the container is OOM-killed. `max_requests` restarts a worker gracefully after that many
@@ -51,10 +67,19 @@ class GunicornWithoutWorkerRecycling(Rule):
     periodically, which drops their in-memory state and briefly reduces capacity, and the right
     numbers depend on the service.
 
+    Command lines carry no fix: add `--max-requests 1000 --max-requests-jitter 50` by hand (and
+    for uvicorn alone `--limit-max-requests`, or run it under gunicorn's `UvicornWorker`);
+    `--fix` never writes a deployment file.
+
     ## Known problems
-    Settings passed on the command line (`--max-requests`) or through `GUNICORN_CMD_ARGS` are not
-    seen. An options dict that is built incrementally, spread from elsewhere, or that names a
-    config file leaklint does not lint, is not reported.
+    An options dict that is built incrementally, spread from elsewhere, or that names a config
+    file leaklint does not lint, is not reported; neither is a command whose `-c` config is not
+    among the linted files, nor a `GUNICORN_CMD_ARGS` set only in an `.env` file or in a
+    deployment system leaklint does not read (systemd units, supervisord, Makefiles,
+    `pyproject.toml` scripts). The YAML reader is line-based: anchors, aliases and values
+    built by templates are not followed. Any `GUNICORN_CMD_ARGS` that may carry the flag clears
+    every gunicorn command of the run, and a single uvicorn process restarted after
+    `--limit-max-requests` needs an orchestrator that restarts it.
     """
 
     code = "LL602"

@@ -1,0 +1,159 @@
+"""Deployment files next to the Python code: where the server's command line really lives (LL602).
+
+Discovery asks ``is_deployment_file`` for every file it walks (so excludes, ``.gitignore`` and
+``--force-exclude`` apply to these as to ``.py`` files); the run hands the ones it found to
+``check``, which reports LL602 findings on their lines. These files are never parsed as Python and
+never written: their findings carry no fix, so ``--fix`` leaves them alone.
+
+``# noqa: LL602`` works as a comment on the finding's line (or any line of the same command) and,
+for a Dockerfile, whose comments must be lines of their own, on the line just above the
+instruction; ``# leaklint: noqa`` on a line of its own silences the whole file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Iterable, List, Optional, Sequence
+
+from leaklint.diagnostics import Diagnostic, Location
+from leaklint.suppression import FILE_NOQA, NOQA, NoqaIndex, _codes
+
+CODE = "LL602"
+MAX_BYTES = 512 * 1024  # a deployment file is small; anything larger is data
+#: path parts that mark a development, test or example setup, not how production runs
+NOT_PRODUCTION = frozenset({"dev", "develop", "development", "test", "tests", "testing", "local", "debug", "e2e",
+                            "ci", "example", "examples", "sample", "samples", ".github", ".gitlab", ".circleci"})
+GUNICORN_CMD_ARGS = re.compile(r"GUNICORN_CMD_ARGS\b[\"']?\s*(?P<sep>[=:]|\s)?\s*(?P<value>.*)$")
+
+
+def kind_of(path: str) -> Optional[str]:
+    """``dockerfile`` / ``procfile`` / ``yaml`` / ``shell``, or None for other files."""
+    name = os.path.basename(path)
+    lower = name.lower()
+    if lower in ("dockerfile", "containerfile") or lower.startswith(("dockerfile.", "containerfile.")) or \
+            lower.endswith((".dockerfile", ".containerfile")):
+        return "dockerfile"
+    if name == "Procfile" or name.startswith("Procfile."):
+        return "procfile"
+    if lower.endswith((".yml", ".yaml")):
+        return "yaml"
+    if lower.endswith(".sh"):
+        return "shell"
+    return None
+
+
+def is_deployment_file(name: str) -> bool:
+    """A Dockerfile, Procfile, YAML file (compose/Kubernetes, judged by content) or shell script."""
+    return kind_of(name) is not None
+
+
+def is_production_path(path: str, root: str) -> bool:
+    """``Dockerfile.dev``, ``docker-compose.test.yml``, ``scripts/ci/run.sh``, ``examples/``: not production."""
+    rel = os.path.relpath(os.path.abspath(path), os.path.abspath(root)).replace(os.sep, "/")
+    if rel.startswith("../"):
+        rel = os.path.abspath(path).replace(os.sep, "/")
+    parts = {p for piece in rel.lower().split("/") for p in re.split(r"[._-]", piece)} | set(rel.lower().split("/"))
+    return not parts & NOT_PRODUCTION
+
+
+def _read(path: str) -> Optional[str]:
+    try:
+        if os.path.getsize(path) > MAX_BYTES:
+            return None
+        with open(path, "rb") as handle:
+            data = handle.read()
+        return data.decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def noqa_index(text: str, kind: str) -> NoqaIndex:
+    """``#`` comments of a shell-like file (a ``#`` that starts a word), without tokenizing Python."""
+    index = NoqaIndex()
+    if "noqa" not in text.lower():
+        return index
+    for row, line in enumerate(text.splitlines(), start=1):
+        for found in re.finditer(r"(?:^|(?<=\s))#", line):
+            comment = line[found.start():]
+            file_match = FILE_NOQA.match(comment)
+            if file_match and not line[:found.start()].strip():
+                index.file = index.file | _codes(file_match.group("codes"))
+                break
+            match = NOQA.match(comment)
+            if match:
+                index.lines[row] = index.lines.get(row, frozenset()) | _codes(match.group("codes"))
+                break
+    return index
+
+
+def _env_values(text: str) -> Iterable[Optional[str]]:
+    """Values given to ``GUNICORN_CMD_ARGS`` in a file (None: not a literal we can read)."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        match = GUNICORN_CMD_ARGS.search(line)
+        if match is None:
+            continue
+        value, literal = match.group("value").strip(), bool(match.group("sep"))
+        if not value and i + 1 < len(lines) and "value:" in lines[i + 1]:  # Kubernetes ``- name: ...``
+            value, literal = lines[i + 1].split("value:", 1)[1].strip(), True
+        yield value if value and literal else None
+
+
+def check(paths: Sequence[str], python_files: Sequence[str], root: str,
+          codes_for=lambda path: [CODE]) -> list:
+    """``FileResult`` per deployment file with LL602 findings. ``codes_for(path)``: the codes in
+    force for a file (selection and per-file ignores)."""
+    from leaklint.engine import FileResult
+    from leaklint.registry import rule_by_code
+    from leaklint.rules.server.ll602_command_lines import command_sites
+    from leaklint.rules.server.ll602_server_commands import Project, env_may_supply, judge, server_command
+    from leaklint.semantics.state import GUNICORN_CONFIG_FILE
+
+    texts = {}
+    for path in paths:
+        text = _read(path)
+        if text is not None and kind_of(path) is not None:
+            texts[path] = text
+    project = Project(python_files=python_files)
+    commands = {}
+    for path, text in texts.items():
+        sites = [(site, server_command(site.words)) for site in command_sites(kind_of(path) or "", text)]
+        commands[path] = [(site, command) for site, command in sites if command is not None]
+        if any(command.server == "gunicorn" for _, command in commands[path]):
+            project.gunicorn_elsewhere = True
+        if "GUNICORN_CMD_ARGS" in text and any(env_may_supply(v) for v in _env_values(text)):
+            project.env_may_supply = True
+    if any(GUNICORN_CONFIG_FILE.match(os.path.basename(p)) for p in python_files):
+        project.gunicorn_elsewhere = True
+    name = rule_by_code(CODE).name
+    results = []
+    for path in sorted(commands):
+        if CODE not in codes_for(path) or not is_production_path(path, root):
+            continue
+        noqa = noqa_index(texts[path], kind_of(path) or "")
+        diagnostics: List[Diagnostic] = []
+        for site, command in commands[path]:
+            message = judge(command, project)
+            word = command.word
+            if message is None or noqa.suppressed(CODE, word.row, *site.rows):
+                continue
+            start = Location(word.row, word.column)
+            end = Location(word.row, word.column + len(word.text) + (2 if word.quoted else 0))
+            diagnostics.append(Diagnostic(CODE, name, message, path, start, end, word.row, None,
+                                          tuple(r for r in site.rows if r != word.row)))
+        if diagnostics:
+            results.append(FileResult(path, diagnostics))
+    return results
+
+
+def findings_for_run(deployment: Sequence[str], python_files: Sequence[str], settings, codes: Sequence[str]) -> list:
+    """The run's hook: LL602 on the deployment files discovery found (nothing when LL602 is off)."""
+    if CODE not in codes or not deployment:
+        return []
+    from leaklint.engine import FixOptions
+    from leaklint.runner import Job, codes_for
+
+    job = Job(tuple(codes), tuple((g, tuple(c)) for g, c in settings.per_file_ignores.items()), settings.root,
+              FixOptions(), False)
+    return check(deployment, python_files, settings.root, lambda path: codes_for(path, job))
