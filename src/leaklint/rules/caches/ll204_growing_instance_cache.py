@@ -70,8 +70,10 @@ class GrowingInstanceCache(Rule):
     names containing `regist`, methods called at module level). `app.state` and cached
     factories are only recognised in the module that defines the class. A container passed to
     another function, returned or aliased is assumed to be managed elsewhere. A key space
-    bounded by configuration (`self._clients[provider_name]`, one entry per configured
-    provider) reached from a request is still reported: suppress it with `# noqa: LL204`.
+    bounded by configuration is recognised only when `__init__` fills the container in a loop
+    (`for name in PROVIDERS: self._clients[name] = ...`); a membership check in a caller
+    (`if provider not in PROVIDERS: raise`) is not seen: suppress such a finding with
+    `# noqa: LL204`.
     """
 
     code = "LL204"
@@ -141,6 +143,10 @@ class GrowingInstanceCache(Rule):
                 entry = found[n.attr.value]
                 use = state.classify_use(self.ctx, n, parents.get)
                 if method is init:
+                    if use.kind == "grow" and _in_loop(n, parents):
+                        # filled from a loop over the configuration: later growth is the lazy
+                        # fallback for the same keys (one client per configured provider)
+                        entry.managed = True
                     continue  # filling or resetting it while constructing is bounded
                 if use.kind in ("evict", "escape"):
                     entry.managed = True
@@ -188,3 +194,11 @@ def _self_name(fn: cst.FunctionDef) -> Optional[str]:
     params = list(fn.params.posonly_params) + list(fn.params.params)
     return params[0].name.value if params else None
 
+
+def _in_loop(node: cst.CSTNode, parents) -> bool:
+    current = parents.get(node)
+    while current is not None and not isinstance(current, cst.FunctionDef):
+        if isinstance(current, cst.For):
+            return True
+        current = parents.get(current)
+    return False

@@ -94,6 +94,30 @@ app = FastAPI(lifespan=lifespan)
 def index():
     return {"listeners": len(bus.listeners)}
 """,
+    # keyed like the constructor's loop over the configuration: one client per provider
+    """
+from fastapi import FastAPI
+
+PROVIDERS = {"github": {}, "google": {}}
+
+class OAuthClients:
+    def __init__(self):
+        self._clients = {}
+        for name in PROVIDERS:
+            self._clients[name] = object()
+
+    def get(self, name):
+        if name not in self._clients:
+            self._clients[name] = object()
+        return self._clients[name]
+
+clients = OAuthClients()
+app = FastAPI()
+
+@app.get("/oauth/{provider}/login")
+def login(provider: str):
+    return {"client": str(clients.get(provider))}
+""",
     # a library singleton filled by configuration code (no web framework in sight)
     """
 class Environ:
