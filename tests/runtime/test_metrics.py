@@ -4,6 +4,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -198,6 +199,16 @@ def test_gunicorn_two_workers_one_scrape_sums_both(tmp_path):
         assert len(pids["/leak"]) == 2 and len(pids["/clean"]) == 2, pids
         time.sleep(1.2)  # the sampler threads set the process gauges every second
         text = httpx.get(base + "/metrics/", timeout=20).text
+        # A worker that exits leaves the gauges (the child_exit hook), its counts stay in the sums.
+        gone = sorted(pids["/leak"])[0]
+        os.kill(gone, signal.SIGTERM)
+        deadline = time.monotonic() + 60
+        while True:
+            after = httpx.get(base + "/metrics/", timeout=20).text
+            live = {dict(k).get("pid") for k in samples(after, "leaklint_process_rss_bytes")}
+            if str(gone) not in live and len(live) == 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
     finally:
         live_server.stop(proc)
     log = (tmp_path / "gunicorn.log").read_text(errors="replace")
@@ -220,6 +231,8 @@ def test_gunicorn_two_workers_one_scrape_sums_both(tmp_path):
     assert len(rss_pids) == 2 and None not in rss_pids  # one live series per worker
     traced = samples(text, "leaklint_traced_memory_bytes").values()
     assert sum(traced) >= sent["/leak"] * 256 * 1024 * 0.9  # the two workers hold what /leak kept
+    assert str(gone) not in live and len(live) == 2, (gone, live)  # the dead worker's gauges left, a new one came
+    assert by_route(after, "leaklint_requests_total")[("GET", "/leak")] == sent["/leak"]
 
 
 def _promtool():
@@ -296,3 +309,34 @@ def test_alert_rules_fire_for_a_leaking_endpoint_and_not_for_a_clean_one(tmp_pat
     }))
     out = subprocess.run([promtool, "test", "rules", str(test_file)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_setting_the_gauges_never_breaks_another_threads_tuple():
+    """The sampler thread counts GC objects while request threads build tuples (a real SystemError before)."""
+    from leaklint.runtime.metrics import metrics_for
+
+    gauges = metrics_for(CollectorRegistry())
+    errors, stop = [], time.monotonic() + 2.0
+
+    def build_tuples():
+        while time.monotonic() < stop:
+            try:
+                tuple(x for x in range(200) if x % 3)
+            except SystemError as exc:
+                errors.append(exc)
+
+    def set_gauges():
+        while time.monotonic() < stop:
+            gauges.update_process()
+
+    old_interval = sys.getswitchinterval()
+    sys.setswitchinterval(0.0001)  # switch threads often, so that a bad window is hit if there is one
+    try:
+        threads = [threading.Thread(target=build_tuples) for _ in range(2)] + [threading.Thread(target=set_gauges)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(old_interval)
+    assert errors == []

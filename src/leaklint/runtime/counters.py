@@ -60,8 +60,16 @@ def thread_count() -> int:
 
 
 def gc_objects() -> int:
-    """Objects the garbage collector tracks: a rough count of live containers."""
-    return len(gc.get_objects())
+    """Objects the garbage collector tracks: a rough count of live containers.
+
+    ``gc.get_objects()`` holds a reference to every tracked object, including a
+    tuple that another thread is still building; if that thread runs while the
+    list is alive, its tuple resize fails with SystemError ("bad argument to
+    internal function"). The list must be made and dropped within C calls, with
+    no bytecode between them at which the interpreter could switch threads:
+    map(len, iter(...)) does that.
+    """
+    return next(map(len, iter(gc.get_objects, None)))
 
 
 def pending_tasks_anywhere() -> int:
