@@ -124,9 +124,17 @@ def test_static_path_runs_the_linter_and_shows_findings_per_endpoint(tmp_path, m
     assert "<b>LL104</b>" in row and "main.py:28" in row and "db_health" in row
 
 
-def test_a_static_report_that_is_not_a_list_is_shown_as_one_line(tmp_path):
-    report = tmp_path / "bad.json"
-    report.write_text('{"not": "a list"}')
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("bad.json", '{"not": "a list"}', "ValueError: not a list of findings (write it with leaklint --output-format json)"),
+        ("missing", None, "FileNotFoundError: no such path: {path}"),
+    ],
+)
+def test_a_bad_static_source_is_shown_as_one_line(tmp_path, name, content, message):
+    report = tmp_path / name
+    if content is not None:
+        report.write_text(content)
     app = watch(small_app(), log_path=os.devnull, interval_seconds=0.05, print_summary=False,
                 dashboard_token=TOKEN, static=str(report))
     with Recorder(app) as rec:
@@ -135,7 +143,7 @@ def test_a_static_report_that_is_not_a_list_is_shown_as_one_line(tmp_path):
         while "static findings unavailable" not in (html := body_of(rec.request("GET", "/_leaklint", headers=BEARER)).decode()):
             assert time.monotonic() < deadline, html
             time.sleep(0.05)
-    assert "ValueError: not a list of findings (write it with leaklint --output-format json)" in html
+    assert f'<p class="note">static findings unavailable: {message.format(path=report)}</p>' in html
 
 
 # ---------------------------------------------------------------- in a real headless browser

@@ -16,6 +16,8 @@ import collections
 import hmac
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
 from typing import Any, Sequence
@@ -54,10 +56,12 @@ def check_token(token: Any) -> str:
 
 
 class StaticFindings:
-    """Static findings for the join, computed once in a thread of their own (linting takes a while).
+    """Static findings for the join, loaded once in a thread of their own.
 
-    ``source`` is a path to lint, a list of them, or the JSON file that
-    ``leaklint --output-format json`` wrote.
+    ``source`` is the JSON file that ``leaklint --output-format json`` wrote (the
+    cheap choice for production), or paths to lint. The linter then runs in a
+    child process: its parse trees would otherwise swell the watched app's heap
+    and show up as the app's own growth.
     """
 
     def __init__(self, source: Any):
@@ -87,11 +91,22 @@ class StaticFindings:
                 missing = [p for p in self.paths if not os.path.exists(p)]
                 if missing:
                     raise FileNotFoundError(f"no such path: {missing[0]}")
-                from .join import static_findings  # noqa: PLC0415 - the engine loads only when asked
-
-                self.findings = static_findings(self.paths)
+                self.findings = _lint_in_child(self.paths)
         except Exception as exc:
             self.error = f"{type(exc).__name__}: {exc}"
+
+
+def _lint_in_child(paths: list[str]) -> list[dict[str, Any]]:
+    import leaklint  # noqa: PLC0415
+
+    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(leaklint.__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (package_parent, os.environ.get("PYTHONPATH")) if p))
+    command = [sys.executable, "-m", "leaklint", "check", "--output-format", "json", "--exit-zero", *paths]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900, stdin=subprocess.DEVNULL)
+    if done.returncode != 0:
+        lines = (done.stderr or done.stdout).strip().splitlines()
+        raise RuntimeError(lines[-1] if lines else f"leaklint exited with {done.returncode}")
+    return [f for f in json.loads(done.stdout or "[]") if isinstance(f, dict)]
 
 
 class Dashboard:
