@@ -176,6 +176,19 @@ def rule_command(code: Optional[str], show_all: bool, output_format: str) -> Non
         click.echo(docs.rule_doc(rules[key]), nl=False)
 
 
+@cli.command("server")
+@click.option("--stdio", is_flag=True, help="Speak LSP on stdin/stdout (the default and only transport).")
+def server_command(stdio: bool) -> None:
+    """Run the language server for editors (LSP over stdio; needs the `lsp` extra)."""
+    try:
+        from leaklint.lsp.handlers import main as serve
+    except ImportError as exc:
+        if (exc.name or "").split(".")[0] not in ("pygls", "lsprotocol", "cattrs", "attrs"):
+            raise
+        raise UserError("`leaklint server` needs the lsp extra: pip install 'leaklint[lsp]'") from None
+    serve()
+
+
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """Entry point: map every failure to a one-line message and an exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
