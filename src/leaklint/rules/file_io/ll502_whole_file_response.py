@@ -13,6 +13,7 @@ from leaklint.rules.file_io._common import _FileRule, _name_available, _outer
 from leaklint.semantics import fastapi as web
 from leaklint.semantics import files
 from leaklint.semantics import flow
+from leaklint.semantics import paths
 from leaklint.semantics.flow import FunctionIndex
 
 
@@ -54,8 +55,13 @@ class WholeFileResponse(_FileRule):
     response is sent, not when it is built (deleting or rewriting it in between changes the answer),
     and `FileResponse` guesses a `Content-Type` from the file name when none is given.
 
+    A file the application ships, whose path is anchored to the package (`__file__`) or to a
+    module-level name and otherwise built from literals with `os.path`/`pathlib`
+    (`os.path.join(os.path.dirname(__file__), "static", "index.html")`, `DEFAULT_ICON`), is not
+    reported: its size is the application's, not the request's.
+
     ## Known problems
-    The read is followed through one local variable; a body assembled from several reads, or read
+    A large asset the application ships is not reported either. The read is followed through one local variable; a body assembled from several reads, or read
     in another function, is not reported.
     """
 
@@ -81,6 +87,9 @@ class WholeFileResponse(_FileRule):
         if fn is None or not self._reads_whole_file(node, fn):
             return
         index = flow.index_of(self.ctx, fn)
+        path = self._path_of(index, node)
+        if path is not None and paths.is_shipped_file(self.ctx, fn, index, path):
+            return  # a file the application ships (``index.html`` next to ``__file__``, a default icon)
         outer = _outer(index, node)
         sink = self._sink(index, fn, outer)
         if sink is None:
@@ -115,6 +124,19 @@ class WholeFileResponse(_FileRule):
             return False
         params = {p.name.value for p in web.handler_params(fn)}
         return source is not None and any(isinstance(n, cst.Name) and n.value in params for n in flow.walk(source))
+
+    def _path_of(self, index: FunctionIndex, read: cst.Call) -> Optional[cst.BaseExpression]:
+        """The path a whole read reads: ``open(p)``'s ``p``, ``Path(p)`` itself, or the ``with`` item's."""
+        receiver = read.func.value  # type: ignore[attr-defined]
+        if read.func.attr.value in ("read_bytes", "read_text"):  # type: ignore[attr-defined]
+            return receiver
+        if isinstance(receiver, cst.Name):
+            binders = index.assignments(receiver.value)
+            item = index.parent.get(binders[0]) if len(binders) == 1 else None
+            receiver = item.item if isinstance(item, cst.WithItem) else None
+        if isinstance(receiver, cst.Call) and receiver.args:
+            return receiver.args[0].value
+        return None
 
     def _reads_whole_file(self, call: cst.Call, fn: cst.FunctionDef) -> bool:
         attr = call.func.attr.value  # type: ignore[attr-defined]

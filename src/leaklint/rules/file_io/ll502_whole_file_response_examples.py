@@ -17,6 +17,25 @@ from fastapi.responses import FileResponse
 def f(name: str):
     return FileResponse(name)
 """,
+    # files the application ships: the bundled frontend page and a default icon
+    RESPONSE_APP + """
+import os
+from fastapi.responses import HTMLResponse
+
+FRONTEND = os.path.join(os.path.dirname(__file__), "..", "frontend")
+DEFAULT_ICON = "/app/static/unknown.png"
+
+@app.get("/")
+def index():
+    page = os.path.join(FRONTEND, "index.html")
+    with open(page, encoding="utf-8") as f:
+        return HTMLResponse(f.read())
+
+@app.get("/icons/{name}")
+def icon(name: str):
+    with open(DEFAULT_ICON, "rb") as f:
+        return Response(f.read(), media_type="image/png")
+""",
     # read whole, but parsed: the response body is not the file
     RESPONSE_APP + """
 import json
@@ -75,6 +94,17 @@ def index(name: str):
 ]
 
 INVALID = [
+    # anchored to the package, but the request names the file
+    Invalid(RESPONSE_APP + """
+import os
+
+MEDIA = os.path.join(os.path.dirname(__file__), "media")
+
+@app.get("/media/{name}")
+def media(name: str):
+    with open(os.path.join(MEDIA, name), "rb") as f:
+        return Response(f.read())
+""", line=13, column=25, message="reads the whole file into memory"),
     Invalid(RESPONSE_APP + """
 @app.get("/report/{name}")
 def report(name: str):

@@ -110,6 +110,21 @@ def c(big: bool):
         body = open("/big", "rb")
     return StreamingResponse(body)
 """,
+        # one SSE event built by a helper on the error path of an event stream
+        """
+from fastapi import FastAPI
+from fastapi.responses import StreamingResponse
+
+app = FastAPI()
+
+@app.get("/chat")
+async def chat(prompt: str):
+    try:
+        session = await open_session(prompt)
+    except ValueError as exc:
+        return StreamingResponse(iter([error_event(exc)]), media_type="text/event-stream")
+    return StreamingResponse(session.events(), media_type="text/event-stream")
+""",
         # one SSE event written inline on the error path of an event stream
         STREAM_APP + """
 @app.get("/events")
@@ -182,6 +197,8 @@ def export():
         arg = files.content_arg(node)
         if arg is None:
             return
+        if _event_stream(node) and _single_item(arg.value):
+            return  # one event (an error on the setup path) sent as an event stream: the protocol, not a body
         what = self._in_memory(arg.value)
         if what is None and isinstance(arg.value, cst.Name):
             fn = self.ctx.current_function()
@@ -231,3 +248,19 @@ def _one_inline_event(items: cst.BaseExpression) -> bool:
     if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and value.func.attr.value == "encode":
         value = value.func.value
     return isinstance(value, (cst.SimpleString, cst.FormattedString, cst.ConcatenatedString))
+
+
+def _event_stream(call: cst.Call) -> bool:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == "media_type" and \
+                isinstance(arg.value, cst.SimpleString):
+            return "event-stream" in arg.value.evaluated_value
+    return False
+
+
+def _single_item(value: cst.BaseExpression) -> bool:
+    """``iter([x])`` / ``[x]``: a stream of one item."""
+    if isinstance(value, cst.Call) and len(value.args) == 1 and isinstance(value.func, cst.Name) \
+            and value.func.value == "iter":
+        value = value.args[0].value
+    return isinstance(value, (cst.List, cst.Tuple)) and len(value.elements) <= 1
