@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
+from collections import Counter
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
 import click
 
-from leaklint import registry
-from leaklint.config import Settings
+from leaklint import baseline as baseline_mod, registry
+from leaklint.config import ConfigError, Settings
 from leaklint.deployment_files import findings_for_run as deployment_findings
 from leaklint.diagnostics import Diagnostic
 from leaklint.discovery import discover
@@ -18,6 +19,8 @@ from leaklint.engine import FixOptions, SourceError, check_decodable, decode
 from leaklint.reporting import render, statistics as stats
 from leaklint.reporting.text import summary as summary_line
 from leaklint.runner import Job, RunResult, check_one, default_jobs, resource_table, run, summarise_path
+from leaklint.cache import Cache, resolve_dir
+from leaklint.scope import project_files
 from leaklint.semantics.project import ProjectFacts
 
 EDIT_FORMATS = ("json", "json-lines", "sarif")
@@ -47,18 +50,41 @@ class CheckRequest:
     show_files: bool = False
     jobs: Optional[int] = None
     quiet: bool = False
+    no_cache: bool = False
+    cache_dir: Optional[str] = None
+    baseline: Optional[str] = None
+    write_baseline: Optional[str] = None
+    add_noqa: bool = False
+    accepted: Optional[Counter] = None  # the loaded baseline
 
 
 def enabled_codes(request: CheckRequest) -> List[str]:
     if request.preview:
         previews = [c for c, r in registry.all_rules().items() if r.preview]
-        return registry.select(request.select, request.extend_select + previews if not request.select else
-                               request.extend_select, request.ignore)
-    return registry.select(request.select, request.extend_select, request.ignore)
+        codes = registry.select(request.select, request.extend_select + previews if not request.select else
+                                request.extend_select, request.ignore)
+    else:
+        codes = registry.select(request.select, request.extend_select, request.ignore)
+    return [c for c in codes if c not in OPT_IN or _named(c, request)]
+
+
+#: tool codes that run only when selected (``--extend-select LL005``), as ruff's RUF100
+OPT_IN = frozenset({"LL005"})
+
+
+def _named(code: str, request: CheckRequest) -> bool:
+    """Selected by one of the user's selectors and ignored by none."""
+    selected = any(code in registry.expand(s) for s in [*request.select, *request.extend_select])
+    return selected and not any(code in registry.expand(s) for s in request.ignore)
 
 
 def run_check(request: CheckRequest) -> int:
     codes = enabled_codes(request)
+    if request.baseline and not request.write_baseline:
+        try:
+            request.accepted = baseline_mod.load(request.baseline)  # fail before linting a large tree
+        except baseline_mod.BaselineError as exc:
+            raise ConfigError(str(exc)) from None
     options = FixOptions(fix=request.fix and not request.diff, unsafe=request.unsafe,
                          want_edits=request.output_format in EDIT_FORMATS, want_diff=request.diff)
     if request.paths == ["-"]:
@@ -74,8 +100,20 @@ def run_check(request: CheckRequest) -> int:
             click.echo(path)
         return 2 if found.errors else 0
     roots = [p for p in request.paths if os.path.isdir(p)]
-    result = run(found.files, settings, codes, options, request.jobs or default_jobs(), write=options.fix,
-                 roots=roots)
+    files, report = found.files, None
+    scope = project_files(request.paths, found.files, settings, excludes, request.respect_gitignore)
+    if scope is not None:  # named files: facts from the whole project, findings for these files only
+        files, report = scope
+        roots = [settings.root]
+    cache = None
+    if not request.no_cache:
+        cache = Cache.open(resolve_dir(request.cache_dir or settings.cache_dir, settings.root))
+    result = run(files, settings, codes, options, request.jobs or default_jobs(), write=options.fix,
+                 roots=roots, cache=cache, report=report)
+    if cache is not None and os.environ.get("LEAKLINT_CACHE_STATS"):
+        counts = ", ".join(f"{kind} {cache.stats[(kind, 'hit')]} hit / {cache.stats[(kind, 'miss')]} miss"
+                           for kind in ("summaries", "results"))
+        click.echo(f"leaklint: cache: {counts}", err=True)
     result.results.extend(deployment_findings(found.deployment, found.files, settings, codes))  # LL602
     return _report(request, result, extra_error=bool(found.errors))
 
@@ -114,10 +152,28 @@ def _report(request: CheckRequest, result: RunResult, extra_error: bool = False,
             sources: Optional[Dict[str, List[str]]] = None) -> int:
     diagnostics: List[Diagnostic] = sorted((d for r in result.results for d in r.diagnostics),
                                            key=Diagnostic.sort_key)
+    errors: List[str] = []
     for failed in result.results:
         if failed.error:
             click.echo(f"leaklint: error: {failed.error}", err=True)
+            errors.append(failed.error)
             extra_error = True
+    root = request.settings.root
+    if request.write_baseline:
+        try:
+            count = baseline_mod.write(request.write_baseline, diagnostics, root)
+        except baseline_mod.BaselineError as exc:
+            raise ConfigError(str(exc)) from None
+        click.echo(f"Wrote {count} finding(s) to the baseline {request.write_baseline}.", err=True)
+        return 2 if extra_error else 0
+    if request.accepted is not None:
+        diagnostics = baseline_mod.new_findings(diagnostics, request.accepted, root)
+    if request.add_noqa:
+        from leaklint.add_noqa import add_noqa
+
+        added, files = add_noqa(diagnostics)
+        click.echo(f"Added {added} noqa directive(s) to {files} file(s).", err=True)
+        return 2 if extra_error else 0
     fixed = sum(r.fixes_applied for r in result.results)
     changed = sum(1 for r in result.results if r.fixed is not None)
     out: List[str] = []
@@ -137,7 +193,12 @@ def _report(request: CheckRequest, result: RunResult, extra_error: bool = False,
     else:
         if sources is None and request.output_format == "full":
             sources = _load_sources(diagnostics)
-        out.append(render(request.output_format, diagnostics, request.unsafe, sources or {}))
+        if request.output_format == "sarif":
+            from leaklint.reporting import sarif
+
+            out.append(sarif.render(diagnostics, request.unsafe, sources or {}, root=root, errors=errors))
+        else:
+            out.append(render(request.output_format, diagnostics, request.unsafe, sources or {}))
     text = "".join(out)
     # the summary line would break machine-readable output (json statistics included)
     human = request.output_format in ("concise", "full") or (request.statistics and

@@ -100,9 +100,18 @@ def _selectors(values: Sequence[str], option: str) -> List[str]:
 @click.option("--show-files", is_flag=True, help="List the files that would be linted, then stop.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes (default: CPUs available).")
 @click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary line.")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the cache (.leaklint_cache/).")
+@click.option("--cache-dir", type=click.Path(file_okay=False), help="Where the cache lives (default: .leaklint_cache "
+              "at the project root).")
+@click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False),
+              help="Report only findings not recorded in this baseline file.")
+@click.option("--write-baseline", type=click.Path(dir_okay=False),
+              help="Record today's findings in this baseline file, then exit 0.")
+@click.option("--add-noqa", is_flag=True, help="Add a `# noqa: CODE` comment for every finding, then exit 0.")
 def check(paths, select, extend_select, ignore, fix, unsafe_fixes, diff, output_format, output_file, statistics,
           exit_zero, exit_non_zero_on_fix, config_file, isolated, stdin_filename, exclude, extend_exclude,
-          force_exclude, respect_gitignore, preview, show_files, jobs, quiet) -> None:
+          force_exclude, respect_gitignore, preview, show_files, jobs, quiet, no_cache, cache_dir, baseline_file,
+          write_baseline, add_noqa) -> None:
     """Lint PATHS (default: the current directory). Use `-` to read one file from stdin."""
     from leaklint.checking import CheckRequest, run_check
 
@@ -132,8 +141,20 @@ def check(paths, select, extend_select, ignore, fix, unsafe_fixes, diff, output_
         show_files=show_files,
         jobs=jobs,
         quiet=quiet,
+        no_cache=no_cache,
+        cache_dir=cache_dir,
+        baseline=baseline_file or _relative_to_config(settings.baseline, settings),
+        write_baseline=write_baseline,
+        add_noqa=add_noqa,
     )
+    if add_noqa and (fix or diff or write_baseline):
+        raise UserError("--add-noqa cannot be combined with --fix, --diff or --write-baseline")
     raise SystemExit(run_check(request))
+
+
+def _relative_to_config(path: Optional[str], settings: Settings) -> Optional[str]:
+    """The ``baseline`` setting names a file relative to the configuration's folder."""
+    return None if path is None else os.path.join(settings.root, path)
 
 
 def _settings(config_file: Optional[str], isolated: bool, paths: List[str], stdin_filename: Optional[str]) -> Settings:

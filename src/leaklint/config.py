@@ -48,6 +48,10 @@ class Settings:
     preview: bool = False
     #: ``[tool.leaklint.resources]``: the user's own resource kinds, name -> {acquire, release, label}
     resources: Dict[str, Dict[str, Any]] = field(default_factory=dict)
+    #: ``cache-dir``: where the result cache lives (relative to ``root``); default ``.leaklint_cache``
+    cache_dir: Optional[str] = None
+    #: ``baseline``: the findings file whose entries are not reported (relative to ``root``)
+    baseline: Optional[str] = None
     #: the file the settings came from, and the folder globs are relative to
     source: Optional[str] = None
     root: str = "."
@@ -59,7 +63,8 @@ class Settings:
 
 _LIST_KEYS = {"select", "extend-select", "ignore", "exclude", "extend-exclude"}
 _BOOL_KEYS = {"respect-gitignore", "force-exclude", "unsafe-fixes", "preview"}
-_KNOWN = _LIST_KEYS | _BOOL_KEYS | {"per-file-ignores", "output-format", "resources"}
+_PATH_KEYS = {"cache-dir", "baseline"}
+_KNOWN = _LIST_KEYS | _BOOL_KEYS | _PATH_KEYS | {"per-file-ignores", "output-format", "resources"}
 
 
 def find_config(start: str) -> Optional[str]:
@@ -122,6 +127,10 @@ def from_table(table: Dict[str, Any], path: str, prefix: str) -> Settings:
         elif key in _BOOL_KEYS:
             if not isinstance(value, bool):
                 raise ConfigError(f"{where(key)}: expected true or false")
+            setattr(settings, attr, value)
+        elif key in _PATH_KEYS:
+            if not isinstance(value, str) or not value.strip() or "\0" in value:
+                raise ConfigError(f"{where(key)}: expected a path (a non-empty string)")
             setattr(settings, attr, value)
         elif key == "output-format":
             if value not in OUTPUT_FORMATS:

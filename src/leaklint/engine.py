@@ -11,18 +11,20 @@ import sys
 import tokenize
 import io
 from dataclasses import dataclass, field, replace
-from typing import Dict, List, Optional, Sequence, Tuple, Type
+from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple, Type
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper
 
-from leaklint import fixes as fixes_mod, positions as positions_mod, traversal
+from leaklint import fixes as fixes_mod, noqa_hygiene, positions as positions_mod, traversal
 from leaklint.diagnostics import Applicability, Diagnostic, FixView, Location
 from leaklint.rule import Fix, Report, Rule
 from leaklint.semantics.context import FileContext
 from leaklint.semantics.downgrade import parses
 from leaklint.semantics.project import ProjectFacts
 from leaklint.semantics.summary import ModuleSummary, summarise
+from leaklint.fix_edits import EditMaker
+from leaklint.positions import StatementIndex
 from leaklint.suppression import build_index
 
 
@@ -48,6 +50,7 @@ class FileResult:
     diff: str = ""
     parsed: bool = False  # whether libcst parsed it (for benchmarks and tests of the cheap look)
     error: Optional[str] = None  # one line: leaklint itself failed on this file (a bug); the run goes on
+    content_hash: Optional[str] = None  # of the bytes checked (the result cache stores only matching results)
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -171,24 +174,37 @@ class Linted:
     """One lint pass over one version of a file (kept only inside the engine)."""
 
     def __init__(self, path: str, source: bytes, summary: ModuleSummary, project: ProjectFacts,
-                 rule_classes: Sequence[Type[Rule]]) -> None:
+                 rule_classes: Sequence[Type[Rule]], checked: Optional[FrozenSet[str]] = None) -> None:
+        """``checked``: the codes whose unused ``# noqa`` directives are reported (LL005), None
+        when LL005 is off."""
         self.path = path
         self.source = source
         self.summary = summary
         self.project = project
         self.rule_classes = rule_classes
+        self.checked = checked
         self.module = cst.parse_module(source)
         self.wrapper, reports = _run_rules(path, source, self.module, summary, project, rule_classes)
         self.module = self.wrapper.module
-        self.positions = positions_mod.of(self.module, _wanted(reports)) if reports else {}
-        self._statement_ranges: Optional[List] = None
-        noqa = build_index(source) if reports else None
+        noqa = build_index(source) if reports or checked is not None else None
+        hygiene = checked is not None and noqa is not None and noqa_hygiene.needs_look(noqa, checked)
+        if hygiene:
+            self.positions = positions_mod.full(self.module)  # rare: the comments need positions too
+        else:
+            self.positions = positions_mod.of(self.module, _wanted(reports)) if reports else {}
+        self._statements: Optional[StatementIndex] = None
+        self._edits: Optional[EditMaker] = None
         self.reports: List[Report] = []
         for report in reports:
             rows = self._noqa_rows(report)
             if noqa is not None and noqa.suppressed(report.rule.code, *rows):
                 continue
             self.reports.append(report)
+        if hygiene:
+            from leaklint.registry import rule_by_code
+
+            rule = rule_by_code("LL005")(None)  # type: ignore[arg-type]  # reports only, never visits
+            self.reports.extend(noqa_hygiene.reports(self.module, self.positions, noqa, checked, rule))
 
     def _noqa_rows(self, report: Report) -> Tuple[int, ...]:
         rows = [self.positions[report.node].start.line]
@@ -207,22 +223,16 @@ class Linted:
         the ``def`` line would then silence every finding in the function.
         """
         target = self.positions[report.node]
-        if self._statement_ranges is None:
-            self._statement_ranges = [
+        if self._statements is None:
+            self._statements = StatementIndex(
                 rng for node, rng in self.positions.items()
-                if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement))
-            ]
-        start, end = (target.start.line, target.start.column), (target.end.line, target.end.column)
-        best = None
-        for rng in self._statement_ranges:
-            s0, s1 = (rng.start.line, rng.start.column), (rng.end.line, rng.end.column)
-            if s0 <= start and end <= s1 and (best is None or s0 >= best):
-                best = s0
+                if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)))
+        best = self._statements.innermost(target)
         if best is None:
             if report.statement is not None and report.statement in self.positions:
                 return self.positions[report.statement].start.line
             return None
-        return best[0]
+        return best
 
     def diagnostic(self, report: Report, options: FixOptions) -> Diagnostic:
         start, end = _location(self.positions[report.node])
@@ -230,8 +240,9 @@ class Linted:
         if report.fix is not None:
             edits: tuple = ()
             if options.want_edits:
-                new = fixes_mod.apply(self.module, [report.fix]).code
-                edits = fixes_mod.text_edits(self.module.code, new)
+                if self._edits is None:
+                    self._edits = EditMaker(self.module, self.positions)
+                edits = self._edits.edits(report.fix)
             view = FixView(report.fix.title, report.fix.applicability, edits)
         rows = self._noqa_rows(report)
         return Diagnostic(report.rule.code, report.rule.name, report.message, self.path, start, end,
@@ -244,7 +255,8 @@ def applicable_rules(summary: ModuleSummary, project: ProjectFacts,
 
 
 def lint_source(path: str, source: bytes, summary: ModuleSummary, project: ProjectFacts,
-                rule_classes: Sequence[Type[Rule]], options: FixOptions = FixOptions()) -> FileResult:
+                rule_classes: Sequence[Type[Rule]], options: FixOptions = FixOptions(),
+                unused_noqa: bool = False) -> FileResult:
     """Lint (and with ``options.fix`` fix) one file's bytes. Never raises for bad user input."""
     result = FileResult(path)
     if summary.syntax_error is not None:
@@ -261,10 +273,11 @@ def lint_source(path: str, source: bytes, summary: ModuleSummary, project: Proje
             "LL004", path, f"not analysed: this Python ({sys.version.split()[0]}) cannot summarise its syntax "
             f"({msg}); run leaklint with a newer Python", row, col))
     rules = applicable_rules(summary, project, rule_classes)
-    if not rules:
+    checked = frozenset(cls.code for cls in rule_classes) if unused_noqa else None
+    if not rules and (checked is None or not noqa_hygiene.needs_look(build_index(source), checked)):
         return result
     try:
-        linted = Linted(path, source, summary, project, rules)
+        linted = Linted(path, source, summary, project, rules, checked)
     except cst.ParserSyntaxError as exc:
         result.diagnostics.append(tool_diagnostic(
             "LL001", path, f"SyntaxError: {exc.message}", exc.raw_line, exc.raw_column + 1))
@@ -309,7 +322,7 @@ def _fix_loop(linted: Linted, options: FixOptions, result: FileResult, dry_run: 
             break
         applied += len(chosen)
         new_summary = summarise(new_source, linted.path, summary.module, summary.package)
-        current = Linted(linted.path, new_source, new_summary, project, rules)
+        current = Linted(linted.path, new_source, new_summary, project, rules, linted.checked)
     else:
         failure = f"fixes did not converge after {fixes_mod.MAX_PASSES} passes; file left unchanged"
         current = linted

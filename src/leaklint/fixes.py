@@ -8,6 +8,7 @@ original bytes if a pass produces code that does not parse.
 
 from __future__ import annotations
 
+import bisect
 import difflib
 from typing import Dict, Iterable, List, Mapping, Sequence, Tuple
 
@@ -41,21 +42,45 @@ def _overlaps(a: CodeRange, b: CodeRange) -> bool:
 def choose(fixes: Sequence[Fix], positions: Mapping[cst.CSTNode, CodeRange]) -> List[Fix]:
     """Fixes whose replaced nodes do not overlap an earlier chosen fix (the rest wait a pass)."""
     chosen: List[Fix] = []
-    taken: List[CodeRange] = []
+    # the chosen spans, disjoint and sorted: a new span can only overlap its two neighbours
+    # (checking every taken span made N fixes cost N^2)
+    starts: List[Tuple[int, int]] = []
+    ends: List[Tuple[int, int]] = []
 
     def first(fix: Fix) -> Tuple[int, int]:
         spans = [positions[n] for n in fix.replacements if n in positions]
         return min(((s.start.line, s.start.column) for s in spans), default=(0, 0))
 
+    def free(s0: Tuple[int, int], s1: Tuple[int, int]) -> bool:
+        i = bisect.bisect_right(starts, s0)
+        if i > 0 and starts[i - 1] < s1 and s0 < ends[i - 1]:
+            return False
+        return not (i < len(starts) and starts[i] < s1 and s0 < ends[i])
+
     for fix in sorted(fixes, key=first):
         spans = [positions[n] for n in fix.replacements if n in positions]
         if len(spans) != len(fix.replacements):
             continue
-        if any(_overlaps(s, t) for s in spans for t in taken):
+        merged = _union([((s.start.line, s.start.column), (s.end.line, s.end.column)) for s in spans])
+        if not all(free(a, b) for a, b in merged):
             continue
         chosen.append(fix)
-        taken.extend(spans)
+        for a, b in merged:
+            i = bisect.bisect_right(starts, a)
+            starts.insert(i, a)
+            ends.insert(i, b)
     return chosen
+
+
+def _union(spans: List[Tuple[Tuple[int, int], Tuple[int, int]]]) -> List[Tuple[Tuple[int, int], Tuple[int, int]]]:
+    """One fix's spans as disjoint intervals (its own replacements may nest)."""
+    out: List[Tuple[Tuple[int, int], Tuple[int, int]]] = []
+    for start, end in sorted(spans):
+        if out and start < out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
 
 
 def apply(module: cst.Module, fixes: Iterable[Fix]) -> cst.Module:

@@ -14,9 +14,10 @@ import os
 import pickle
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence, Tuple
+from typing import Collection, Dict, List, Optional, Sequence, Tuple
 
 from leaklint import registry
+from leaklint.cache import Cache, content_hash, summary_key
 from leaklint.config import Settings
 from leaklint.engine import FileResult, FixOptions, SourceError, lint_source, read_source, tool_diagnostic
 from leaklint.semantics.project import ProjectFacts
@@ -25,6 +26,8 @@ from leaklint.semantics.summary import ModuleSummary, module_name_for, summarise
 from leaklint.writer import WriteError, write_atomic
 
 SERIAL_BELOW = 8  # a pool costs more than it saves on tiny inputs
+#: (path, summary, error, content hash of what was summarised)
+Mapped = Tuple[str, Optional[ModuleSummary], Optional[str], Optional[str]]
 INTERNAL = "internal error: "
 
 
@@ -73,6 +76,19 @@ def _summarise_chunk(paths: Sequence[str], roots: Sequence[str] = ()
     return [summarise_path(p, roots=roots) for p in paths]
 
 
+def _summarise_hashed(paths: Sequence[str], roots: Sequence[str] = ()) -> List[Mapped]:
+    """Summaries with the content hash of the very bytes summarised (for the cache's key)."""
+    out: List[Mapped] = []
+    for path in paths:
+        try:
+            data = read_source(path)
+        except SourceError as exc:
+            out.append((path, None, str(exc), None))
+            continue
+        out.append(summarise_path(path, data, roots) + (content_hash(data),))
+    return out
+
+
 def resource_table(settings: Settings) -> ResourceTable:
     """The built-in resource kinds plus the ones ``[tool.leaklint.resources]`` declares."""
     return DEFAULT_TABLE.with_user_kinds(settings.resources) if settings.resources else DEFAULT_TABLE
@@ -119,9 +135,11 @@ def check_one(path: str, summary: ModuleSummary, project: ProjectFacts, job: Job
     except SourceError as exc:
         return FileResult(path, [tool_diagnostic("LL002", path, str(exc))])
     try:
-        result = lint_source(path, data, summary, project, registry.classes(codes), job.options)
+        result = lint_source(path, data, summary, project, registry.classes(codes), job.options,
+                             unused_noqa="LL005" in codes)
     except Exception as exc:  # a bug on one file must not end the run for the others
         return FileResult(path, error=f"{path}: {_internal(exc)}")
+    result.content_hash = content_hash(data)
     result.diagnostics = [d for d in result.diagnostics if d.code in codes]
     if job.write and result.fixed is not None:
         try:
@@ -174,35 +192,110 @@ def default_jobs() -> int:
 
 
 def run(files: Sequence[str], settings: Settings, codes: Sequence[str], options: FixOptions, jobs: int,
-        write: bool, roots: Sequence[str] = ()) -> RunResult:
-    """``roots``: the folders named on the command line, which name modules of namespace packages."""
+        write: bool, roots: Sequence[str] = (), cache: Optional[Cache] = None,
+        report: Optional[Collection[str]] = None) -> RunResult:
+    """``roots``: the folders named on the command line, which name modules of namespace packages.
+    ``cache``: summaries and per-file results are read from and written to it. ``report``: the
+    files to check (the others only contribute project facts); None = all of ``files``."""
     out = RunResult()
     roots = tuple(os.path.abspath(r) for r in roots)
-    parallel = jobs > 1 and len(files) >= SERIAL_BELOW
-    if parallel:
-        # the fork server (started here, while the parent is small) preloads libcst for every worker
-        with _pool(jobs, tune_gc) as pool:
-            chunks = _chunks(list(files), jobs)
-            mapped = [r for chunk in pool.map(_summarise_chunk, chunks, [roots] * len(chunks)) for r in chunk]
-    else:
-        mapped = _summarise_chunk(files, roots)
-    summaries = [s for _, s, _ in mapped if s is not None]
+    mapped = _map(files, roots, jobs, cache)
+    summaries = [s for _, s, _, _ in mapped if s is not None]
     project = ProjectFacts.build(summaries, resource_table(settings))
     job = Job(tuple(codes), tuple((g, tuple(c)) for g, c in settings.per_file_ignores.items()),
               settings.root, options, write)
-    readable = [(p, s) for p, s, _ in mapped if s is not None]
-    for path, _, error in mapped:
+    wanted = None if report is None else {os.path.normpath(p) for p in report}
+    readable = [(p, s) for p, s, _, _ in mapped if s is not None and (wanted is None or p in wanted)]
+    for path, _, error, _ in mapped:
+        if wanted is not None and path not in wanted:
+            continue
         if error is not None and error.startswith(INTERNAL):
             out.results.append(FileResult(path, error=f"{path}: {error}"))
         elif error is not None:
             out.results.append(FileResult(path, [tool_diagnostic("LL002", path, error)]))
-    if parallel:
+    keys: Dict[str, str] = {}
+    if cache is not None and not (write or options.fix or options.want_diff):
+        keys = _result_keys(project, summaries, {p: h for p, _, _, h in mapped if h is not None}, job, settings)
+        todo = []
+        for path, summary in readable:
+            hit = cache.get("results", keys[path]) if path in keys else None
+            if isinstance(hit, FileResult):
+                out.results.append(hit)
+            else:
+                todo.append((path, summary))
+        readable = todo
+    checked: List[FileResult] = []
+    if jobs > 1 and len(readable) >= SERIAL_BELOW:
         # largest files first, so that the last chunks are small and the workers end together
         readable.sort(key=lambda item: _size(item[0]), reverse=True)
         with _pool(jobs, _init_worker, (pickle.dumps(project, pickle.HIGHEST_PROTOCOL), job)) as pool:
             for chunk in pool.map(_check_chunk, _chunks(readable, jobs)):
-                out.results.extend(chunk)
+                checked.extend(chunk)
     else:
-        out.results.extend(check_one(p, s, project, job) for p, s in readable)
+        checked.extend(check_one(p, s, project, job) for p, s in readable)
+    if keys:
+        hashes = {p: h for p, _, _, h in mapped}
+        for result in checked:
+            # only a result of the very bytes the key was made from (the file may have changed since)
+            if result.error is None and result.content_hash == hashes.get(result.path) and result.path in keys:
+                cache.put("results", keys[result.path], result)  # type: ignore[union-attr]
+    out.results.extend(checked)
     out.results.sort(key=lambda r: r.path)
     return out
+
+
+def _map(files: Sequence[str], roots: Tuple[str, ...], jobs: int, cache: Optional[Cache]) -> List[Mapped]:
+    """Every file's summary: from the cache when its bytes, module name and leaklint are the same."""
+    mapped: List[Mapped] = []
+    todo: List[str] = list(files)
+    summary_keys: Dict[str, str] = {}
+    if cache is not None:
+        todo = []
+        for path in files:
+            try:
+                data = read_source(path)
+            except SourceError:
+                todo.append(path)  # summarising reports it
+                continue
+            digest = content_hash(data)
+            key = summary_keys[path] = summary_key(digest, path, module_name_for(path, roots))
+            summary = cache.get("summaries", key)
+            if isinstance(summary, ModuleSummary):
+                summary.path = path  # the same file named from another folder
+                mapped.append((path, summary, None, digest))
+            else:
+                todo.append(path)
+    if jobs > 1 and len(todo) >= SERIAL_BELOW:
+        # the fork server (started here, while the parent is small) preloads libcst for every worker
+        with _pool(jobs, tune_gc) as pool:
+            chunks = _chunks(todo, jobs)
+            fresh = [r for chunk in pool.map(_summarise_hashed, chunks, [roots] * len(chunks)) for r in chunk]
+    else:
+        fresh = _summarise_hashed(todo, roots)
+    if cache is not None:
+        for path, summary, _, digest in fresh:
+            if summary is not None and digest is not None:
+                # keyed by the bytes the worker summarised, which may differ from what was hashed above
+                cache.put("summaries", summary_key(digest, path, module_name_for(path, roots)), summary)
+    mapped.extend(fresh)
+    order = {p: i for i, p in enumerate(files)}
+    mapped.sort(key=lambda m: order[m[0]])
+    return mapped
+
+
+def _result_keys(project: ProjectFacts, summaries: List[ModuleSummary], hashes: Dict[str, str], job: Job,
+                 settings: Settings) -> Dict[str, str]:
+    from leaklint.cache import build_id, digest
+    from leaklint.dependency_keys import config_key, dependency_keys
+
+    depends = dependency_keys(project, summaries, hashes)
+    configs: Dict[Tuple[str, ...], str] = {}
+    keys: Dict[str, str] = {}
+    for path, depend in depends.items():
+        if path not in hashes:
+            continue
+        codes = tuple(codes_for(path, job))
+        if codes not in configs:
+            configs[codes] = config_key(codes, job.options, settings.resources)
+        keys[path] = digest("result", build_id(), hashes[path], os.path.abspath(path), configs[codes], depend)
+    return keys
