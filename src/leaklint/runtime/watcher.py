@@ -11,7 +11,6 @@ thread. Any failure of the watcher is logged once and the app keeps serving.
 from __future__ import annotations
 
 import asyncio
-import atexit
 import collections
 import logging
 import os
@@ -19,15 +18,15 @@ import sys
 import threading
 import time
 import tracemalloc
-import weakref
 from typing import Any, Callable, TextIO
 
 from .log import JsonlLog
-from .metrics import metrics_for, route_labels
+from .metrics import metrics_app, metrics_for, route_labels
 from .routes import UNMATCHED, endpoint_key, find_routes, template_from_scope
 from .sampler import LEVELS, Sampler, SamplerThread, rss_reader
 from .stats import RunningStats
 from .summary import format_summary
+from .watch_records import build_summary, endpoint_rows, register_atexit
 
 logger = logging.getLogger("leaklint.runtime")
 
@@ -70,6 +69,7 @@ class WatchMiddleware:
         sampler: Any = None,
         metrics: bool = False,
         metrics_registry: Any = None,
+        metrics_path: str | None = None,
         dashboard_token: str | None = None,
         dashboard_path: str = "/_leaklint",
         dashboard_refresh_seconds: float = 5.0,
@@ -111,6 +111,9 @@ class WatchMiddleware:
         self._loop: asyncio.AbstractEventLoop | None = None
         # Prometheus metrics (prometheus_client, the `metrics` extra) and the token-only live page.
         self._metrics = metrics_for(metrics_registry) if metrics else None
+        # served by the watcher itself, so that scrapes are not counted as requests of the app
+        self._metrics_path = metrics_path if metrics else None
+        self._metrics_app = metrics_app(metrics_registry) if self._metrics_path else None
         self._dashboard: Any = None
         if dashboard_token is not None:
             from .dashboard import Dashboard  # noqa: PLC0415 - only when asked for
@@ -123,6 +126,9 @@ class WatchMiddleware:
         if kind == "http" and self.enabled and not self._stopped:
             if self._dashboard is not None and self._dashboard.wants(scope):
                 await self._dashboard.serve(scope, receive, send)
+                return
+            if self._metrics_app is not None and scope.get("path") == self._metrics_path:
+                await self._metrics_app(scope, receive, send)
                 return
             await self._http(scope, receive, send)
         elif kind == "lifespan" and self.enabled:
@@ -263,7 +269,7 @@ class WatchMiddleware:
             self._thread = SamplerThread(self.interval_seconds, self._tick, lambda e: self._fail("sample", e))
             self._started = True
             self._thread.start()
-            _register_atexit(self)
+            register_atexit(self)
 
     def shutdown(self) -> dict[str, Any] | None:
         """Stop the thread, take a final sample, write and print the summary. Idempotent."""
@@ -343,61 +349,10 @@ class WatchMiddleware:
 
     # ---------------------------------------------------------------- summary
     def _endpoint_rows(self) -> list[dict[str, Any]]:
-        rows = []
-        for key, st in list(self._endpoints.items()):
-            method, _, route = key.partition(" ")
-            rows.append(
-                {
-                    "key": key,
-                    "method": method if route else None,
-                    "route": route or None,
-                    "calls": st.delta.count,
-                    "errors": st.errors,
-                    "delta": st.delta.as_dict(),
-                    "ms": st.ms.as_dict(),
-                }
-            )
-        rows.sort(key=lambda r: -r["delta"]["total"])
-        return rows
+        return endpoint_rows(self._endpoints)
 
     def _build_summary(self) -> dict[str, Any]:
-        from .codemap import code_map
-
-        rows = self._endpoint_rows()
-        for row in rows:
-            st = self._endpoints.get(row["key"])
-            if st is not None and st.endpoint is not None:
-                try:
-                    row["code"] = code_map(st.endpoint, st.dependant)
-                except Exception:
-                    row["code"] = []
-        baseline, final = self._rss["baseline"], self._rss["final"]
-        sites = []
-        if hasattr(self._sampler, "growth_since_start"):
-            try:
-                sites = self._sampler.growth_since_start()
-            except Exception as exc:
-                self._fail("summary-sites", exc)
-        return {
-            "type": "summary",
-            "ts": time.time(),
-            "level": self.level,
-            "duration_s": round(time.time() - self._t0, 3),
-            "samples": self._samples,
-            "requests": self._requests,
-            "alerts": self._alerts,
-            "growth_threshold_mb": self.growth_threshold_mb,
-            "delta_kind": self.delta_kind,
-            "rss": {
-                "baseline": baseline,
-                "peak": self._rss["peak"],
-                "final": final,
-                "net_growth": (final - baseline) if baseline is not None and final is not None else None,
-            },
-            "endpoints": rows,
-            "growing_sites": sites,
-            "watcher_errors": list(self._failure_msgs),
-        }
+        return build_summary(self)
 
     # --------------------------------------------------------------- failures
     def _safe(self, where: str, fn: Callable[[], Any]) -> None:
@@ -448,21 +403,3 @@ def watch(
         enabled=enabled,
         **options,
     )
-
-
-_live: "weakref.WeakSet[WatchMiddleware]" = weakref.WeakSet()
-_atexit_registered = False
-
-
-def _register_atexit(watcher: WatchMiddleware) -> None:
-    """Servers without lifespan never tell us they stop; write the summary at exit instead."""
-    global _atexit_registered
-    _live.add(watcher)
-    if not _atexit_registered:
-        _atexit_registered = True
-        atexit.register(_shutdown_all)
-
-
-def _shutdown_all() -> None:
-    for watcher in list(_live):
-        watcher._safe("shutdown", watcher.shutdown)

@@ -1,4 +1,4 @@
-"""Test app for the metrics tests: one endpoint that keeps 256 KiB per request, one clean, metrics mounted.
+"""Test app for the metrics tests: one endpoint that keeps 256 KiB per request, one clean, metrics at /metrics.
 
 Served by gunicorn with two uvicorn workers in prometheus_client's multiprocess mode.
 """
@@ -7,7 +7,7 @@ import os
 
 from fastapi import FastAPI
 
-from leaklint.runtime import metrics_app, watch
+from leaklint.runtime import watch
 
 HELD = []
 LEAK_BYTES = 256 * 1024
@@ -26,13 +26,12 @@ def clean():
     return {"pid": os.getpid(), "total": sum(i * i for i in range(200))}
 
 
-inner.mount("/metrics", metrics_app())
-
 app = watch(
     inner,
     log_path=os.path.join(os.environ.get("LL_WATCH_LOG_DIR", "."), f"watch-{os.getpid()}.jsonl"),
     level="allocations",
     interval_seconds=1.0,
     metrics=True,
+    metrics_path="/metrics",  # served by the watcher: scrapes are not counted as requests
     print_summary=False,
 )
