@@ -231,3 +231,31 @@ class ItemsRouter:
     assert "app.factory.ItemsRouter.list_items" in reached and "app.factory.ItemsRouter._load" in reached
     assert "app.factory.ItemsRouter.unrelated" not in reached
     assert "app.factory.create_app" not in reached  # the factory runs once, at startup
+
+
+def test_package_in_a_namespace_folder_resolves_under_both_names(tmp_path):
+    """``keep/`` without ``__init__.py`` holding regular packages: modules import each other as
+    ``keep.db.engines`` while the files are named from their own package (``db.engines``)."""
+    from rules._cli import findings, runner
+
+    files = {
+        "keep/db/__init__.py": "",
+        "keep/db/engines.py": "from sqlalchemy import create_engine\n\n\ndef make_engine(url):\n"
+                              "    return create_engine(url)\n",
+        "keep/api/__init__.py": "",
+        "keep/api/routes.py": (
+            "from fastapi import FastAPI\n"
+            "from keep.db.engines import make_engine\n\n"
+            "app = FastAPI()\n\n\n"
+            "@app.get('/items')\n"
+            "def items():\n"
+            "    return str(make_engine('sqlite://').url)\n"),
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    facts = project(tmp_path, files)[1]
+    assert facts.canonical("keep.db.engines.make_engine") == "db.engines.make_engine"
+    assert "db.engines.make_engine" in facts.per_request
+    result = runner()(".", cwd=tmp_path)
+    assert [f for f in findings(result.stdout) if f[2] == "LL104"] == [("engines.py", 5, "LL104")], result.stdout

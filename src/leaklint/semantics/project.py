@@ -40,6 +40,9 @@ class ProjectFacts:
     root_labels: Dict[str, str] = field(default_factory=dict)
     #: ``app.state.<attr> = Cls(...)`` in any module: attr -> the classes it holds
     app_state: Dict[str, Set[str]] = field(default_factory=dict)
+    #: ``keep.functions.cyaml`` -> ``functions.cyaml``: a regular package inside a namespace folder
+    #: is importable under both names; definitions are keyed by the one its files were named by
+    module_aliases: Dict[str, str] = field(default_factory=dict)
     #: the resource kinds in force (built-in and ``[tool.leaklint.resources]``)
     table: object = None
 
@@ -50,6 +53,12 @@ class ProjectFacts:
         for s in summaries:
             if s.syntax_error is None:
                 facts.modules[s.module] = ModuleFacts(s.imports, s.definitions)
+        for s in summaries:
+            if s.syntax_error is None:
+                for alias in _namespace_names(s):
+                    if alias not in facts.modules:
+                        facts.modules[alias] = facts.modules[s.module]
+                        facts.module_aliases[alias] = s.module
         for s in summaries:
             for candidates in s.depends:
                 facts.dependencies.update(facts.canonical(q) for q in candidates)
@@ -90,6 +99,9 @@ class ProjectFacts:
             if split is None:
                 return qualified
             module, rest = split
+            if module in self.module_aliases:
+                qualified = ".".join([self.module_aliases[module], *rest])
+                continue
             mod = self.modules[module]
             head = rest[0]
             if head in mod.imports and len(mod.imports[head]) == 1 and head not in mod.definitions:
@@ -123,3 +135,30 @@ class ProjectFacts:
 
     def is_project_name(self, qualified: str) -> bool:
         return self._split(qualified) is not None
+
+
+def _namespace_names(summary: ModuleSummary, levels: int = 2) -> List[str]:
+    """The other names of a module whose top package sits in namespace folders (no ``__init__.py``).
+
+    ``keep/functions/cyaml.py`` with a regular ``functions`` package is named ``functions.cyaml``;
+    the project imports it as ``keep.functions.cyaml`` (``keep`` a PEP 420 namespace package).
+    """
+    import os
+
+    if not summary.path or not summary.module:
+        return []
+    climbs = summary.module.count(".") - (0 if os.path.basename(summary.path) == "__init__.py" else 1)
+    folder = os.path.dirname(os.path.abspath(summary.path))
+    for _ in range(climbs):
+        folder = os.path.dirname(folder)
+    if not os.path.isfile(os.path.join(folder, "__init__.py")):
+        return []  # named relative to a linted root already
+    names, prefix = [], summary.module
+    for _ in range(levels):
+        folder = os.path.dirname(folder)
+        name = os.path.basename(folder)
+        if not name.isidentifier() or os.path.isfile(os.path.join(folder, "__init__.py")):
+            break
+        prefix = f"{name}.{prefix}"
+        names.append(prefix)
+    return names
