@@ -9,6 +9,7 @@ import gc
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -88,12 +89,15 @@ def _probe_cli(app_dir, module_name):
 
 
 @pytest.fixture
-def leaky_and_fixed(tmp_path):
+def leaky_and_fixed(tmp_path, request):
+    # Module names double as the server's application_name: unique per test, since the
+    # tests may run at the same time (xdist) and count their own connections only.
+    tag = re.sub(r"\W", "_", request.node.name)[-40:]
     before_dir, after_dir = tmp_path / "before", tmp_path / "after"
     before_dir.mkdir()
     after_dir.mkdir()
-    leaky_path = before_dir / "ll_pg_leaky.py"
-    fixed_path = after_dir / "ll_pg_fixed.py"
+    leaky_path = before_dir / f"ll_pg_leaky_{tag}.py"
+    fixed_path = after_dir / f"ll_pg_fixed_{tag}.py"
     shutil.copyfile(os.path.join(APPS, "ll_pg_app.py"), leaky_path)
     shutil.copyfile(os.path.join(APPS, "ll_pg_app.py"), fixed_path)
     fix = subprocess.run(
@@ -103,8 +107,8 @@ def leaky_and_fixed(tmp_path):
     assert fix.returncode == 0, fix.stdout + fix.stderr
     assert "finally:\n        db.close()" in fixed_path.read_text(encoding="utf-8")
     yield leaky_path, fixed_path
-    for name in ("ll_pg_leaky", "ll_pg_fixed"):
-        module = sys.modules.pop(name, None)
+    for path in (leaky_path, fixed_path):
+        module = sys.modules.pop(path.stem, None)
         if module is not None:
             module.engine.dispose()
 
@@ -112,21 +116,21 @@ def leaky_and_fixed(tmp_path):
 def test_failing_requests_hold_server_connections_until_fixed(leaky_and_fixed):
     leaky_path, fixed_path = leaky_and_fixed
     assert _codes(leaky_path) == ["LL101"] and _codes(fixed_path) == []
-    leaky = _import("ll_pg_leaky", leaky_path)
-    fixed = _import("ll_pg_fixed", fixed_path)
+    leaky = _import(leaky_path.stem, leaky_path)
+    fixed = _import(fixed_path.stem, fixed_path)
     held_leaky = _held_after_failing_requests(leaky)
     held_fixed = _held_after_failing_requests(fixed)
     print(f"\npg_stat_activity after {FAILING} failing requests (connections, idle in transaction): "
           f"leaky {held_leaky}, fixed {held_fixed}")
     assert held_leaky == (FAILING, FAILING)  # one server connection per failed request, each in a transaction
     assert held_fixed == (1, 0)  # one pooled connection, reused and returned every time
-    assert _server_connections("ll_pg_leaky")[1] == 0  # the collector did give them back in the end
+    assert _server_connections(leaky_path.stem)[1] == 0  # the collector did give them back in the end
 
 
 def test_probe_error_paths_reports_pool_checkouts_until_fixed(leaky_and_fixed):
     leaky_path, fixed_path = leaky_and_fixed
-    rc_leaky, leaky = _probe_cli(str(leaky_path.parent), "ll_pg_leaky")
-    rc_fixed, fixed = _probe_cli(str(fixed_path.parent), "ll_pg_fixed")
+    rc_leaky, leaky = _probe_cli(str(leaky_path.parent), leaky_path.stem)
+    rc_fixed, fixed = _probe_cli(str(fixed_path.parent), fixed_path.stem)
     print("\npool checkouts per request under probe (slope, r²), before -> after leaklint --fix --unsafe-fixes:")
     for mode in ("normal", "error"):
         b, a = leaky[mode], fixed[mode]

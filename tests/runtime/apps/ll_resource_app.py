@@ -14,12 +14,23 @@ from fastapi import Depends, FastAPI
 
 app = FastAPI()
 
-_libc = ctypes.CDLL(None)
-_libc.malloc.restype = ctypes.c_void_p
-_libc.malloc.argtypes = [ctypes.c_size_t]
-_libc.free.argtypes = [ctypes.c_void_p]
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mmap.restype = ctypes.c_void_p
+_libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+_libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
 _libc.memset.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t]
 NATIVE_BLOCK = 64 * 1024
+_PROT_RW = 0x1 | 0x2  # PROT_READ | PROT_WRITE
+_MAP_PRIVATE_ANON = 0x02 | 0x20  # MAP_PRIVATE | MAP_ANONYMOUS (Linux)
+
+
+def _native_block():
+    """Fresh pages straight from the kernel (malloc could reuse pages already resident), touched."""
+    block = _libc.mmap(None, NATIVE_BLOCK, _PROT_RW, _MAP_PRIVATE_ANON, -1, 0)
+    if block in (None, ctypes.c_void_p(-1).value):
+        raise OSError(ctypes.get_errno(), "mmap failed")
+    _libc.memset(block, 1, NATIVE_BLOCK)
+    return block
 
 KEPT_TASKS = set()
 KEPT_FDS = []
@@ -72,17 +83,13 @@ def threads_clean():
 
 @app.get("/native/leak")
 def native_leak():
-    block = _libc.malloc(NATIVE_BLOCK)  # C memory: tracemalloc never sees it
-    _libc.memset(block, 1, NATIVE_BLOCK)  # touched, so it is resident
-    KEPT_BLOCKS.append(block)
+    KEPT_BLOCKS.append(_native_block())  # native memory: tracemalloc never sees it
     return {"blocks": len(KEPT_BLOCKS)}
 
 
 @app.get("/native/clean")
 def native_clean():
-    block = _libc.malloc(NATIVE_BLOCK)
-    _libc.memset(block, 1, NATIVE_BLOCK)
-    _libc.free(block)
+    _libc.munmap(_native_block(), NATIVE_BLOCK)
     return {"ok": True}
 
 
@@ -117,6 +124,6 @@ def release():
         os.close(fd)
     KEPT_FDS.clear()
     for block in KEPT_BLOCKS:
-        _libc.free(block)
+        _libc.munmap(block, NATIVE_BLOCK)
     KEPT_BLOCKS.clear()
     KEPT_TASKS.clear()  # the probe's driver cancelled them when its loop closed
