@@ -74,13 +74,17 @@ def measure(command):
     return seconds, rss, code
 
 
-def tools(root: str, jobs: int, peers: bool):
+def tools(root: str, jobs: int, peers: bool, cache_dir: str = ""):
     bindir = os.path.dirname(sys.executable)
     leaklint = shutil.which("leaklint", path=bindir) or "leaklint"
     found = {
         "floor: libcst parse": [sys.executable, os.path.abspath(__file__), "--floor", root, "--jobs", str(jobs)],
-        "leaklint": [leaklint, "--exit-zero", "-q", "--isolated", "--jobs", str(jobs), root],
+        "leaklint": [leaklint, "--exit-zero", "-q", "--isolated", "--no-cache", "--jobs", str(jobs), root],
     }
+    if cache_dir:
+        cached = [leaklint, "--exit-zero", "-q", "--isolated", "--cache-dir", cache_dir, "--jobs", str(jobs), root]
+        found["leaklint warm cache"] = cached
+        found["leaklint 1 file changed"] = cached
     if peers:
         fixit = shutil.which("fixit", path=bindir) or shutil.which("fixit")
         if fixit:
@@ -101,26 +105,75 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--peers", action="store_true", help="also time fixit/ruff/pylint when installed")
+    parser.add_argument("--cache", action="store_true",
+                        help="also time leaklint with a warm cache, and after changing the most imported file")
     parser.add_argument("--floor", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.floor:
         floor(args.root, args.jobs)
         return
+    if args.cache:
+        import tempfile
+
+        cache_dir = tempfile.mkdtemp(prefix="leaklint-bench-cache-")
+        changed = most_imported(args.root)
+        with open(changed, "rb") as handle:
+            original = handle.read()
+        try:
+            run_rounds(args, cache_dir, changed)
+        finally:
+            with open(changed, "wb") as handle:
+                handle.write(original)
+            shutil.rmtree(cache_dir, ignore_errors=True)
+        return
+    run_rounds(args)
+
+
+def most_imported(root: str) -> str:
+    """The module other files import most (``from x.y import`` / ``import x.y``): its change
+    re-checks the most dependants, the worst case of a one-file change."""
+    import re
+    from collections import Counter
+
+    modules = {}
+    for path in python_files(root):
+        rel = os.path.relpath(path, root)[:-3].replace(os.sep, ".")
+        modules[rel.split(".", 1)[-1] if "-" in rel.split(".", 1)[0] else rel] = path
+    counts: Counter = Counter()
+    pattern = re.compile(rb"^\s*(?:from|import)\s+([\w.]+)", re.M)
+    for path in modules.values():
+        with open(path, "rb") as handle:
+            for name in pattern.findall(handle.read()):
+                name = name.decode()
+                if name in modules:
+                    counts[name] += 1
+    return modules[counts.most_common(1)[0][0]] if counts else sorted(modules.values())[0]
+
+
+def run_rounds(args, cache_dir: str = "", changed: str = "") -> None:
     files = list(python_files(args.root))
     lines = 0
     for path in files:
         with open(path, "rb") as handle:
             lines += handle.read().count(b"\n")
-    commands = tools(args.root, args.jobs, args.peers)
+    commands = tools(args.root, args.jobs, args.peers, cache_dir)
     times = {name: [] for name in commands}
     peaks = {name: [] for name in commands}
-    for _ in range(args.runs):
+    if cache_dir:
+        measure(commands["leaklint warm cache"])  # fill the cache
+    for round_ in range(args.runs):
         for name, command in commands.items():
+            if name == "leaklint 1 file changed":
+                with open(changed, "a", encoding="utf-8") as handle:
+                    handle.write(f"\n# benchmark edit {round_}\n")
             seconds, rss, _ = measure(command)
+            if name == "leaklint 1 file changed":
+                measure(commands["leaklint warm cache"])  # back to warm for the next round's warm run
             times[name].append(seconds)
             peaks[name].append(rss)
     base = statistics.median(times["floor: libcst parse"])
-    print(f"{args.root}: {len(files)} files, {lines} lines, jobs={args.jobs}, runs={args.runs} (medians)")
+    print(f"{args.root}: {len(files)} files, {lines} lines, jobs={args.jobs}, runs={args.runs} (medians)"
+          + (f"; changed file: {os.path.relpath(changed, args.root)}" if changed else ""))
     print(f"{'tool':<24}{'seconds':>10}{'x floor':>10}{'peak RSS MB':>14}")
     for name in commands:
         median = statistics.median(times[name])

@@ -209,3 +209,11 @@ def test_settings_keys_are_validated():
     with pytest.raises(ConfigError, match="'tool.leaklint.baseline': expected a path"):
         from_table({"baseline": ""}, "p.toml", "tool.leaklint")
     assert Settings().cache_dir is None
+
+
+def test_a_cached_result_takes_the_name_this_run_gives_the_file(project):
+    first = _cli(project, "app")
+    (project / "sub").mkdir()
+    again = _cli(project / "sub", "../app")
+    assert "results 0 hit" not in again.stderr
+    assert again.stdout == first.stdout.replace("app/", "../app/")

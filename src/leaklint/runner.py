@@ -13,7 +13,7 @@ import multiprocessing
 import os
 import pickle
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Collection, Dict, List, Optional, Sequence, Tuple
 
 from leaklint import registry
@@ -220,7 +220,7 @@ def run(files: Sequence[str], settings: Settings, codes: Sequence[str], options:
         for path, summary in readable:
             hit = cache.get("results", keys[path]) if path in keys else None
             if isinstance(hit, FileResult):
-                out.results.append(hit)
+                out.results.append(_renamed(hit, path))
             else:
                 todo.append((path, summary))
         readable = todo
@@ -242,6 +242,15 @@ def run(files: Sequence[str], settings: Settings, codes: Sequence[str], options:
     out.results.extend(checked)
     out.results.sort(key=lambda r: r.path)
     return out
+
+
+def _renamed(result: FileResult, path: str) -> FileResult:
+    """A cached result under the name this run gives the file (the key is its absolute path;
+    another run may have named it from another folder)."""
+    if result.path != path:
+        result.path = path
+        result.diagnostics = [replace(d, filename=path) for d in result.diagnostics]
+    return result
 
 
 def _map(files: Sequence[str], roots: Tuple[str, ...], jobs: int, cache: Optional[Cache]) -> List[Mapped]:
