@@ -2,8 +2,6 @@
 
 import os
 
-import pytest
-
 pytest_plugins = ("pytester",)
 
 APPS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "apps")
