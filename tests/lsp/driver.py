@@ -18,8 +18,9 @@ TIMEOUT = 30.0
 
 
 class Editor:
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, debounce_ms: int = 50) -> None:
         self.folder = folder
+        self.debounce_ms = debounce_ms
         self.client = pygls_client.LanguageClient("leaklint-tests", "1")
         self.published: Dict[str, List[types.PublishDiagnosticsParams]] = {}
         self.messages: List[types.ShowMessageParams] = []
@@ -38,9 +39,12 @@ class Editor:
             self.messages.append(params)
             self.changed.set()
 
+        self.logs: List[str] = []
+
         @self.client.feature(types.WINDOW_LOG_MESSAGE)
         def _log(params: types.LogMessageParams) -> None:
-            pass
+            self.logs.append(params.message)
+            self.changed.set()
 
         @self.client.feature(types.CLIENT_REGISTER_CAPABILITY)
         def _register(params: types.RegistrationParams) -> None:
@@ -56,7 +60,7 @@ class Editor:
             workspace_folders=[types.WorkspaceFolder(uri=root, name="workspace")],
             capabilities=types.ClientCapabilities(workspace=types.WorkspaceClientCapabilities(
                 did_change_watched_files=types.DidChangeWatchedFilesClientCapabilities(dynamic_registration=True))),
-            initialization_options={"debounce": 50}))
+            initialization_options={"debounce": self.debounce_ms}))
         self.client.initialized(types.InitializedParams())
         return self
 

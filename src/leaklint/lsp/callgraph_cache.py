@@ -10,7 +10,7 @@ uses ``callgraph``'s own edges, so the result is the one ``callgraph.build`` giv
 from __future__ import annotations
 
 from collections import deque
-from typing import Dict, Iterable, Optional, Tuple
+from typing import Dict, Iterable, Optional, Set, Tuple
 
 from leaklint.semantics import callgraph
 from leaklint.semantics.fastapi import function_roles
@@ -50,13 +50,12 @@ class CallGraph:
                 roots[qualified] = callgraph._root_label(roles, path) if roles.per_request else f"dependency `{path}`"
         return roots
 
-    def replace_module(self, path: str, new: Optional[ModuleSummary], bindings_changed: bool,
+    def replace_module(self, path: str, new: Optional[ModuleSummary], bindings: Set[str],
                        sets_changed: bool) -> None:
-        """The file at ``path`` changed (``new``) or is gone (None). ``bindings_changed``: its module-level
-        names changed, so the roots of the modules that import from it (or from a package above it) and
-        every edge are worked out again; ``sets_changed``: project-wide dependencies, endpoints or
-        lifespans changed, so every module's roots are."""
-        old = self.summaries.get(path)
+        """The file at ``path`` changed (``new``) or is gone (None). ``bindings``: its module-level names
+        that changed: the roots of the modules importing one of them (by its name: re-exports keep it)
+        and the edges of calls naming one are worked out again. ``sets_changed``: project-wide
+        dependencies, endpoints or lifespans changed, so every module's roots are."""
         old_functions = set(self.facts.get(path, ()))
         if new is None:
             for table in (self.summaries, self.facts, self.roots):
@@ -64,21 +63,32 @@ class CallGraph:
         else:
             self._add(new)
         new_functions = set(self.facts.get(path, ()))
-        if bindings_changed or sets_changed or old is None or old_functions != new_functions:
-            self.edges.clear()  # a function came or went: calls elsewhere may now reach it, or no longer
-        else:
-            for name in old_functions:
-                self.edges.pop(name, None)
-        if sets_changed or bindings_changed:
-            module = (new or old).module if (new or old) is not None else ""
-            parts = module.split(".")
-            above = tuple(".".join(parts[:i]) + "." for i in range(1, len(parts) + 1))
+        for name in old_functions | new_functions:
+            self.edges.pop(name, None)
+        came_or_went = {q.rpartition(".")[2] for q in old_functions ^ new_functions} | set(bindings)
+        if came_or_went:
+            self._forget_edges_naming(came_or_went)
+        if sets_changed or bindings:
+            ends = tuple("." + n for n in bindings)
             for key, summary in self.summaries.items():
-                if summary.syntax_error is not None:
-                    continue
-                if sets_changed or key == path or any(q.startswith(above) or q + "." in above
-                                                      for q in summary.imported):
+                if summary.syntax_error is None and key != path and (
+                        sets_changed or any(q.endswith(ends) for q in summary.imported)):
                     self.roots[key] = self._roots_of(summary)
+
+    def _forget_edges_naming(self, names: Set[str]) -> None:
+        """Drop the cached edges of functions whose calls name one of ``names`` (last dotted part)."""
+        ends = tuple("." + n for n in names)
+        facts_of = {q: f for table in self.facts.values() for q, f in table.items()}
+        for qualified in list(self.edges):
+            facts = facts_of.get(qualified)
+            record = self.project.functions.get(qualified)
+            mentioned = set(facts.called) | set(facts.calls) if facts is not None else set()
+            if record is not None and record.ownership is not None:
+                own = record.ownership
+                mentioned |= {n for group in own.callbacks for n in group} | own.self_calls | own.nested_calls
+                mentioned |= {method for _, method in own.instance_calls}
+            if facts is None or any(m in names or m.endswith(ends) for m in mentioned):
+                self.edges.pop(qualified, None)
 
     def reach(self) -> Tuple[Dict[str, Optional[str]], Dict[str, str]]:
         """``(reached_from, root_labels)`` as ``callgraph.build`` returns them."""

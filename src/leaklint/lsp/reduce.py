@@ -15,11 +15,12 @@ the same summaries, field by field.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from typing import Dict, Iterable, Optional, Set
 
 from leaklint.semantics import ownership
-from leaklint.semantics.project import ProjectFacts
+from leaklint.semantics.project import ModuleFacts, ProjectFacts
 from leaklint.semantics.summary import ModuleSummary
 
 from leaklint.lsp import callgraph_cache
@@ -96,11 +97,32 @@ class _TrackedClosure(ownership._Closure):
                 break
 
 
-def module_facts_key(summary: ModuleSummary) -> tuple:
-    """What other modules can see of a module's names (line numbers left out: they move as one types)."""
-    definitions = tuple(sorted((name, dataclasses.replace(d, lineno=0)) for name, d in summary.definitions.items()))
-    return (summary.syntax_error is None, tuple(sorted((k, tuple(v)) for k, v in summary.imports.items())),
-            repr(definitions))
+def changed_bindings(old: ModuleSummary, new: ModuleSummary, gone: bool) -> Set[str]:
+    """Module-level names whose import or binding differs (line numbers left out: they move as one types)."""
+    def bindings(summary: ModuleSummary) -> Dict[str, str]:
+        if summary.syntax_error is not None:
+            return {}
+        out = {name: repr(("import", tuple(targets))) for name, targets in summary.imports.items()}
+        for name, definition in summary.definitions.items():
+            out[name] = repr((out.get(name), dataclasses.replace(definition, lineno=0)))
+        return out
+
+    before, after = bindings(old), {} if gone else bindings(new)
+    return {name for name in set(before) | set(after) if before.get(name) != after.get(name)}
+
+
+#: summary fields the reduce phase does not read: the rules' cheap first look, and the functions
+#: (``IncrementalProject`` closes those itself)
+FIRST_LOOK_FIELDS = ("functions", "called", "called_methods")
+
+
+def module_level_key(summary: ModuleSummary) -> str:
+    """Everything ``ProjectFacts.build`` reads of a summary, without functions and line numbers: while
+    it stays the same, an edit leaves the module-level facts as they were."""
+    definitions = {name: dataclasses.replace(d, lineno=0) for name, d in summary.definitions.items()}
+    light = dataclasses.replace(summary, definitions=definitions, **{
+        f: type(getattr(summary, f))() for f in FIRST_LOOK_FIELDS})
+    return repr(light)
 
 
 #: ``ProjectFacts`` fields this module computes itself; ``ProjectFacts.build`` over summaries without
@@ -153,6 +175,8 @@ class IncrementalProject:
     def replace(self, path: str, summary: Optional[ModuleSummary]) -> None:
         """``summary``: the file's new summary, or None when the file is gone."""
         old = self.summaries.get(path)
+        if old is not None and summary is not None and old == summary:
+            return  # opened, or saved without a change: nothing to do
         self._light.pop(path, None)
         if summary is None:
             self.summaries.pop(path, None)
@@ -170,18 +194,22 @@ class IncrementalProject:
 
     def _update(self, old: ModuleSummary, new: ModuleSummary, gone: bool) -> None:
         previous = self.project
-        facts = self._module_level()
+        if not gone and module_level_key(old) == module_level_key(new):
+            facts = self._same_module_level(previous, old, new)
+        else:
+            facts = self._module_level()
         facts.functions = previous.functions  # the closure's own dict, updated in place below
         facts.ownership = previous.ownership
         self.recording.project = facts
         self.calls.project = facts
         self.project = facts
         changed: Set[str] = set()
-        bindings_changed = gone or module_facts_key(old) != module_facts_key(new)
-        if bindings_changed:
-            changed |= self._renamed()
-            prefix = new.module + "."
-            changed |= {name for name in self.recording.readers if name.startswith(prefix) or name == new.module}
+        names = changed_bindings(old, new, gone)
+        if names:
+            changed |= self._renamed(names)
+            qualified = tuple(f"{new.module}.{n}" for n in names)
+            below = tuple(q + "." for q in qualified)
+            changed |= {name for name in self.recording.readers if name in qualified or name.startswith(below)}
         old_records = ownership.records_of(old) if old.syntax_error is None else {}
         new_records = ownership.records_of(new) if new.syntax_error is None and not gone else {}
         for name in old_records:
@@ -190,14 +218,31 @@ class IncrementalProject:
         changed |= set(old_records) | set(new_records)
         self.closure.reclose(self._readers_of(changed))
         sets_changed = self._module_level_key(previous) != self._module_level_key(facts)
-        self.calls.replace_module(old.path, None if gone else new, bindings_changed, sets_changed)
+        self.calls.replace_module(old.path, None if gone else new, names, sets_changed)
         facts.per_request, facts.root_labels = self.calls.reach()
 
-    def _renamed(self) -> Set[str]:
-        """Names whose re-export chain now ends elsewhere: their old ends (read by the closure) change."""
+    def _same_module_level(self, previous: ProjectFacts, old: ModuleSummary, new: ModuleSummary) -> ProjectFacts:
+        """The module-level facts stay; the module's entries (and its aliases) get its new bindings,
+        whose line numbers moved."""
+        facts = copy.copy(previous)
+        facts.modules = dict(previous.modules)
+        before = previous.modules.get(old.module)
+        if before is not None and new.syntax_error is None:
+            after = ModuleFacts(new.imports, new.definitions)
+            for name, value in previous.modules.items():
+                if value is before:
+                    facts.modules[name] = after
+        return facts
+
+    def _renamed(self, names: Set[str]) -> Set[str]:
+        """Names whose re-export chain now ends elsewhere: their old ends (read by the closure) change.
+        Only names with a changed binding as one of their parts are looked at (a re-export keeps the
+        name unless it renames it with ``as``)."""
         out: Set[str] = set()
         memo = self.recording.memo
         for qualified, before in list(memo.items()):
+            if names.isdisjoint(qualified.split(".")) and names.isdisjoint(before.split(".")):
+                continue
             after = self.project.canonical(qualified)
             if after != before:
                 out.add(before)

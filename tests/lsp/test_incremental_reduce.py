@@ -1,0 +1,96 @@
+"""The editor's incrementally updated project facts equal ``ProjectFacts.build`` over the same summaries.
+
+Real inputs: every module under ``fixtures/`` (sessions, caches, tasks, files, the demo app), then the
+kinds of edits typing makes, one file at a time; after each, every field of the facts is compared.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+from pathlib import Path
+from typing import Dict
+
+import pytest
+
+from leaklint.discovery import discover
+from leaklint.runner import summarise_path
+from leaklint.semantics.project import ProjectFacts
+from leaklint.semantics.summary import ModuleSummary, module_name_for, summarise
+
+from leaklint.lsp.reduce import IncrementalProject
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+
+
+def differing_fields(a: ProjectFacts, b: ProjectFacts) -> list:
+    return [f.name for f in dataclasses.fields(ProjectFacts) if getattr(a, f.name) != getattr(b, f.name)]
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    shutil.copytree(FIXTURES, tmp_path / "fixtures")
+    return tmp_path / "fixtures"
+
+
+def summaries_of(root: Path) -> Dict[str, ModuleSummary]:
+    files = discover([str(root)], str(root), [], respect_gitignore=False).files
+    out = {}
+    for path in files:
+        _, summary, _ = summarise_path(os.path.abspath(path), roots=(str(root),))
+        if summary is not None:
+            out[summary.path] = summary
+    return out
+
+
+def resummarise(root: Path, path: str, text: str) -> ModuleSummary:
+    module, package = module_name_for(path, (str(root),))
+    return summarise(text.encode(), path, module, package)
+
+
+def check(incremental: IncrementalProject) -> None:
+    expected = ProjectFacts.build(list(incremental.summaries.values()), incremental.table)
+    assert differing_fields(incremental.project, expected) == []
+
+
+def test_initial_build_equals_the_cli_reduce(tree: Path) -> None:
+    incremental = IncrementalProject(summaries_of(tree), None)
+    assert incremental.project.per_request and incremental.project.ownership.returns
+    check(incremental)
+
+
+def test_each_kind_of_edit_keeps_the_facts_equal(tree: Path) -> None:
+    incremental = IncrementalProject(summaries_of(tree), None)
+    demo = {Path(p).name: p for p in incremental.summaries if "demo_app" in p}
+    db, deps, main = demo["db.py"], demo["deps.py"], demo["main.py"]
+    texts = {p: Path(p).read_text() for p in (db, deps, main)}
+
+    def edit(path: str, text: str) -> None:
+        assert text != texts[path]
+        texts[path] = text
+        incremental.replace(path, resummarise(tree, path, text))
+        check(incremental)
+
+    # a statement inside a function body (no module-level name changes)
+    edit(db, texts[db].replace("    db = SessionLocal()\n", "    db = SessionLocal()\n    db.info['x'] = 1\n"))
+    # the dependency now yields from ``with``: ownership facts of it and of its callers change
+    edit(deps, texts[deps].replace("    return SessionLocal()", "    with SessionLocal() as db:\n        yield db"))
+    # a new module-level function, then an import added, then a function renamed
+    edit(main, texts[main] + "\n\ndef helper_added():\n    return get_reporting_session()\n")
+    edit(deps, "import os\n" + texts[deps])
+    edit(db, texts[db].replace("def get_db(", "def get_database("))
+    # a binding other modules resolve through changes kind (sessionmaker -> plain value)
+    edit(db, texts[db].replace("SessionLocal = sessionmaker(", "SessionLocal = dict("))
+    # a file with a syntax error, then fixed again
+    edit(main, texts[main] + "\ndef broken(:\n")
+    edit(main, texts[main].replace("\ndef broken(:\n", "\n"))
+    # a file gone, then back; a new file
+    incremental.replace(deps, None)
+    check(incremental)
+    incremental.replace(deps, resummarise(tree, deps, texts[deps]))
+    check(incremental)
+    added = str(Path(deps).with_name("reports.py"))
+    Path(added).write_text("from demo_app.deps import get_reporting_session\n")
+    incremental.replace(added, resummarise(tree, added, Path(added).read_text()))
+    check(incremental)
