@@ -137,8 +137,12 @@ def most_imported(root: str) -> str:
 
     modules = {}
     for path in python_files(root):
-        rel = os.path.relpath(path, root)[:-3].replace(os.sep, ".")
-        modules[rel.split(".", 1)[-1] if "-" in rel.split(".", 1)[0] else rel] = path
+        if os.path.basename(path) == "__init__.py":
+            continue  # a package's __init__ is rarely the module that changes
+        parts = os.path.relpath(path, root)[:-3].split(os.sep)
+        if len(parts) > 1 and "-" in parts[0]:  # the corpus's per-wheel folder (open-webui-0.12.4/)
+            parts = parts[1:]
+        modules[".".join(parts)] = path
     counts: Counter = Counter()
     pattern = re.compile(rb"^\s*(?:from|import)\s+([\w.]+)", re.M)
     for path in modules.values():

@@ -92,7 +92,7 @@ def test_a_warm_run_reads_every_result_and_reports_the_same(project):
 
 def test_a_changed_file_is_checked_again_alone(project):
     _run(project)
-    (project / "app" / "other.py").write_text(OTHER + "\n\nasync def tock():\n    asyncio.create_task(tick())\n")
+    (project / "app" / "other.py").write_text(OTHER + "\n\nasync def tock():\n    asyncio.create_task(asyncio.sleep(2))\n")
     found, stats = _run(project)
     assert stats[("summaries", "miss")] == 1 and _checked(stats) == 1
     assert [f[2] for f in found] == ["LL101", "LL401", "LL401"]

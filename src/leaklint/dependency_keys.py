@@ -79,8 +79,8 @@ def _derived_facts(project: ProjectFacts, modules: _Modules) -> Dict[str, List[s
         for candidates in facts.imports.values():
             for q in candidates:
                 canonical = project.canonical(q)
-                for target in set(modules.of(q) + modules.of(canonical)):
-                    if target != module:
+                for target in {modules.owner(q), modules.owner(canonical)}:
+                    if target is not None and target != module:
                         out[target].append(f"imported-by:{module}:{q}:{canonical}")
         for name, definition in facts.definitions.items():
             if definition.kind == "call":
@@ -129,15 +129,17 @@ def _reached_modules(summary: ModuleSummary, project: ProjectFacts, modules: _Mo
     reached: Set[str] = {summary.module}
     for q in set(summary.imported) | summary.called:
         canonical = project.canonical(q)
-        reached.update(modules.of(q))
-        reached.update(modules.of(canonical))
+        # the module a name lies in, not the packages above it: ``pkg.db.SessionLocal`` is
+        # resolved in ``pkg.db`` (``canonical`` has followed any re-export through ``pkg``)
+        reached.add(modules.owner(q) or summary.module)
+        reached.add(modules.owner(canonical) or summary.module)
         # ``service.get_user()`` on ``service = UserService()``: the class's module too
-        owner = canonical.rpartition(".")[0]
-        for name in (canonical, owner):
+        parent = canonical.rpartition(".")[0]
+        for name in (canonical, parent):
             definition = project.definition(name) if name else None
             if definition is not None:
                 for target in definition.callee + definition.bases:
-                    reached.update(modules.of(project.canonical(target)))
+                    reached.add(modules.owner(project.canonical(target)) or summary.module)
     return reached
 
 
