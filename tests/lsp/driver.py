@@ -10,7 +10,12 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import pytest
 
-pygls_client = pytest.importorskip("pygls.lsp.client", reason="the lsp tests need pygls (pip install -e '.[test]')")
+try:
+    import pygls.lsp.client as pygls_client
+except ImportError:  # pragma: no cover - pygls is in the test extra
+    if os.environ.get("CI") == "true":
+        raise
+    pytest.skip("the language-server tests need pygls: pip install -e '.[test]'", allow_module_level=True)
 from lsprotocol import types  # noqa: E402
 from pygls.uris import from_fs_path  # noqa: E402
 
