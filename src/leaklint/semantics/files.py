@@ -16,12 +16,13 @@ from leaklint.traversal import children
 from leaklint.semantics import fastapi as web
 from leaklint.semantics.flow import FunctionIndex
 from leaklint.semantics.names import matches
+from leaklint.semantics.resources import IN_MEMORY_BUFFERS
 
 OPEN_CALLS = frozenset({"builtins.open", "io.open", "codecs.open"})
 ASYNC_OPEN_CALLS = frozenset({"aiofiles.open", "aiofiles.threadpool.open", "anyio.open_file"})
 PATH_CLASSES = frozenset({"pathlib.Path", "pathlib.PurePath", "pathlib.PosixPath", "pathlib.WindowsPath",
                           "anyio.Path"})
-BYTES_IO = frozenset({"io.BytesIO", "io.StringIO", "_io.BytesIO", "_io.StringIO"})
+BYTES_IO = IN_MEMORY_BUFFERS
 NAMED_TEMP = frozenset({"tempfile.NamedTemporaryFile"})
 MKSTEMP = frozenset({"tempfile.mkstemp"})
 MKDTEMP = frozenset({"tempfile.mkdtemp"})

@@ -14,7 +14,7 @@ import ast
 from dataclasses import dataclass, field
 from typing import Callable, Dict, FrozenSet, List, Optional, Set, Tuple
 
-from leaklint.semantics.resources import DOCUMENT_PARSERS, OWNING_CALLS
+from leaklint.semantics.resources import DOCUMENT_PARSERS, IN_MEMORY_BUFFERS, OWNING_CALLS
 
 Names = FrozenSet[str]
 #: ("call", callee) | ("call-of-call", inner callee) | ("next", generator function) | ("param", (index,))
@@ -202,24 +202,29 @@ class _Scanner:
         return ("pass", ",".join(callee), slot) if callee else ("escape", "")
 
     def parsed(self, read: ast.Call) -> bool:
-        """Does the result of ``read`` go only to a document parser (directly, via ``.decode()`` or a local)?"""
-        node = read
-        parent = self.parents.get(node)
-        if isinstance(parent, ast.Await):
-            node, parent = parent, self.parents.get(parent)
-        values: List[ast.AST] = [node]
-        if isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name):
-            name = parent.targets[0].id
-            values = [n for n in self.parents if isinstance(n, ast.Name) and n.id == name and
-                      isinstance(n.ctx, ast.Load)]
-        return bool(values) and all(self.parser_of(v) for v in values)
+        """Does the result of ``read`` go only to a document parser (directly, via ``.decode()``,
+        an ``io.StringIO`` around it, or locals)?"""
+        parent = self.parents.get(read)
+        return self.parser_of(parent if isinstance(parent, ast.Await) else read, 0)
 
-    def parser_of(self, value: ast.AST) -> bool:
+    def parser_of(self, value: ast.AST, depth: int) -> bool:
+        if depth > 4:
+            return False
         parent = self.parents.get(value)
         if isinstance(parent, ast.Attribute) and parent.attr == "decode":
-            call = self.parents.get(parent)
-            value, parent = call, self.parents.get(call)
-        return isinstance(parent, ast.Call) and value in parent.args and bool(self.qualify(parent.func) & DOCUMENT_PARSERS)
+            value = self.parents.get(parent)
+            parent = self.parents.get(value)
+        if isinstance(parent, ast.Call) and value in parent.args:
+            names = self.qualify(parent.func)
+            if names & DOCUMENT_PARSERS:
+                return True
+            return bool(names & IN_MEMORY_BUFFERS) and self.parser_of(parent, depth + 1)
+        if isinstance(parent, ast.Assign) and parent.value is value and len(parent.targets) == 1 \
+                and isinstance(parent.targets[0], ast.Name):
+            name = parent.targets[0].id
+            loads = [n for n in self.parents if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)]
+            return bool(loads) and all(self.parser_of(n, depth + 1) for n in loads)
+        return False
 
     def callee_of(self, call: ast.Call) -> Tuple[str, ...]:
         """The callee's candidates; ``self.m(...)`` as ``<self>.m`` (the reduce phase adds ``self``'s slot)."""

@@ -65,6 +65,9 @@ BORROWING_CALLS = frozenset({
 
 
 #: parsers that need a whole document anyway: reading an upload whole to feed one costs nothing more
+#: in-memory file objects: a parser reading one (``csv.DictReader(StringIO(text))``) reads the text
+IN_MEMORY_BUFFERS = frozenset({"io.BytesIO", "io.StringIO", "_io.BytesIO", "_io.StringIO"})
+
 DOCUMENT_PARSERS = frozenset({
     "json.loads", "yaml.safe_load", "yaml.load", "yaml.full_load", "tomllib.loads", "tomli.loads", "orjson.loads",
     "ujson.loads", "ast.literal_eval", "xml.etree.ElementTree.fromstring", "defusedxml.ElementTree.fromstring",

@@ -14,7 +14,7 @@ from leaklint.semantics import fastapi as web
 from leaklint.semantics import files
 from leaklint.semantics import flow
 from leaklint.semantics.flow import FunctionIndex
-from leaklint.semantics.resources import DOCUMENT_PARSERS
+from leaklint.semantics.resources import DOCUMENT_PARSERS, IN_MEMORY_BUFFERS
 
 LOOPS = (cst.For, cst.While, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 
@@ -112,26 +112,31 @@ class WholeUploadRead(_FileRule):
                             advice="declare it `UploadFile` and copy it in chunks")
 
     def _only_parsed(self, index: FunctionIndex, read: cst.Call) -> bool:
-        """The bytes go only to a document parser (``yaml.safe_load(await f.read())``): like a parsed
-        request body, the parser needs all of it, and streaming would not lower the peak."""
-        outer = _outer(index, read)
-        name = flow.assigned_name(index, read)
-        uses = list(index.loads(name)) if name is not None else [outer]
-        return bool(uses) and all(self._parser_of(index, use) for use in uses)
+        """The bytes go only to a document parser (``yaml.safe_load(await f.read())``, also through
+        ``.decode()``, an ``io.StringIO`` and locals): like a parsed request body, the parser needs
+        all of it, and streaming would not lower the peak."""
+        return self._parser_of(index, _outer(index, read), 0)
 
-    def _parser_of(self, index: FunctionIndex, value: cst.CSTNode) -> bool:
-        node = value
-        parent = index.parent.get(node)
-        # ``data.decode()`` / ``data.decode("utf-8")`` on the way to the parser
-        if isinstance(parent, cst.Attribute) and parent.attr.value == "decode":
-            call = index.parent.get(parent)
-            if isinstance(call, cst.Call):
-                node, parent = call, index.parent.get(call)
-        call = index.parent.get(parent) if isinstance(parent, cst.Arg) else None
-        if not isinstance(call, cst.Call):
+    def _parser_of(self, index: FunctionIndex, value: cst.CSTNode, depth: int) -> bool:
+        if depth > 4:
             return False
-        names = self.ctx.qualify(call.func)
-        return bool(names & DOCUMENT_PARSERS or names & self.ctx.project.ownership.parsers)
+        parent = index.parent.get(value)
+        if isinstance(parent, cst.Attribute) and parent.attr.value == "decode":
+            value = index.parent.get(parent)
+            parent = index.parent.get(value)
+        if isinstance(parent, cst.Arg):
+            call = index.parent.get(parent)
+            if not isinstance(call, cst.Call):
+                return False
+            names = self.ctx.qualify(call.func)
+            if names & DOCUMENT_PARSERS or names & self.ctx.project.ownership.parsers:
+                return True
+            return bool(names & IN_MEMORY_BUFFERS) and self._parser_of(index, call, depth + 1)
+        name = flow.assigned_name(index, value)
+        if name is None:
+            return False
+        loads = list(index.loads(name))
+        return bool(loads) and all(self._parser_of(index, load, depth + 1) for load in loads)
 
     def _size_checked(self, fn: cst.FunctionDef, index: FunctionIndex, upload: str, read: cst.Call) -> bool:
         """``if file.size > LIMIT: raise`` before the read (also in an enclosing function, for a read in

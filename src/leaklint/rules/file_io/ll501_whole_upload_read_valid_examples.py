@@ -174,6 +174,30 @@ app = FastAPI()
 def raw(token: bytes = Body(...), file: UploadFile = File(...)):
     return {}
 """,
+    # parsed as CSV through a decoded text buffer, in the route and in a helper of another module
+    Valid(UPLOAD_APP + """
+import csv
+import io
+from app.tables import rows_of
+
+@app.post("/testsets")
+async def upload_testset(file: UploadFile):
+    return {"rows": len(await rows_of(file))}
+
+@app.post("/contacts")
+async def upload_contacts(file: UploadFile):
+    data = await file.read()
+    text = data.decode("utf-8-sig")
+    return {"rows": len(list(csv.DictReader(io.StringIO(text))))}
+""", files={"app/__init__.py": "", "app/tables.py": """
+import csv
+from io import StringIO
+
+async def rows_of(upload):
+    data = await upload.read()
+    reader = csv.DictReader(StringIO(data.decode("utf-8")))
+    return list(reader)
+"""}, path="app/main.py"),
     # a document parser needs all of it anyway; a size check in the route bounds the closure's read
     UPLOAD_APP + """
 import asyncio
