@@ -11,6 +11,7 @@ from leaklint.rule import Fix, FixAvailability
 from leaklint.rules.tasks._common import _TaskRule
 from leaklint.rules.tasks.ll401_dangling_task_examples import INVALID, VALID
 from leaklint.semantics import asyncio_ as aio
+from leaklint.semantics import asyncio_callbacks as callbacks
 from leaklint.semantics import flow
 
 TASKS_SET = "_background_tasks"
@@ -29,6 +30,12 @@ class DanglingTask(_TaskRule):
     result is assigned to `_` or to a local that is never read again, or only
     `.add_done_callback(...)` is called on it. Aliases (`from asyncio import create_task as spawn`)
     and re-exports from other linted modules are followed.
+
+    Also a task *returned* to a caller that throws it away: from a lambda or a function registered
+    as a callback (`loop.add_signal_handler(sig, lambda: asyncio.create_task(shutdown()))`,
+    `call_soon`/`call_later`, `fut.add_done_callback(lambda _: asyncio.ensure_future(retry()))`,
+    `signal.signal`, `app.add_event_handler(...)`, `on_startup=[...]`, an `@app.on_event(...)`
+    handler), when every use of that function registers it so (ruff's RUF006 misses these).
 
     ## Why is this bad?
     The event loop keeps only a *weak* reference to its tasks. A task nobody references can be
@@ -60,11 +67,14 @@ class DanglingTask(_TaskRule):
     done-callback so the set empties as tasks finish. It is **unsafe**: the task now lives until it
     finishes, which is the point, but code that relied on the task being collected (or a task that
     never finishes) now keeps memory. No fix is offered at module level or when the module already
-    binds `_background_tasks` to something other than a set.
+    binds `_background_tasks` to something other than a set, nor for a task returned from a
+    callback (keep it in the set inside the callback by hand).
 
     ## Known problems
     A loop reached through an attribute (`self.loop.create_task(...)`) is not recognised, and a task
-    passed to any call is assumed to be kept by the callee.
+    passed to any call is assumed to be kept by the callee. A task whose coroutine is an
+    `async def` of the module without any `await` is not reported: it finishes in its first step,
+    which the loop holds strongly.
     """
 
     code = "LL401"
@@ -82,12 +92,20 @@ class DanglingTask(_TaskRule):
             return
         fn = self.ctx.current_function()
         spawn = aio.spawn_cached(self.ctx, node, fn)
-        if spawn is None or self._awaits_executor(node):
+        if spawn is None or self._awaits_executor(node) or callbacks.never_suspends(self.ctx, node, fn):
             return
         drop = aio.dropped(self.ctx, node)
         if drop is None:
+            how = None if self._may_return_existing_future(node) else callbacks.discarding_registrar(self.ctx, node)
+            if how is not None:
+                self.report(node, callee=spawn.callee, how=how)
             return
         self.report(node, callee=spawn.callee, how=drop.how, fix=self._fix(fn, node, drop))
+
+    def _may_return_existing_future(self, call: cst.Call) -> bool:
+        """``ensure_future(fut)`` of something that is not a coroutine call returns ``fut`` itself."""
+        first = call.args[0].value if call.args else None
+        return not isinstance(first, cst.Call) and any(q.endswith(".ensure_future") for q in self.ctx.qualify(call.func))
 
     def _awaits_executor(self, call: cst.Call) -> bool:
         """``create_task(asyncio.to_thread(work))``: the executor's future holds the task's wake-up

@@ -132,6 +132,62 @@ async def save(path):
     done = asyncio.create_task(asyncio.to_thread(flush_to_disk, path))
     return path
 """,
+    # a callback that keeps the task it spawns (the done-callback stores it)
+    """
+import asyncio
+
+_pending = set()
+
+def retry_later(fut, work):
+    fut.add_done_callback(lambda _: _pending.add(asyncio.ensure_future(work())))
+""",
+    # a lambda whose result the caller keeps: not a discarding registrar
+    """
+import asyncio
+
+async def main(work, run_later):
+    handle = run_later(lambda: asyncio.create_task(work()))
+    return await handle
+""",
+    # `ensure_future(fut)` of an existing future hands back that future, kept by its owner
+    """
+import asyncio
+
+def chain(loop, fut, on_result):
+    loop.call_soon(lambda: asyncio.ensure_future(fut))
+""",
+    # the callback is also called for its value: the task is used there
+    """
+import asyncio
+import signal
+
+def start_shutdown(stop):
+    return asyncio.create_task(stop())
+
+async def main(loop, stop):
+    loop.add_signal_handler(signal.SIGTERM, start_shutdown, stop)
+    task = start_shutdown(stop)
+    await task
+""",
+    # a TaskGroup's tasks are owned by the group
+    """
+import asyncio
+
+async def main(loop, tg: asyncio.TaskGroup, work):
+    loop.call_soon(lambda: tg.create_task(work()))
+""",
+    # the coroutine never suspends: it finishes in the first step, which the loop's ready queue holds
+    """
+import asyncio
+import os
+import signal
+
+def install(loop):
+    async def exit_now():
+        os._exit(0)
+
+    loop.add_signal_handler(signal.SIGTERM, lambda: asyncio.create_task(exit_now()))
+""",
 ]
 
 
@@ -255,4 +311,66 @@ async def handler(job, loop: asyncio.AbstractEventLoop):
     for _ in range(3):
         loop.create_task(job())
 """, line=5),
+    Invalid("""
+import asyncio
+import signal
+
+async def main(shutdown):
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, lambda: asyncio.create_task(shutdown()))
+""", line=7, column=46, message="returned from a lambda passed to `.add_signal_handler()`, which discards it"),
+    Invalid("""
+import asyncio
+
+def retry_on_failure(fut, work):
+    fut.add_done_callback(lambda _: asyncio.ensure_future(work()))
+""", line=4, message="lambda passed to `.add_done_callback()`"),
+    Invalid("""
+import asyncio
+from fastapi import FastAPI
+
+async def warm_caches():
+    await asyncio.sleep(1)
+
+app = FastAPI(on_startup=[lambda: asyncio.create_task(warm_caches())])
+app.add_event_handler("shutdown", lambda: asyncio.create_task(warm_caches()))
+""", line=7, message="`on_startup=`", count=2),
+    # a nested function registered as the callback
+    Invalid("""
+import asyncio
+import signal
+
+async def serve(server):
+    loop = asyncio.get_running_loop()
+
+    def on_signal():
+        return asyncio.create_task(server.shutdown())
+
+    loop.add_signal_handler(signal.SIGTERM, on_signal)
+    loop.call_later(3600, on_signal)
+    await server.serve()
+""", line=8, message="returned by `on_signal`, a callback of `.add_signal_handler()`"),
+    # a handler the framework awaits and whose result it drops
+    Invalid("""
+import asyncio
+from fastapi import FastAPI
+
+app = FastAPI()
+
+async def poll():
+    await asyncio.sleep(5)
+
+@app.on_event("startup")
+async def start_polling():
+    return asyncio.create_task(poll())
+""", line=11, message="`@on_event`"),
+    Invalid("""
+import asyncio
+import signal
+
+def install(stop):
+    handler = lambda *_: asyncio.create_task(stop())
+    signal.signal(signal.SIGTERM, handler)
+""", line=5, message="returned from the lambda `handler`, passed to `signal.signal()`"),
 ]
