@@ -51,6 +51,13 @@ def test_a_weak_token_is_refused_with_one_line(token, message):
     assert str(err.value) == message
 
 
+@pytest.mark.parametrize("path", ["/", "_leaklint", ""])
+def test_a_dashboard_path_of_no_use_is_refused(path):
+    with pytest.raises(ValueError) as err:
+        watch(small_app(), log_path=os.devnull, dashboard_token=TOKEN, dashboard_path=path)
+    assert str(err.value) == f"dashboard_path must start with '/' and name a path of its own, not {path!r}"
+
+
 def test_no_token_no_dashboard_and_wrong_tokens_get_the_apps_own_404():
     app = watch(small_app(), log_path=os.devnull, interval_seconds=0.05, print_summary=False, dashboard_token=TOKEN)
     plain = watch(small_app(), log_path=os.devnull, interval_seconds=0.05, print_summary=False)

@@ -194,13 +194,14 @@ class Dashboard:
 
     def _cards(self, w: Any) -> str:
         rss = counters.rss_bytes()
+        fds = counters.open_fds()
         base = w._rss.get("baseline")
         cards = [
             ("requests", str(w._requests)),
             ("RSS now", human_bytes(rss) if rss is not None else "?"),
             ("RSS growth", human_bytes(rss - base) if rss is not None and base is not None else "?"),
             ("asyncio tasks", str(counters.live_tasks())),
-            ("open fds", str(counters.open_fds() if counters.open_fds() is not None else "?")),
+            ("open fds", str(fds) if fds is not None else "?"),
             ("threads", str(counters.thread_count())),
             ("gc objects", str(counters.gc_objects())),
         ]
