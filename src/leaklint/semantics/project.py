@@ -43,6 +43,9 @@ class ProjectFacts:
     #: ``keep.functions.cyaml`` -> ``functions.cyaml``: a regular package inside a namespace folder
     #: is importable under both names; definitions are keyed by the one its files were named by
     module_aliases: Dict[str, str] = field(default_factory=dict)
+    #: a middleware that rejects request bodies over a size (reads ``content-length``, answers 413):
+    #: every upload of the app is bounded before a handler reads it
+    body_size_middleware: Optional[str] = None
     #: the resource kinds in force (built-in and ``[tool.leaklint.resources]``)
     table: object = None
 
@@ -79,6 +82,7 @@ class ProjectFacts:
         facts.table = table or ownership.DEFAULT_TABLE
         facts.ownership = ownership.close_over(facts, facts.functions, facts.table)
         facts.per_request, facts.root_labels = callgraph.build(facts, readable)
+        facts.body_size_middleware = _body_size_middleware(facts, readable)
         return facts
 
     def _split(self, qualified: str) -> Optional[Tuple[str, List[str]]]:
@@ -162,3 +166,14 @@ def _namespace_names(summary: ModuleSummary, levels: int = 2) -> List[str]:
         prefix = f"{name}.{prefix}"
         names.append(prefix)
     return names
+
+
+def _body_size_middleware(facts: "ProjectFacts", summaries: List[ModuleSummary]) -> Optional[str]:
+    from leaklint.semantics.fastapi import function_roles
+
+    for s in summaries:
+        if s.mentions_413:
+            for path, f in s.functions.items():
+                if f.reads_content_length and function_roles(s, facts, path).middleware:
+                    return f"{s.module}.{path}"
+    return None

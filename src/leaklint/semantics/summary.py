@@ -75,6 +75,8 @@ class FunctionFacts:
     local_calls: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
     #: names the function declares ``global``
     declares_global: Set[str] = field(default_factory=set)
+    #: reads the ``content-length`` header (a body-size limit, with ``mentions_413``)
+    reads_content_length: bool = False
 
 
 @dataclass
@@ -91,11 +93,12 @@ class ModuleSummary:
     #: every qualified name this module calls (``sqlalchemy.orm.Session``, ``app.db.SessionLocal``,
     #: ``asyncio.create_task``...), resolved in the caller's scope: rules' cheap first look
     called: Set[str] = field(default_factory=set)
-    #: qualified callees of ``app.state.<attr> = Callee(...)`` anywhere in the module (singletons)
     #: ``app.state.<attr> = Callee(...)``: attr -> the callee's qualified names
     app_state_attrs: Dict[str, Set[str]] = field(default_factory=dict)
     #: attribute names called as methods anywhere (``x.connect()`` -> ``connect``), unresolved
     called_methods: Set[str] = field(default_factory=set)
+    #: the module names HTTP 413 (``413``, ``HTTP_413_...``, ``...TOO_LARGE``): a body-size limit
+    mentions_413: bool = False
     syntax_error: Optional[Tuple[str, int, int]] = None
 
     def calls_any(self, project, names) -> bool:
@@ -287,6 +290,16 @@ class _Summariser:
             return
         if isinstance(node, ast.Call):
             self._call(node, chain)
+        elif isinstance(node, ast.Constant):
+            if node.value == 413:
+                self.s.mentions_413 = True
+            elif chain and isinstance(node.value, (str, bytes)) and len(node.value) == 14 and \
+                    node.value.lower() in ("content-length", b"content-length"):
+                chain[-1].reads_content_length = True
+        elif isinstance(node, (ast.Name, ast.Attribute)):
+            name = node.id if isinstance(node, ast.Name) else node.attr
+            if "413" in name or name.endswith("TOO_LARGE"):
+                self.s.mentions_413 = True
         elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
             if chain and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                 chain[-1].local_calls[node.targets[0].id] = tuple(sorted(self._qualify(node.value.func, chain)))

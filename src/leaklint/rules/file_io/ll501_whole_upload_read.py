@@ -86,7 +86,9 @@ class WholeUploadRead(_FileRule):
     parameter is annotated `UploadFile`, else at the call in the handler (`await save_upload(file)`).
     A request body that is parsed (JSON, protobuf, a signature check, decompression) is not
     reported: the parser needs all of it; nor is an upload whose bytes go only to a document parser
-    (`json.loads`, `yaml.safe_load`, `tomllib.loads`...).
+    (`json.loads`, `yaml.safe_load`, `tomllib.loads`...). Nothing is reported when the project
+    has a middleware that rejects large bodies (it reads `content-length` and answers 413): that
+    bounds every upload, but it also silences the rule for every app of a repository linted as one.
     """
 
     code = "LL501"
@@ -100,7 +102,8 @@ class WholeUploadRead(_FileRule):
 
     @classmethod
     def can_fire(cls, summary, project) -> bool:
-        return files.may_read_whole(summary, project)
+        # an app-wide middleware that rejects large bodies bounds every read of one
+        return project.body_size_middleware is None and files.may_read_whole(summary, project)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         """``data: bytes = File(...)``: FastAPI reads the whole upload into ``bytes`` before the handler runs."""

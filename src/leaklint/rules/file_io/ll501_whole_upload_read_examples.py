@@ -10,6 +10,21 @@ __all__ = ["INVALID", "VALID"]
 
 
 INVALID = [
+    # a middleware that only logs the content length bounds nothing
+    Invalid("""
+from fastapi import FastAPI, Request, UploadFile
+
+app = FastAPI()
+
+@app.middleware("http")
+async def log_sizes(request: Request, call_next):
+    print(request.headers.get("content-length"))
+    return await call_next(request)
+
+@app.post("/upload")
+async def upload(file: UploadFile):
+    return {"size": len(await file.read())}
+""", line=12, column=31, message="`file.read()` reads the whole upload"),
     Invalid(UPLOAD_APP + """
 @app.post("/upload")
 async def upload(file: UploadFile):

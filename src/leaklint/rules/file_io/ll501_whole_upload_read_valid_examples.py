@@ -174,6 +174,35 @@ app = FastAPI()
 def raw(token: bytes = Body(...), file: UploadFile = File(...)):
     return {}
 """,
+    # an app-wide pure-ASGI middleware in another module rejects bodies over a limit with 413
+    Valid("""
+from fastapi import FastAPI, UploadFile
+from app.limits import BodyLimit
+
+app = FastAPI()
+app.add_middleware(BodyLimit, limit=10_000_000)
+
+@app.post("/sources")
+async def add_source(file: UploadFile):
+    data = await file.read()
+    with open("/tmp/source", "wb") as out:
+        out.write(data)
+""", files={"app/__init__.py": "", "app/limits.py": """
+from starlette.datastructures import Headers
+from starlette.responses import PlainTextResponse
+
+
+class BodyLimit:
+    def __init__(self, app, limit):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        size = Headers(scope=scope).get("content-length")
+        if scope["type"] == "http" and size is not None and int(size) > self.limit:
+            await PlainTextResponse("too large", status_code=413)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+"""}, path="app/main.py"),
     # parsed as CSV through a decoded text buffer, in the route and in a helper of another module
     Valid(UPLOAD_APP + """
 import csv
