@@ -9,6 +9,7 @@ that version, for an edit inside a function body and for one that adds a module-
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import statistics
 import sys
@@ -37,9 +38,9 @@ async def measure(folder: Path, name: str) -> None:
               f"{loaded:.1f} s")
         text = editor.texts[uri]
         lines = text.splitlines(keepends=True)
-        body = next(i for i, line in enumerate(lines) if line.startswith("    ") and line.strip()
-                    and not line.strip().startswith(("@", "def ", "async def ", "class ", "#", '"', "'")))
-        indent = lines[body][: len(lines[body]) - len(lines[body].lstrip())]
+        function = next(n for n in ast.walk(ast.parse(text)) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
+        statement = next(n for n in function.body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)))
+        body, indent = statement.lineno - 1, " " * statement.col_offset
         for label, edit in (
                 ("edit in a function body", lambda k: "".join(lines[:body] + [f"{indent}_probe_{k} = {k}\n"]
                                                                + lines[body:])),
@@ -48,12 +49,22 @@ async def measure(folder: Path, name: str) -> None:
             for k in range(ROUNDS):
                 t0 = time.perf_counter()
                 editor.change(uri, edit(k))
-                await editor.diagnostics(uri, timeout=600)
+                found = await editor.diagnostics(uri, timeout=600)
                 timings.append(time.perf_counter() - t0)
+                assert not any(d.code == "LL001" for d in found), "the edit must keep the file valid"
             print(f"{label}: median {statistics.median(timings) * 1000:.0f} ms, "
                   f"max {max(timings) * 1000:.0f} ms over {ROUNDS} edits ({len(lines)} lines)")
+        print(f"server memory: {rss_mb(editor.client._server.pid):.0f} MB RSS")
     finally:
         await editor.stop()
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as handle:
+        for line in handle:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
 
 if __name__ == "__main__":

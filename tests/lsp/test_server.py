@@ -127,7 +127,9 @@ def test_cross_file_finding_from_a_module_on_disk(project: Path) -> None:
     """LL102 in deps.py exists only because routes.py (never opened) uses it in ``Depends``."""
     async def scenario(editor: Editor) -> None:
         uri = editor.open("app/deps.py")
-        await editor.diagnostics(uri, has("LL102"))
+        (ll102,) = by_code(await editor.diagnostics(uri, has("LL102")), "LL102")
+        # its fix is unsafe and the config does not enable unsafe fixes: only the noqa action is offered
+        assert [a.title for a in await editor.code_actions(uri, ll102)] == ["Disable LL102 for this line"]
         routes = project / "app/routes.py"
         kept = routes.read_text()
         routes.unlink()
