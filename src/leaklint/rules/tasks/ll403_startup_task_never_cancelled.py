@@ -25,7 +25,9 @@ class StartupTaskNeverCancelled(_TaskRule):
     clients and caches underneath it. When the app is started more than once on the same event loop
     (tests, embedded servers), every startup adds one more immortal loop holding its references;
     when the event loop closes, asyncio destroys the pending task mid-iteration and warns
-    `Task was destroyed but it is pending!`.
+    `Task was destroyed but it is pending!`. Started per request, every request adds one more
+    immortal loop holding whatever it references: memory and CPU grow with traffic until the
+    process is restarted.
 
     ## Example
     ```python
@@ -47,19 +49,24 @@ class StartupTaskNeverCancelled(_TaskRule):
     ```
 
     ## Known problems
-    Only loops in functions of the same module (or methods of the same class) are recognised, and a
-    task that is passed anywhere or mentioned again in the module is assumed to be cancelled.
+    Only loops in functions of the same module (or methods of the same class), or module-level
+    functions of another linted module, are recognised; a task that is passed anywhere or
+    mentioned again in the module is assumed to be cancelled. A helper that starts the loop and
+    is only called from a startup hook of another module is not seen as startup code.
     """
 
     code = "LL403"
     name = "startup-task-never-cancelled"
-    message = "Startup task running `{coro}` loops forever and is never cancelled at shutdown"
+    message = "{origin} running `{coro}` loops forever and is never cancelled{tail}"
 
     valid = VALID
     invalid = INVALID
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if not aio.file_may_spawn(self.ctx) or not web.roles_of(self.ctx, node).startup:
+        if not aio.file_may_spawn(self.ctx):
+            return
+        startup = web.roles_of(self.ctx, node).startup
+        if not startup and not web.runs_per_request(self.ctx, node):
             return
         index = flow.index_of(self.ctx, node)
         calls = [c for c in index.all(cst.Call) if aio.quick_spawn_candidate(c)]
@@ -67,23 +74,40 @@ class StartupTaskNeverCancelled(_TaskRule):
             return
         order = {id(n): i for i, (n, _) in enumerate(flow.walk_with_parents(node.body))}
         yields = [order[id(y)] for y in index.all(cst.Yield) if id(y) in order]
-        first_yield = min(yields) if yields else None
+        first_yield = min(yields) if yields and startup else None
         for call in calls:
             if first_yield is not None and order.get(id(call), 0) > first_yield:
                 continue
             if aio.spawn_of(self.ctx, call, node) is None or not call.args:
                 continue
             coro = call.args[0].value
-            name = self._endless_coroutine(index, coro)
+            name = self._endless_coroutine(index, coro, per_request=not startup)
             if name is None or self._may_be_cancelled(index, call):
                 continue
-            self.report(call, coro=name)
+            if startup:
+                self.report(call, origin="Startup task", coro=name, tail=" at shutdown")
+            else:
+                self.report(call, origin="Task started per request", coro=name,
+                            tail=f" ({web.request_path(self.ctx, node)}): every request adds one more loop")
 
-    def _endless_coroutine(self, index, coro) -> Optional[str]:
-        """The name of the function ``coro`` calls, when it loops forever."""
+    def _endless_coroutine(self, index, coro, per_request: bool = False) -> Optional[str]:
+        """The name of the function ``coro`` calls, when it loops forever. Per request, only a loop
+        that uses none of its parameters: one that serves the request's websocket or stream ends
+        with it (by an exception), and a method may belong to an object made for the request."""
         if not isinstance(coro, cst.Call):
             return None
         func = coro.func
+        if per_request:
+            target = self._plain_function(index, func)
+            if target is None and isinstance(func, cst.Name) and not coro.args:
+                # a module-level loop of another linted module, started with no request object
+                definitions = [self.ctx.project.definition(self.ctx.project.canonical(q))
+                               for q in self.ctx.qualify(func)]
+                if definitions and all(d is not None and d.runs_forever for d in definitions):
+                    return func.value
+            if target is None or not aio.endless_loop(target) or _loop_uses_parameters(target):
+                return None
+            return target.name.value
         target = None
         if isinstance(func, cst.Name):
             for inner in index.all(cst.FunctionDef):
@@ -102,6 +126,17 @@ class StartupTaskNeverCancelled(_TaskRule):
             # `self._loop()` / `instance._loop()`: a method of a class in this module
             target = _any_method(self.ctx.module, func.attr.value)
         return target.name.value if target is not None and aio.endless_loop(target) else None
+
+    def _plain_function(self, index, func) -> Optional[cst.FunctionDef]:
+        """``poll()``: a function nested here or defined at this module's top level."""
+        if not isinstance(func, cst.Name):
+            return None
+        for inner in index.all(cst.FunctionDef):
+            if inner.name.value == func.value:
+                return inner
+        if self.ctx.qualify(func) == frozenset({f"{self.ctx.summary.module}.{func.value}"}):
+            return _module_function(self.ctx.module, func.value)
+        return None
 
     def _may_be_cancelled(self, index, call: cst.Call) -> bool:
         parent = index.parent.get(call)
@@ -127,6 +162,11 @@ class StartupTaskNeverCancelled(_TaskRule):
                 return True
             return _mentioned_elsewhere(self.ctx.module, name, target)
         return True
+
+
+def _loop_uses_parameters(fn: cst.FunctionDef) -> bool:
+    params = {p.name.value for p in (*fn.params.posonly_params, *fn.params.params, *fn.params.kwonly_params)}
+    return any(isinstance(n, cst.Name) and n.value in params for n in flow.walk(fn.body, own_scope=True))
 
 
 def _added_to_collection(index, load: cst.CSTNode) -> bool:

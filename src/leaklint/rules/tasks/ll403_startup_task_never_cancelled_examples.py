@@ -92,6 +92,44 @@ async def poll():
 async def main():
     asyncio.create_task(poll())
 """,
+    # per request, a loop that serves the request's websocket ends with it
+    """
+import asyncio
+from fastapi import FastAPI, WebSocket
+
+app = FastAPI()
+
+async def heartbeat(ws):
+    while True:
+        await ws.send_json({"type": "ping"})
+        await asyncio.sleep(10)
+
+@app.websocket("/ws")
+async def events(ws: WebSocket):
+    await ws.accept()
+    asyncio.create_task(heartbeat(ws))
+    async for message in ws.iter_text():
+        await ws.send_text(message)
+""",
+    # per request, cancelled when the request ends
+    """
+import asyncio
+from fastapi import FastAPI
+
+app = FastAPI()
+
+async def tick():
+    while True:
+        await asyncio.sleep(1)
+
+@app.get("/report")
+async def report():
+    ticker = asyncio.create_task(tick())
+    try:
+        return {"ok": True}
+    finally:
+        ticker.cancel()
+""",
 ]
 INVALID = [
     Invalid("""
@@ -166,4 +204,45 @@ async def sweep_sessions():
         except asyncio.CancelledError:
             raise
 """}, path="app/main.py", line=8, message="`sweep_sessions`"),
+    # started on every request: one more immortal loop per call
+    Invalid("""
+import asyncio
+from fastapi import FastAPI
+
+app = FastAPI()
+
+async def refresh_rates():
+    while True:
+        await asyncio.sleep(60)
+
+@app.post("/rates/refresh")
+async def refresh():
+    asyncio.create_task(refresh_rates())
+    return {"scheduled": True}
+""", line=12, message="Task started per request running `refresh_rates` loops forever and is never cancelled "
+                      "(POST /rates/refresh): every request adds one more loop"),
+    # a helper of another module, called by a route, starts a loop of a third module
+    Invalid("""
+import asyncio
+from app.loops import watch_queue
+
+def start_watcher():
+    asyncio.create_task(watch_queue())
+""", files={"app/__init__.py": "", "app/loops.py": """
+import asyncio
+
+async def watch_queue():
+    while True:
+        await asyncio.sleep(1)
+""", "app/routes.py": """
+from fastapi import APIRouter
+from app.service import start_watcher
+
+router = APIRouter()
+
+@router.post("/jobs")
+def create_job():
+    start_watcher()
+    return {}
+"""}, path="app/service.py", line=5, message="(POST /jobs -> `start_watcher()`)"),
 ]
