@@ -154,6 +154,9 @@ def test_broken_pyproject_is_a_window_message_and_the_server_goes_on(project: Pa
     async def scenario(editor: Editor) -> None:
         uri = editor.open("app/db.py")
         await editor.diagnostics(uri, has("LL101"))
+        watched = [w["globPattern"] for r in editor.registrations for reg in r.registrations
+                   for w in reg.register_options["watchers"]]  # options arrive as plain JSON
+        assert "**/pyproject.toml" in watched  # the server asked the editor to tell it of config changes
         config.write_text("[tool.leaklint]\nselect = [\"LL1\"\n")  # unclosed list
         editor.files_changed(("pyproject.toml", types.FileChangeType.Changed))
         message = await editor.message(lambda m: "pyproject.toml" in m.message)

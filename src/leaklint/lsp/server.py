@@ -17,7 +17,7 @@ from typing import Dict, List, Optional
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
-from pygls.uris import from_fs_path, to_fs_path
+from pygls.uris import to_fs_path
 
 from leaklint import __version__
 from leaklint.diagnostics import Diagnostic
@@ -193,7 +193,3 @@ def _facts_settings(resolved: Resolved) -> tuple:
     """What of the settings the project facts depend on (the file set and the resource kinds)."""
     s = resolved.settings
     return (s.root, tuple(s.exclude), tuple(s.extend_exclude), s.respect_gitignore, repr(s.resources))
-
-
-def uri_of(path: str) -> str:
-    return from_fs_path(path) or path
