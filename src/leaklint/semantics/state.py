@@ -149,6 +149,10 @@ def classify_use(ctx, expr: cst.CSTNode, parent_of) -> Use:
     if isinstance(parent, (cst.AssignTarget, cst.AnnAssign)):
         target = parent.target
         if target is expr:
+            assign = parent_of(parent) if isinstance(parent, cst.AssignTarget) else parent
+            value = getattr(assign, "value", None)
+            if value is not None and _extends_itself(value, expr):
+                return Use("grow", assign)  # ``X = X + [item]`` / ``X = {**X, k: v}``
             return Use("evict", parent)  # rebinding replaces the contents
     if isinstance(parent, cst.Del) or (isinstance(parent, cst.Element) and _deleted(parent, parent_of)):
         return Use("evict", parent)
@@ -168,6 +172,18 @@ def classify_use(ctx, expr: cst.CSTNode, parent_of) -> Use:
                            cst.AssignTarget, cst.With, cst.WithItem)):
         return Use("escape", parent)
     return Use("read", parent if parent is not None else expr)
+
+
+def _extends_itself(value: cst.BaseExpression, container: cst.BaseExpression) -> bool:
+    """``X + [item]``, ``X | {k: v}``, ``[*X, item]``, ``{**X, k: v}``: a new container holding all of
+    the old one and more."""
+    if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, (cst.Add, cst.BitOr)):
+        return any(side.deep_equals(container) for side in (value.left, value.right))
+    if isinstance(value, (cst.List, cst.Set, cst.Tuple)) and len(value.elements) > 1:
+        return any(isinstance(e, cst.StarredElement) and e.value.deep_equals(container) for e in value.elements)
+    if isinstance(value, cst.Dict) and len(value.elements) > 1:
+        return any(isinstance(e, cst.StarredDictElement) and e.value.deep_equals(container) for e in value.elements)
+    return False
 
 
 def lazily_initialised(node: cst.CSTNode, me: str, parents) -> bool:
@@ -202,6 +218,57 @@ def constant_key(node: cst.CSTNode) -> bool:
     if not isinstance(node, cst.Subscript):
         return False
     return all(isinstance(e.slice, cst.Index) and _literal(e.slice.value) for e in node.slice)
+
+
+ENUM_BASES = frozenset({"enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag", "enum.IntFlag"})
+LITERAL_TYPES = frozenset({"typing.Literal", "typing_extensions.Literal"})
+
+
+def bounded_key(ctx, node: cst.CSTNode, fn: cst.FunctionDef) -> bool:
+    """The growth's key comes from a bounded domain: a literal, or a parameter of ``fn`` typed
+    ``Literal[...]``, ``bool`` or an ``Enum`` (``def per_color(color: Color): X.setdefault(color, [])``)."""
+    key = _growth_key(node)
+    if key is None:
+        return False
+    if _literal(key):
+        return True
+    if not isinstance(key, cst.Name):
+        return False
+    params = fn.params
+    param = next((p for p in (*params.posonly_params, *params.params, *params.kwonly_params)
+                  if p.name.value == key.value), None)
+    if param is None or param.annotation is None:
+        return False
+    annotation = param.annotation.annotation
+    if isinstance(annotation, cst.Subscript):
+        return bool(ctx.qualify(annotation.value) & LITERAL_TYPES)
+    if isinstance(annotation, cst.Name) and annotation.value == "bool":
+        return True
+    names = {ctx.project.canonical(q) for q in ctx.qualify(annotation)}
+    if names & (LITERAL_TYPES | ENUM_BASES):
+        return True
+    for name in names:
+        definition = ctx.project.definition(name)
+        if definition is not None and definition.kind == "class" and \
+                {ctx.project.canonical(b) for b in definition.bases} & ENUM_BASES:
+            return True
+    return False
+
+
+def _growth_key(node: cst.CSTNode) -> Optional[cst.BaseExpression]:
+    """``X[k] = v`` / ``X[k] += 1`` / ``X.setdefault(k, d)`` / ``X[k].append(v)`` / ``X.add(k)`` -> ``k``."""
+    if isinstance(node, cst.AugAssign):
+        node = node.target
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        if isinstance(node.func.value, cst.Subscript):
+            node = node.func.value
+        elif node.func.attr.value in ("setdefault", "add") and node.args:
+            return node.args[0].value
+        else:
+            return None
+    if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+        return node.slice[0].slice.value
+    return None
 
 
 def _literal(expr: cst.BaseExpression) -> bool:

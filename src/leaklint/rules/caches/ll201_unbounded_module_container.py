@@ -12,6 +12,7 @@ from leaklint.rules.caches._common import _qualified_head
 from leaklint.rules.caches.ll201_unbounded_module_container_examples import INVALID, VALID
 from leaklint.semantics import fastapi as web
 from leaklint.semantics import state
+from leaklint.semantics.callgraph import request_path
 
 BOUNDED_SUGGESTION = {
     "list": "a `collections.deque(maxlen=...)`",
@@ -75,17 +76,18 @@ class UnboundedModuleContainer(Rule):
     or `collections.deque(maxlen=...)` for a history list.
 
     ## Known problems
-    Only growth reached per request is reported, so registries filled while code is imported
-    (decorators, module-level calls, `__init_subclass__`) are never reported, and neither is a memo
-    in a helper that routes in *other* modules call (the per-request call graph stays inside one
-    module). A container imported by another linted module, passed to a function, returned or aliased is
-    assumed to be managed elsewhere. Uses through `import module; module.X` in other modules are
-    not seen.
+    Only growth reached per request (through calls in any linted module) is reported, so
+    registries filled while code is imported (decorators, module-level calls,
+    `__init_subclass__`) are never reported. Keys from a bounded domain are not growth: literals,
+    and parameters typed `Literal[...]`, `bool` or an `Enum`; a key bounded by configuration or
+    by the rows of a table (one entry per tenant) is still reported. A container imported by
+    another linted module, passed to a function, returned or aliased is assumed to be managed
+    elsewhere. Uses through `import module; module.X` in other modules are not seen.
     """
 
     code = "LL201"
     name = "unbounded-module-container"
-    message = "Module-level {kind} `{var}` grows {when} in `{func}` and nothing removes entries: use {suggestion}"
+    message = "Module-level {kind} `{var}` grows {when} in `{func}`{via} and nothing removes entries: use {suggestion}"
     family = "caches"
 
     valid = VALID
@@ -163,15 +165,22 @@ class UnboundedModuleContainer(Rule):
                 # per-request code are almost always keyed by configuration, types or code objects
                 # (bounded by the code base, not by traffic).
                 accumulates = container.kind in ("list", "deque") and self._declares_global(growth, name)
-                if not (growth.per_request or accumulates) or state.constant_key(growth.node):
+                if not (growth.per_request or accumulates) or state.constant_key(growth.node) or \
+                        state.bounded_key(self.ctx, growth.node, growth.functions[-1]):
                     continue
                 if not growth.per_request and self._import_time(growth.functions[-1], growth.paths[-1]):
                     continue
                 suggestion = BOUNDED_SUGGESTION.get(container.kind, DEFAULT_SUGGESTION)
                 when = "on every request" if growth.per_request else "on every call"
                 self.report(growth.node, kind=container.kind, var=name, func=growth.functions[-1].name.value,
-                            suggestion=suggestion, when=when)
+                            suggestion=suggestion, when=when, via=self._via(growth))
                 break
+
+    def _via(self, growth: _Growth) -> str:
+        """`` (GET /items -> `record()`)``: how the growing function runs per request."""
+        per_request = self.ctx.project.per_request
+        path = next((self.prefix + p for p in reversed(growth.paths) if self.prefix + p in per_request), None)
+        return f" ({request_path(self.ctx.project, path)})" if path else ""
 
     def _declares_global(self, growth: _Growth, name: str) -> bool:
         facts = self.ctx.summary.functions.get(growth.paths[-1])

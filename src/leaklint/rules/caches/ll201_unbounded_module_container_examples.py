@@ -5,6 +5,25 @@ from __future__ import annotations
 from leaklint.rule import Invalid, Valid
 
 VALID = [
+    # keys from a bounded domain: an Enum, a Literal, a bool
+    Valid("""
+from typing import Literal
+from fastapi import FastAPI
+from app.kinds import Color
+
+app = FastAPI()
+_by_color = {}
+_by_mode = {}
+_by_flag = {}
+
+@app.get("/paint/{color}")
+def paint(color: Color, mode: Literal["fast", "slow"] = "fast", dry: bool = False):
+    _by_color.setdefault(color, []).append(1)
+    _by_mode[mode] = _by_mode.get(mode, 0) + 1
+    _by_flag[dry] = True
+    return {}
+""", files={"app/__init__.py": "", "app/kinds.py": "import enum\n\n\nclass Color(str, enum.Enum):\n    RED = 'red'\n"},
+        path="app/main.py"),
     # decorator registry: filled when the decorated functions are imported
     """
 HANDLERS = {}
@@ -230,4 +249,17 @@ def load_data(frame):
     global data_cache
     data_cache.append(frame)
 """, line=5, message="Module-level list `data_cache` grows on every call in `load_data`"),
+    # rebinding to a bigger copy under `global`, in a helper that a route of another module calls
+    Invalid("""
+_history = []
+
+
+def record(item):
+    global _history
+    _history = _history + [item]
+""", files={"app/__init__.py": "", "app/main.py": (
+        "from fastapi import FastAPI\nfrom app.history import record\n\napp = FastAPI()\n\n\n"
+        "@app.post('/events/{name}')\ndef event(name: str):\n    record(name)\n")},
+        path="app/history.py", line=6, column=5,
+        message="grows on every request in `record` (POST /events/{name} -> `record()`)"),
 ]
