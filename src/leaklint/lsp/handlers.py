@@ -117,6 +117,11 @@ def create_server() -> LeaklintServer:
 
 
 def main() -> None:
-    create_server().start_io()
+    server = create_server()
+    server.start_io()
+    if any(not future.done() for future in server.loading.values()):
+        # the editor left while a project was still loading: do not wait for it (the worker
+        # processes end when their pipe to this process closes)
+        os._exit(0)
     if sys.stdout.closed:  # pygls closed it on exit: the CLI's last flush needs somewhere to go
         sys.stdout = open(os.devnull, "w")
