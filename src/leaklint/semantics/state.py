@@ -452,6 +452,14 @@ def imported_elsewhere(project: ProjectFacts) -> FrozenSet[str]:
         p.canonical(q) for m in p.modules.values() for qs in m.imports.values() for q in qs))
 
 
+def made_by_cached_factories(project: ProjectFacts) -> FrozenSet[str]:
+    """Classes an ``@lru_cache``/``@cache`` function of any module returns an instance of
+    (``@lru_cache def get_service(): return Service()``, the FastAPI singleton dependency)."""
+    return _MEMO.get(project, "cached-factories", lambda p: frozenset(
+        p.canonical(c) for record in p.functions.values() if record.cached
+        for kind, callees in record.ownership.returns if kind == "call" for c in callees))
+
+
 def instantiated_at_module_level(project: ProjectFacts) -> FrozenSet[str]:
     """Canonical callees of module-level ``name = Callee(...)`` in every linted module."""
     return _MEMO.get(project, "instantiated", lambda p: frozenset(
@@ -556,7 +564,7 @@ def may_hold_process_lifetime_instance(summary, project: ProjectFacts) -> bool:
         return True
     if any(q in qualified for held in project.app_state.values() for q in held):
         return True
-    return decorates_with_cache(summary, project)
+    return bool(qualified & made_by_cached_factories(project))
 
 
 def decorates_with_cache(summary, project: ProjectFacts) -> bool:

@@ -67,8 +67,7 @@ class GrowingInstanceCache(Rule):
     ## Known problems
     Growth that no per-request code reaches (import-time registration, startup hooks, jobs) is
     not reported, and neither is growth in methods that look like registration (decorators,
-    names containing `regist`, methods called at module level). `app.state` and cached
-    factories are only recognised in the module that defines the class. A container passed to
+    names containing `regist`, methods called at module level). A container passed to
     another function, returned or aliased is assumed to be managed elsewhere. A key space
     bounded by configuration is recognised only when `__init__` fills the container in a loop
     (`for name in PROVIDERS: self._clients[name] = ...`); a membership check in a caller
@@ -91,7 +90,6 @@ class GrowingInstanceCache(Rule):
 
     def visit_Module(self, node: cst.Module) -> None:
         self.candidates: List[_InstanceCache] = []
-        self.lifetime: Dict[str, str] = {}  # class qualified name -> why
         self.import_time: Set[str] = set()
 
     def visit_Decorator(self, node: cst.Decorator) -> None:
@@ -100,13 +98,6 @@ class GrowingInstanceCache(Rule):
     def visit_Call(self, node: cst.Call) -> None:
         if not any(isinstance(n, cst.FunctionDef) for n in self.ctx.stack):
             self.import_time |= self.ctx.qualify(node.func)
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if node.decorators and any(True for _ in state.cache_decorators(self.ctx, node)):
-            for stmt in flow.walk(node.body):
-                if isinstance(stmt, cst.Return) and isinstance(stmt.value, cst.Call):
-                    for q in self.ctx.qualify(stmt.value.func, node):
-                        self.lifetime.setdefault(q, "cached factory")
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         if self.ctx.enclosing(cst.FunctionDef, node) is not None or not isinstance(node.body, cst.IndentedBlock):
@@ -172,9 +163,11 @@ class GrowingInstanceCache(Rule):
             node, method = entry.growth
             cls_name = entry.cls.name.value
             qualified = self.ctx.project.canonical(prefix + cls_name)
-            why = "module-level instance" if qualified in module_level else self.lifetime.get(qualified)
+            why = "module-level instance" if qualified in module_level else None
             if why is None and any(qualified in held for held in project.app_state.values()):
                 why = "stored on `app.state`"
+            if why is None and qualified in state.made_by_cached_factories(project):
+                why = "cached factory"
             if why is None:
                 continue
             if state.is_registration_function(method) or any(

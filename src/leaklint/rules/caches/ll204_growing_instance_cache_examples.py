@@ -240,4 +240,20 @@ class Tracker:
 """, files={"app/__init__.py": "", "app/main.py": "from fastapi import FastAPI\nfrom app.tracker import Tracker\n\napp = FastAPI()\ntracker = Tracker()\n\n"
                                                          "@app.get('/{key}')\ndef hit(key: str):\n    tracker.hit(key)\n"},
         path="app/tracker.py", line=6, message="module-level instance"),
+    # the singleton dependency lives in another module than the class and the route
+    Invalid("""
+class RateBook:
+    def __init__(self):
+        self.hits = {}
+
+    def hit(self, client: str):
+        self.hits[client] = self.hits.get(client, 0) + 1
+""", files={"app/__init__.py": "",
+            "app/deps.py": "from functools import lru_cache\nfrom app.book import RateBook\n\n\n"
+                           "@lru_cache\ndef get_book():\n    return RateBook()\n",
+            "app/main.py": "from fastapi import Depends, FastAPI\nfrom app.book import RateBook\n"
+                           "from app.deps import get_book\n\napp = FastAPI()\n\n\n"
+                           "@app.get('/')\ndef index(client: str, book: RateBook = Depends(get_book)):\n"
+                           "    book.hit(client)\n"},
+        path="app/book.py", line=6, column=9, message="(cached factory)"),
 ]
