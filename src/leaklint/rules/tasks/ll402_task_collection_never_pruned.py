@@ -6,22 +6,28 @@ from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
-from leaklint.rule import Invalid, Valid
-from leaklint.rules.tasks._common import COMPAT_PY, _TaskRule
+from leaklint.rules.tasks._common import _TaskRule
+from leaklint.rules.tasks.ll402_task_collection_never_pruned_examples import INVALID, VALID
 from leaklint.semantics import asyncio_ as aio
 from leaklint.semantics import flow
 
-GATHERERS = frozenset({"asyncio.gather", "asyncio.wait", "asyncio.as_completed", "asyncio.tasks.gather",
-                       "asyncio.tasks.wait", "builtins.len", "builtins.list", "builtins.set", "builtins.tuple",
-                       "builtins.sorted", "builtins.print"})
+#: calls that read a collection and keep nothing: handing it to one of these is not pruning
+READERS = frozenset({"builtins.len", "builtins.list", "builtins.set", "builtins.tuple", "builtins.sorted",
+                     "builtins.print"})
+#: awaiting the tasks ends them: a collection its owner gathers is a batch, not a leak
+AWAITERS = frozenset({"asyncio.gather", "asyncio.wait", "asyncio.as_completed", "asyncio.tasks.gather",
+                      "asyncio.tasks.wait", "asyncio.tasks.as_completed"})
 
 
 class TaskCollectionNeverPruned(_TaskRule):
     """## What it does
-    Finds tasks added to a module-level or instance `list`/`set`/`dict` (`tasks.add(task)`,
-    `self._tasks.append(asyncio.create_task(...))`, `tasks[key] = task`) when nothing in the module
-    ever removes them: no `discard`/`remove`/`pop`/`clear`/`del`, no done-callback such as
-    `add_done_callback(tasks.discard)`, and the collection is never rebound or handed elsewhere.
+    Finds tasks added to a module-level, class-level or instance `list`/`set`/`dict`
+    (`tasks.add(task)`, `self._tasks.append(asyncio.create_task(...))`, `cls._running.add(task)`,
+    `tasks[key] = task`) when nothing in the module ever removes them: no
+    `discard`/`remove`/`pop`/`clear`/`del`, no done-callback such as
+    `add_done_callback(tasks.discard)`, the tasks are never awaited together
+    (`asyncio.gather(*tasks)`, `asyncio.wait(tasks)`) or cancelled in a loop
+    (`for t in tasks: t.cancel()`), and the collection is never rebound or handed elsewhere.
 
     ## Why is this bad?
     Keeping a strong reference is half of the recipe; the other half is dropping it when the task is
@@ -56,121 +62,8 @@ class TaskCollectionNeverPruned(_TaskRule):
     name = "task-collection-never-pruned"
     message = "Task kept in `{collection}`, which nothing ever prunes: it grows with every task"
 
-    valid = [
-        """
-import asyncio
-
-_tasks = set()
-
-async def notify(send):
-    task = asyncio.create_task(send())
-    _tasks.add(task)
-    task.add_done_callback(_tasks.discard)
-""",
-        """
-import asyncio
-
-class Worker:
-    def __init__(self):
-        self._tasks = []
-
-    def spawn(self, coro):
-        self._tasks.append(asyncio.create_task(coro))
-
-    async def close(self):
-        for task in self._tasks:
-            task.cancel()
-        self._tasks.clear()
-""",
-        """
-import asyncio
-
-_pending = {}
-
-async def submit(key, coro):
-    _pending[key] = asyncio.create_task(coro)
-
-def finished(key):
-    del _pending[key]
-""",
-        # rebound to the unfinished tasks
-        """
-import asyncio
-
-_tasks = []
-
-async def submit(coro):
-    global _tasks
-    _tasks = [t for t in _tasks if not t.done()]
-    _tasks.append(asyncio.create_task(coro))
-""",
-        # a WeakSet does not keep tasks alive
-        """
-import asyncio
-import weakref
-
-_tasks = weakref.WeakSet()
-
-async def submit(coro):
-    _tasks.add(asyncio.create_task(coro))
-""",
-        # a local list shadows the module-level set: it dies with the call
-        """
-import asyncio
-
-tasks = set()
-
-async def run_all(coros):
-    tasks = []
-    for coro in coros:
-        tasks.append(asyncio.create_task(coro))
-    return await asyncio.gather(*tasks)
-""",
-        # pruned by another linted module
-        Valid("""
-import asyncio
-
-tasks = set()
-
-async def submit(coro):
-    tasks.add(asyncio.create_task(coro))
-""", files={"app/__init__.py": "", "app/shutdown.py": """
-from app.jobs import tasks
-
-def clear():
-    tasks.clear()
-"""}, path="app/jobs.py"),
-    ]
-    invalid = [
-        Invalid("""
-import asyncio
-
-_tasks = set()
-
-async def notify(send, user):
-    _tasks.add(asyncio.create_task(send(user)))
-""", line=6, column=5, message="`_tasks`"),
-        Invalid("""
-from asyncio import ensure_future as spawn
-
-class Worker:
-    def __init__(self):
-        self.jobs = []
-
-    def submit(self, coro):
-        task = spawn(coro)
-        self.jobs.append(task)
-        return task
-""", line=9, message="`self.jobs`"),
-        Invalid("""
-from app.compat import create_task
-
-running = {}
-
-async def submit(key, coro):
-    running[key] = create_task(coro)
-""", files={"app/__init__.py": "", "app/compat.py": COMPAT_PY}, path="app/jobs.py", line=6),
-    ]
+    valid = VALID
+    invalid = INVALID
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
@@ -208,8 +101,9 @@ async def submit(key, coro):
         elif isinstance(collection, cst.Attribute) and isinstance(collection.value, cst.Name) and fn is not None \
                 and self.ctx.enclosing_class(fn) is not None:
             params = fn.params.params
-            if params and params[0].name.value == collection.value.value:
-                self.candidates.append((node, "attr", collection.attr.value))
+            owner = collection.value.value
+            if (params and params[0].name.value == owner) or owner == self.ctx.enclosing_class(fn).name.value:
+                self.candidates.append((node, "attr", collection.attr.value))  # self.x, cls.x, Class.x
 
     def leave_Module(self, original_node: cst.Module) -> None:
         if not self.candidates:
@@ -280,12 +174,26 @@ def _collection_uses(ctx, module: cst.Module) -> _Uses:
                 uses.pruned.add(key)
         elif isinstance(node, cst.Call):
             callee = ctx.qualify(node.func)
-            if callee & GATHERERS:
+            if callee & READERS:
                 continue
+            awaited = bool(callee & AWAITERS)
             for arg in node.args:
-                if arg.star:
+                if arg.star and not awaited:
                     continue
                 key = _key(arg.value)
                 if key:
-                    uses.pruned.add(key)  # handed to someone who may prune it
+                    uses.pruned.add(key)  # handed to someone who may prune it, or awaited: ended
+        elif isinstance(node, cst.For):
+            key = _key(node.iter)
+            if key and isinstance(node.target, cst.Name) and flow.block_calls(node.body, node.target.value, ("cancel",)):
+                uses.pruned.add(key)  # ``for t in tasks: t.cancel()``: stopped at shutdown
+        elif isinstance(node, cst.ClassDef):
+            for stmt in node.body.body:
+                small = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 else None
+                if isinstance(small, (cst.Assign, cst.AnnAssign)) and small.value is not None:
+                    targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+                    for target in targets:
+                        if isinstance(target, cst.Name):  # a class-level ``_tasks = set()``
+                            uses.attr_values.setdefault(target.value, []).append(
+                                aio.is_collection_value(ctx, small.value))
     return uses
