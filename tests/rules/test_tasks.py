@@ -89,3 +89,34 @@ def test_cross_module_reexport_and_endless_loop(tmp_path):
         assert fixed.read_text() == path.read_text(), fixed
         compile(fixed.read_text(), str(fixed), "exec")
     assert findings(again.stdout) == [("main.py", 13, "LL403")], again.stdout
+
+
+LIFETIMES = FIXTURES / "lifetimes"
+
+
+def test_callbacks_class_sets_and_per_request_loops_across_modules():
+    result = leaklint(".", cwd=LIFETIMES)
+    assert result.returncode == 1, result.stderr
+    assert findings(result.stdout) == [
+        ("main.py", 22, "LL401"),  # lambda: create_task(...) given to add_signal_handler
+        ("main.py", 29, "LL401"),  # lambda given to app.add_event_handler
+        ("retry.py", 12, "LL401"),  # lambda given to fut.add_done_callback
+        ("scheduler.py", 8, "LL401"),  # dropped ...
+        ("scheduler.py", 8, "LL403"),  # ... and started per request: POST /jobs -> start_watch()
+        ("scheduler.py", 15, "LL402"),  # class-level set only ever added to
+    ], result.stdout
+    assert "(POST /jobs -> `start_watch()`): every request adds one more loop" in result.stdout
+    # not reported: tg.create_task in a lambda (the TaskGroup owns it), the retry callback that keeps
+    # its task in a self-pruning set, the Batch whose tasks are gathered
+
+
+def test_callback_tasks_get_no_fix(tmp_path):
+    target = tmp_path / "lifetimes"
+    shutil.copytree(LIFETIMES, target)
+    leaklint("--fix", "--unsafe-fixes", ".", cwd=target)
+    assert (target / "svc" / "main.py").read_text() == (LIFETIMES / "svc" / "main.py").read_text()
+    assert (target / "svc" / "retry.py").read_text() == (LIFETIMES / "svc" / "retry.py").read_text()
+    fixed = (target / "svc" / "scheduler.py").read_text()
+    assert "_background_tasks.add(task)" in fixed  # the plain dropped task is fixed as before
+    after = [f for f in findings(leaklint(".", cwd=target).stdout) if f[0] == "scheduler.py"]
+    assert after == [("scheduler.py", 10, "LL403"), ("scheduler.py", 19, "LL402")]  # kept, but never cancelled
