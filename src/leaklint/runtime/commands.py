@@ -184,7 +184,8 @@ def report_command(
     if output_format == "json":
         click.echo(
             json.dumps(
-                {"kind": rep.kind, "source": rep.source, "endpoints": rep.endpoints, "summary": rep.summary, "notes": rep.notes},
+                {"kind": rep.kind, "source": rep.source, "endpoints": rep.endpoints, "summary": rep.summary, "notes": rep.notes,
+                 "resource_trends": rep.resource_trends},
                 indent=2,
                 default=str,
             )

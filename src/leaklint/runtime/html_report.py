@@ -13,6 +13,7 @@ from typing import Any, Sequence
 
 from .report import RuntimeReport, resource_phrases
 from .stats import human_bytes
+from .watch_trends import format_amount
 
 _PALETTE = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
 _CSS = """
@@ -147,6 +148,8 @@ def render(rep: RuntimeReport, title: str = "leaklint runtime report") -> str:
         parts.append(line_chart(series, "seconds since start"))
         if rep.alerts:
             parts.append(f'<p class="note">{len(rep.alerts)} growth alert(s): {_e(rep.alerts[-1].get("message", ""))}</p>')
+        if rep.resource_trends:
+            parts.append(_resource_section(rep))
     else:
         parts.append("<h2>Traced memory over requests (each endpoint alone, after warm-up)</h2>")
         series = []
@@ -182,6 +185,32 @@ def render(rep: RuntimeReport, title: str = "leaklint runtime report") -> str:
         parts.append("</table>")
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _resource_section(rep: RuntimeReport) -> str:
+    """watch(app, resources=True): the counters over time and each one's least-squares growth."""
+    counts = [(name, pts) for name, pts in rep.resource_series.items() if name != "rss_bytes"]
+    out = ["<h2>Resource counters over time</h2>"]
+    if counts:
+        out.append(line_chart(counts, "seconds since start", y_fmt=lambda v: f"{v:.0f}"))
+    out.append(
+        "<table><tr><th>counter</th><th>first</th><th>last</th><th>net</th><th>per hour</th><th>r²</th>"
+        "<th>per 1000 requests</th><th>r²</th><th>verdict</th></tr>"
+    )
+    for row in rep.resource_trends:
+        name = row["name"]
+        verdict = '<span class="leak">steady growth</span>' if row["steady_growth"] else '<span class="ok">no steady growth</span>'
+        r2_req = "-" if row["r2_requests"] is None else f"{row['r2_requests']:.2f}"
+        cells = [
+            format_amount(name, row["first"], False), format_amount(name, row["last"], False), format_amount(name, row["net"]),
+            format_amount(name, row["per_hour"]), f"{row['r2_time']:.2f}", format_amount(name, row["per_1000_requests"]), r2_req,
+        ]
+        out.append(
+            f"<tr><td class=key><code>{_e(name)}</code></td>" + "".join(f"<td class=num>{_e(c)}</td>" for c in cells)
+            + f"<td>{verdict}</td></tr>"
+        )
+    out.append("</table>")
+    return "".join(out)
 
 
 def _cards(rep: RuntimeReport) -> str:

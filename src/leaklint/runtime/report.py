@@ -10,6 +10,7 @@ from typing import Any
 from .join import describe, growth_phrase, join_findings, match_families
 from .log import read_records
 from .stats import human_bytes
+from .watch_trends import format_trends, resource_trends
 
 
 class ReportInputError(ValueError):
@@ -27,6 +28,9 @@ class RuntimeReport:
     growing_sites: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     static_paths: list[str] = field(default_factory=list)
+    # watch(app, resources=True): one growth row per process counter, and its (seconds, value) series
+    resource_trends: list[dict[str, Any]] = field(default_factory=list)
+    resource_series: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
 
     def join(self, findings: list[dict[str, Any]]) -> None:
         for ep in self.endpoints:
@@ -154,6 +158,8 @@ def _from_watch(path: str, records: list[dict[str, Any]]) -> RuntimeReport:
     rep.endpoints.sort(key=lambda e: -(e["per_request"] * max(1, e["calls"])))
     for ep in rep.endpoints:
         ep["sentence"] = describe(ep, [])
+    threshold = next((r.get("growth_threshold_mb") for r in reversed(records) if r.get("type") == "start"), None)
+    rep.resource_trends, rep.resource_series = resource_trends(records, float(threshold or 50.0))
     return rep
 
 
@@ -188,6 +194,9 @@ def format_text(rep: RuntimeReport) -> str:
         from .summary import format_summary
 
         lines.append(format_summary(rep.summary))
+        lines.append("")
+    if rep.resource_trends:
+        lines.extend(format_trends(rep.resource_trends))
         lines.append("")
     for note in rep.notes:
         lines.append(f"note: {note}")

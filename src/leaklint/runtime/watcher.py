@@ -26,6 +26,7 @@ from .routes import UNMATCHED, endpoint_key, find_routes, template_from_scope
 from .sampler import LEVELS, Sampler, SamplerThread, rss_reader
 from .stats import RunningStats
 from .summary import format_summary
+from .watch_resources import ResourceSampler
 from .watch_records import build_summary, endpoint_rows, register_atexit
 
 logger = logging.getLogger("leaklint.runtime")
@@ -74,6 +75,7 @@ class WatchMiddleware:
         dashboard_path: str = "/_leaklint",
         dashboard_refresh_seconds: float = 5.0,
         static: Any = None,
+        resources: bool = False,
     ):
         if level not in LEVELS:
             raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
@@ -109,6 +111,8 @@ class WatchMiddleware:
         self._last_rss: int | None = None
         self.summary: dict[str, Any] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.resources = bool(resources)  # process counters per sample (watch_resources); off by default
+        self._resources: Any = None
         # Prometheus metrics (prometheus_client, the `metrics` extra) and the token-only live page.
         self._metrics = metrics_for(metrics_registry) if metrics else None
         # served by the watcher itself, so that scrapes are not counted as requests of the app
@@ -253,6 +257,9 @@ class WatchMiddleware:
                     self._mem = rss_reader()
             except Exception as exc:
                 self._fail("start", exc)
+            if self.resources:
+                self._resources = ResourceSampler(self._loop, wait_seconds=min(1.0, max(0.25, self.interval_seconds)))
+                self._safe("resources", self._resources.start)
             self._t0 = time.time()
             self._pending.append(
                 {
@@ -263,6 +270,7 @@ class WatchMiddleware:
                     "growth_threshold_mb": self.growth_threshold_mb,
                     "pid": os.getpid(),
                     "python": sys.version.split()[0],
+                    "resources": self.resources,
                 }
             )
             # The thread's first tick runs at once and records the baseline.
@@ -290,6 +298,8 @@ class WatchMiddleware:
             self._fail("summary", exc)
         finally:
             self._safe("sample", self._sampler.stop)
+            if self._resources is not None:
+                self._safe("resources", self._resources.stop)
             self.log.close()
         return self.summary
 
@@ -306,6 +316,11 @@ class WatchMiddleware:
         rec = {"type": "sample", "ts": now, "uptime_s": round(now - self._t0, 3), **rec, "requests": self._requests}
         if final:
             rec["final"] = True
+        if self._resources is not None:
+            try:
+                rec["resources"] = self._resources.sample()
+            except Exception as exc:
+                self._fail("resources", exc)
         extra: list[dict[str, Any]] = []
         if isinstance(rss, int):
             if self._rss["baseline"] is None:
@@ -389,7 +404,8 @@ def watch(
     With ``enabled=False`` the app is returned unchanged, so the call can stay in
     production code behind a setting. ``metrics=True`` feeds Prometheus (see
     ``leaklint.runtime.metrics``); ``dashboard_token=`` serves the live page
-    (``leaklint.runtime.dashboard``), ``static=`` joins it with static findings. For FastAPI/Starlette the equivalent
+    (``leaklint.runtime.dashboard``), ``static=`` joins it with static findings; ``resources=True`` adds task,
+    descriptor, thread and pool-checkout counts to each sample (``leaklint.runtime.watch_resources``). For FastAPI/Starlette the equivalent
     one-liner is ``app.add_middleware(WatchMiddleware, log_path=...)``.
     """
     if not enabled:
