@@ -54,7 +54,8 @@ class ResourceApp:
 
     def release(self):
         for task in self.kept_tasks:
-            task.cancel()
+            if not task.get_loop().is_closed():  # a closed loop dropped its tasks already
+                task.cancel()
         self.kept_tasks.clear()
         for fd in self.kept_fds:
             os.close(fd)
@@ -78,6 +79,13 @@ def drive_in_process(watched):
         watched.shutdown()
 
     asyncio.run(main())
+
+
+async def cancel_all(tasks):
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    tasks.clear()
 
 
 def report_json(log):
@@ -220,3 +228,33 @@ def test_real_uvicorn_leaking_app(tmp_path, leaky):
     assert trends["pool_checkouts"]["steady_growth"] and trends["fds"]["steady_growth"]
     # a loop that is busy for more than the wait (0.25 s) may leave a sample's count out; rarely, on a loaded machine
     assert watched._resources.unanswered <= 2
+
+
+def test_loop_between_run_until_complete_calls(tmp_path, leaky):
+    """A loop that is not running at sample time (driven call by call) is counted directly; lifespan still works."""
+    from helpers import Recorder
+
+    log = tmp_path / "watch.jsonl"
+    watched = watch(leaky.app, log_path=log, interval_seconds=0.02, resources=True, print_summary=False)
+    with Recorder(watched) as rec:
+        while watched._requests < MIN_REQUESTS or watched._samples < MIN_SAMPLES:
+            rec.request("GET", "/work")
+            time.sleep(0.002)
+        kept = len(leaky.kept_tasks)
+        watched.shutdown()  # from this thread while the loop is stopped: its tasks are counted directly
+        rec.loop.run_until_complete(cancel_all(leaky.kept_tasks))
+    records = list(read_records(log))
+    assert records[-1]["type"] == "summary" and "error" not in {r["type"] for r in records}
+    # the kept tasks and the lifespan task
+    assert [r for r in records if r["type"] == "sample"][-1]["resources"]["tasks"] == kept + 1
+    assert trends_by_name(log)["tasks"]["steady_growth"]
+
+
+def test_rss_alert_record(tmp_path, leaky):
+    """The alert record (built in watch_records) still names the threshold and the top endpoints."""
+    log = tmp_path / "watch.jsonl"
+    drive_in_process(watch(leaky.app, log_path=log, interval_seconds=0.02, growth_threshold_mb=0.001, print_summary=False))
+    alerts = [r for r in read_records(log) if r["type"] == "alert"]
+    assert alerts, "RSS grew by more than 1 KB: at least one alert"
+    assert alerts[0]["threshold_mb"] == 0.001 and alerts[0]["rss_growth"] >= 1024
+    assert alerts[0]["message"].startswith("RSS grew ") and alerts[0]["top_endpoints"] in ([], ["GET /work"])

@@ -12,6 +12,20 @@ import weakref
 from typing import Any
 
 from .codemap import code_map
+from .stats import RunningStats
+
+
+class EndpointStats:
+    """One endpoint's counters, updated from the request path without a lock."""
+
+    __slots__ = ("delta", "ms", "errors", "endpoint", "dependant")
+
+    def __init__(self) -> None:
+        self.delta = RunningStats()
+        self.ms = RunningStats()
+        self.errors = 0
+        self.endpoint: Any = None
+        self.dependant: Any = None
 
 
 def endpoint_rows(endpoints: dict[str, Any]) -> list[dict[str, Any]]:
@@ -32,6 +46,20 @@ def endpoint_rows(endpoints: dict[str, Any]) -> list[dict[str, Any]]:
         )
     rows.sort(key=lambda r: -r["delta"]["total"])
     return rows
+
+
+def rss_alert(watcher: Any, rss: int, growth: int, now: float) -> dict[str, Any]:
+    """The `alert` record written when RSS passes another multiple of the growth threshold."""
+    mb = 1024 * 1024
+    return {
+        "type": "alert",
+        "ts": now,
+        "rss": rss,
+        "rss_growth": growth,
+        "threshold_mb": watcher.growth_threshold_mb,
+        "message": f"RSS grew {growth / mb:.1f} MB since start (threshold {watcher.growth_threshold_mb} MB)",
+        "top_endpoints": [e["key"] for e in watcher._endpoint_rows()[:5]],
+    }
 
 
 def build_summary(watcher: Any) -> dict[str, Any]:

@@ -24,26 +24,14 @@ from .log import JsonlLog
 from .metrics import metrics_app, metrics_for, route_labels
 from .routes import UNMATCHED, endpoint_key, find_routes, template_from_scope
 from .sampler import LEVELS, Sampler, SamplerThread, rss_reader
-from .stats import RunningStats
 from .summary import format_summary
 from .watch_resources import ResourceSampler
-from .watch_records import build_summary, endpoint_rows, register_atexit
+from .watch_records import EndpointStats, build_summary, endpoint_rows, register_atexit, rss_alert
 
 logger = logging.getLogger("leaklint.runtime")
 
 MB = 1024 * 1024
 OVERFLOW = "OTHER"
-
-
-class _EndpointStats:
-    __slots__ = ("delta", "ms", "errors", "endpoint", "dependant")
-
-    def __init__(self) -> None:
-        self.delta = RunningStats()
-        self.ms = RunningStats()
-        self.errors = 0
-        self.endpoint: Any = None
-        self.dependant: Any = None
 
 
 class WatchMiddleware:
@@ -91,7 +79,7 @@ class WatchMiddleware:
         self.summary_stream = summary_stream
         self.log = JsonlLog(log_path, max_bytes=max_log_bytes, backups=log_backups)
         self._sampler = sampler if sampler is not None else Sampler(level, top_n=top_n, trace_frames=trace_frames)
-        self._endpoints: dict[str, _EndpointStats] = {}
+        self._endpoints: dict[str, EndpointStats] = {}
         # deque.append/popleft are atomic: the request path hands records to the thread lock-free.
         self._pending: collections.deque[dict[str, Any]] = collections.deque(maxlen=2000)
         self._failures: dict[str, int] = {}
@@ -221,10 +209,10 @@ class WatchMiddleware:
                 }
             )
 
-    def _new_endpoint(self, key: str, scope: dict[str, Any]) -> _EndpointStats:
+    def _new_endpoint(self, key: str, scope: dict[str, Any]) -> EndpointStats:
         if len(self._endpoints) >= self.max_endpoints and key not in self._endpoints:
             key = OVERFLOW
-        stats = self._endpoints.setdefault(key, _EndpointStats())
+        stats = self._endpoints.setdefault(key, EndpointStats())
         if stats.endpoint is None and key not in (UNMATCHED, OVERFLOW):
             ctx = (scope.get("fastapi") or {}).get("effective_route_context") if isinstance(scope.get("fastapi"), dict) else None
             stats.endpoint = getattr(ctx, "endpoint", None) or scope.get("endpoint")
@@ -335,15 +323,7 @@ class WatchMiddleware:
             threshold = self.growth_threshold_mb * MB
             if threshold > 0 and growth >= threshold * (self._alerts + 1):
                 self._alerts += 1
-                alert = {
-                    "type": "alert",
-                    "ts": now,
-                    "rss": rss,
-                    "rss_growth": growth,
-                    "threshold_mb": self.growth_threshold_mb,
-                    "message": f"RSS grew {growth / MB:.1f} MB since start (threshold {self.growth_threshold_mb} MB)",
-                    "top_endpoints": [e["key"] for e in self._endpoint_rows()[:5]],
-                }
+                alert = rss_alert(self, rss, growth, now)
                 logger.warning("leaklint watch: %s", alert["message"])
                 extra.append(alert)
         self._samples += 1
