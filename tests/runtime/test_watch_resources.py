@@ -258,3 +258,19 @@ def test_rss_alert_record(tmp_path, leaky):
     assert alerts, "RSS grew by more than 1 KB: at least one alert"
     assert alerts[0]["threshold_mb"] == 0.001 and alerts[0]["rss_growth"] >= 1024
     assert alerts[0]["message"].startswith("RSS grew ") and alerts[0]["top_endpoints"] in ([], ["GET /work"])
+
+
+def test_a_warm_up_step_is_not_steady_growth(tmp_path):
+    """A thread pool that fills once, halfway through, is a step (r² 0.75), not growth; one thread per sample is."""
+    log = tmp_path / "watch.jsonl"
+    records = [{"type": "start", "ts": 0.0, "level": "basic", "growth_threshold_mb": 50.0, "resources": True}]
+    for i in range(20):
+        resources = {"tasks": 3, "fds": 10 + i, "threads": 1 if i < 10 else 40, "pool_checkouts": 0}
+        records.append({"type": "sample", "ts": 5.0 * i, "rss": 50 << 20, "requests": 100 * i, "resources": resources})
+    log.write_text("".join(json.dumps(r) + "\n" for r in records))
+    trends = trends_by_name(log)
+    assert trends["threads"]["net"] == 39 and trends["threads"]["r2_time"] == pytest.approx(0.752, abs=0.001)
+    assert not trends["threads"]["steady_growth"]
+    assert trends["fds"]["steady_growth"] and trends["fds"]["per_1000_requests"] == pytest.approx(10.0)
+    assert trends["fds"]["per_hour"] == pytest.approx(720.0)  # one every 5 s
+    assert not trends["tasks"]["steady_growth"] and not trends["rss_bytes"]["steady_growth"]

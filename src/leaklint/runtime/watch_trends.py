@@ -123,7 +123,7 @@ def format_trends(rows: list[dict[str, Any]]) -> list[str]:
         return []
     lines = ["resource counters over the run (least-squares slope, r²):"]
     lines.append(
-        f"  {'counter':<15} {'first':>10} {'last':>10} {'net':>10} {'per hour':>12} {'r²':>5} {'per 1000 req':>13} {'r²':>5}"
+        f"  {'counter':<15} {'first':>10} {'last':>10} {'net':>10} {'per hour':>14} {'r²':>5} {'per 1000 req':>13} {'r²':>5}"
     )
     for row in rows:
         name = row["name"]
@@ -131,7 +131,7 @@ def format_trends(rows: list[dict[str, Any]]) -> list[str]:
         flag = "  STEADY GROWTH" if row["steady_growth"] else ""
         lines.append(
             f"  {name:<15} {format_amount(name, row['first'], False):>10} {format_amount(name, row['last'], False):>10} "
-            f"{format_amount(name, row['net']):>10} {format_amount(name, row['per_hour']):>12} {row['r2_time']:>5.2f} "
+            f"{format_amount(name, row['net']):>10} {format_amount(name, row['per_hour']):>14} {row['r2_time']:>5.2f} "
             f"{format_amount(name, row['per_1000_requests']):>13} {r2_req:>5}{flag}"
         )
     return lines
