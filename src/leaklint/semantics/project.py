@@ -56,9 +56,10 @@ class ProjectFacts:
         for s in summaries:
             if s.syntax_error is None:
                 facts.modules[s.module] = ModuleFacts(s.imports, s.definitions)
+        has_init: Dict[str, bool] = {}  # folder -> holds ``__init__.py``: asked once per folder
         for s in summaries:
             if s.syntax_error is None:
-                for alias in _namespace_names(s):
+                for alias in _namespace_names(s, has_init):
                     if alias not in facts.modules:
                         facts.modules[alias] = facts.modules[s.module]
                         facts.module_aliases[alias] = s.module
@@ -141,7 +142,7 @@ class ProjectFacts:
         return self._split(qualified) is not None
 
 
-def _namespace_names(summary: ModuleSummary, levels: int = 2) -> List[str]:
+def _namespace_names(summary: ModuleSummary, has_init: Dict[str, bool], levels: int = 2) -> List[str]:
     """The other names of a module whose top package sits in namespace folders (no ``__init__.py``).
 
     ``keep/functions/cyaml.py`` with a regular ``functions`` package is named ``functions.cyaml``;
@@ -151,17 +152,23 @@ def _namespace_names(summary: ModuleSummary, levels: int = 2) -> List[str]:
 
     if not summary.path or not summary.module:
         return []
+
+    def package(folder: str) -> bool:
+        if folder not in has_init:
+            has_init[folder] = os.path.isfile(os.path.join(folder, "__init__.py"))
+        return has_init[folder]
+
     climbs = summary.module.count(".") - (0 if os.path.basename(summary.path) == "__init__.py" else 1)
     folder = os.path.dirname(os.path.abspath(summary.path))
     for _ in range(climbs):
         folder = os.path.dirname(folder)
-    if not os.path.isfile(os.path.join(folder, "__init__.py")):
+    if not package(folder):
         return []  # named relative to a linted root already
     names, prefix = [], summary.module
     for _ in range(levels):
         folder = os.path.dirname(folder)
         name = os.path.basename(folder)
-        if not name.isidentifier() or os.path.isfile(os.path.join(folder, "__init__.py")):
+        if not name.isidentifier() or package(folder):
             break
         prefix = f"{name}.{prefix}"
         names.append(prefix)
