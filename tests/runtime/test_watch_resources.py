@@ -132,13 +132,16 @@ def test_report_flags_the_leaking_counters(tmp_path, leaky):
     log = tmp_path / "watch.jsonl"
     drive_in_process(watch(leaky.app, log_path=log, interval_seconds=0.02, resources=True, print_summary=False))
     trends = trends_by_name(log)
+    samples = [r for r in read_records(log) if r["type"] == "sample"]
+    served = samples[-1]["requests"] - samples[0]["requests"]
     # one task, one pool checkout and two descriptors (os.open + sqlite's file) per request
     for name, per_request in (("tasks", 1), ("pool_checkouts", 1), ("fds", 2)):
         row = trends[name]
         assert row["steady_growth"], row
         assert row["per_1000_requests"] == pytest.approx(1000 * per_request, rel=0.05), row
         assert row["r2_requests"] > 0.99 and row["per_hour"] > 0, row
-        assert row["net"] >= MIN_REQUESTS * per_request - 2, row
+        # within a few: a sample can fall inside a request, and other tests' sockets come and go (xdist)
+        assert abs(row["net"] - served * per_request) <= 3, (row, served)
     assert not trends["threads"]["steady_growth"], trends["threads"]
 
     text_out = CliRunner().invoke(report_command, [str(log), "--html", str(tmp_path / "r.html")]).output
