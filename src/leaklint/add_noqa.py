@@ -14,6 +14,7 @@ import tokenize
 from collections import defaultdict
 from typing import Dict, List, Sequence, Set, Tuple
 
+from leaklint.deployment_files import add_noqa as add_deployment_noqa, is_deployment_file
 from leaklint.diagnostics import Diagnostic
 from leaklint.suppression import NOQA, parse_codes
 from leaklint.writer import WriteError, write_atomic
@@ -30,7 +31,10 @@ def add_noqa(diagnostics: Sequence[Diagnostic]) -> Tuple[int, int]:
             by_file[d.filename].append(d)
     added = changed = 0
     for filename, found in sorted(by_file.items()):
-        count = _add_to_file(filename, found)
+        if is_deployment_file(filename) and not filename.endswith((".py", ".pyi")):
+            count = add_deployment_noqa(filename, found)  # Dockerfiles, YAML, scripts: their own comment rules
+        else:
+            count = _add_to_file(filename, found)
         if count:
             added += count
             changed += 1

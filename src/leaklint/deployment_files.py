@@ -157,3 +157,47 @@ def findings_for_run(deployment: Sequence[str], python_files: Sequence[str], set
     job = Job(tuple(codes), tuple((g, tuple(c)) for g, c in settings.per_file_ignores.items()), settings.root,
               FixOptions(), False)
     return check(deployment, python_files, settings.root, lambda path: codes_for(path, job))
+
+
+def add_noqa(filename: str, diagnostics: Sequence[Diagnostic]) -> int:
+    """``--add-noqa`` for a deployment file, where the comment must not change the command: above
+    a Dockerfile instruction (a trailing ``#`` would turn exec form into shell form), on the key's
+    line in YAML (inside a block scalar it would become part of the command), on the last line of
+    a continued shell command (after a ``\\`` it would end the continuation)."""
+    from leaklint.rules.server.ll602_command_lines import command_sites
+    from leaklint.writer import WriteError, write_atomic
+
+    kind, text = kind_of(filename), _read(filename)
+    if kind is None or text is None:
+        return 0
+    lines = text.splitlines(keepends=True)
+    sites = command_sites(kind, text)
+    noqa = noqa_index(text, kind)
+    trailing, above = set(), set()
+    for d in diagnostics:
+        if d.code != CODE or noqa.suppressed(CODE, d.noqa_row, *d.noqa_rows):
+            continue
+        site = next((s for s in sites if any(w.row == d.start.row and w.column == d.start.column for w in s.words)),
+                    None)
+        rows = sorted(site.rows) if site is not None else [d.start.row]
+        if kind == "dockerfile":
+            above.add(next((r for r in rows if not lines[r - 1].lstrip().startswith("#")), rows[0]))
+        elif kind == "yaml":
+            trailing.add(rows[0])
+        else:
+            trailing.add(next((r for r in reversed(rows) if not lines[r - 1].rstrip().endswith("\\")), rows[-1]))
+    for row in trailing:
+        body = lines[row - 1].rstrip("\r\n")
+        lines[row - 1] = body + "  # noqa: LL602" + lines[row - 1][len(body):]
+    for row in sorted(above, reverse=True):
+        line = lines[row - 1]
+        indent = line[:len(line) - len(line.lstrip())]
+        newline = "\r\n" if line.endswith("\r\n") else "\n"
+        lines.insert(row - 1, f"{indent}# noqa: LL602{newline}")
+    added = len(trailing) + len(above)
+    if added:
+        try:
+            write_atomic(filename, "".join(lines).encode("utf-8"))
+        except WriteError:
+            return 0
+    return added

@@ -1,6 +1,7 @@
 """LL6 through the real CLI on realistic fixtures: exact findings, fixes, a second pass, imports."""
 
 import json
+from pathlib import Path
 import shutil
 import subprocess
 import sys
@@ -229,3 +230,22 @@ def test_literal_gunicorn_cmd_args_without_the_flag_and_a_lone_uvicorn(tmp_path)
     uvicorn = _project(tmp_path / "u", {"Procfile": "web: uvicorn app.main:app --host 0.0.0.0 --port $PORT\n"})
     result = leaklint_602(".", cwd=uvicorn)
     assert _rows(result) == [("Procfile", 1, 6)] and "--limit-max-requests" in result.stdout
+
+
+def test_add_noqa_writes_comments_that_keep_each_command(tmp_path):
+    target = tmp_path / "project"
+    shutil.copytree(DEPLOYMENT, target)
+    before = {p.relative_to(target): p.read_text() for p in target.rglob("*")
+              if p.is_file() and ".leaklint_cache" not in p.parts}
+    result = leaklint_602("--no-cache", "--add-noqa", ".", cwd=target)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert _rows(leaklint_602("--no-cache", ".", cwd=target)) == []
+    dockerfile = (target / "Dockerfile").read_text().splitlines()
+    # above the instruction: a trailing `#` would turn the exec form into a shell command
+    assert dockerfile[7:9] == ["# noqa: LL602", before[Path("Dockerfile")].splitlines()[7]]
+    compose = (target / "docker-compose.yml").read_text()
+    assert 'command: ["python", "-m", "gunicorn", "shop.main:app"]  # noqa: LL602' in compose
+    script = (target / "scripts" / "start.sh").read_text().splitlines()
+    assert script[4].endswith("\\") and script[5].endswith("-c shop/gunicorn_hooks.py  # noqa: LL602")
+    assert (target / "Procfile").read_text().splitlines()[0].endswith("$PORT  # noqa: LL602")
+    assert (target / "Dockerfile.dev").read_text() == before[Path("Dockerfile.dev")]  # not production: no finding
