@@ -17,7 +17,7 @@ import re
 from typing import Iterable, List, Optional, Sequence
 
 from leaklint.diagnostics import Diagnostic, Location
-from leaklint.suppression import FILE_NOQA, NOQA, NoqaIndex, _codes
+from leaklint.suppression import FILE_NOQA, NOQA, NoqaIndex, parse_codes
 
 CODE = "LL602"
 MAX_BYTES = 512 * 1024  # a deployment file is small; anything larger is data
@@ -78,11 +78,11 @@ def noqa_index(text: str, kind: str) -> NoqaIndex:
             comment = line[found.start():]
             file_match = FILE_NOQA.match(comment)
             if file_match and not line[:found.start()].strip():
-                index.file = index.file | _codes(file_match.group("codes"))
+                index.file = index.file | parse_codes(file_match.group("codes"))
                 break
             match = NOQA.match(comment)
             if match:
-                index.lines[row] = index.lines.get(row, frozenset()) | _codes(match.group("codes"))
+                index.lines[row] = index.lines.get(row, frozenset()) | parse_codes(match.group("codes"))
                 break
     return index
 

@@ -9,7 +9,8 @@ import libcst as cst
 from leaklint.diagnostics import Applicability
 from leaklint.rule import Fix, FixAvailability
 from leaklint.rules.tasks._common import _TaskRule
-from leaklint.rules.tasks.ll401_dangling_task_examples import INVALID, VALID
+from leaklint.rules.tasks.ll401_dangling_task_examples import INVALID
+from leaklint.rules.tasks.ll401_dangling_task_valid_examples import VALID
 from leaklint.semantics import asyncio_ as aio
 from leaklint.semantics import asyncio_callbacks as callbacks
 from leaklint.semantics import flow

@@ -1,0 +1,190 @@
+"""LL401's `valid` examples, kept apart from the rule and its invalid examples to keep each short."""
+
+from __future__ import annotations
+
+from leaklint.rule import Valid
+
+VALID = [
+    """
+import asyncio
+
+async def main(work):
+    await asyncio.create_task(work())
+    task = asyncio.ensure_future(work())
+    return task
+""",
+    """
+import asyncio
+
+async def main(a, b):
+    results = await asyncio.gather(asyncio.create_task(a()), asyncio.create_task(b()))
+    done, pending = await asyncio.wait([asyncio.create_task(a())])
+    return results
+""",
+    # the TaskGroup owns its tasks
+    """
+import asyncio
+
+async def main(work):
+    async with asyncio.TaskGroup() as tg:
+        tg.create_task(work())
+""",
+    # stored and cancelled later
+    """
+import asyncio
+
+async def main(work):
+    poller = asyncio.create_task(work())
+    try:
+        await asyncio.sleep(1)
+    finally:
+        poller.cancel()
+""",
+    # the documented recipe
+    """
+import asyncio
+
+background_tasks = set()
+
+async def spawn(work):
+    task = asyncio.create_task(work())
+    background_tasks.add(task)
+    task.add_done_callback(background_tasks.discard)
+""",
+    # a global that outlives the function
+    """
+import asyncio
+
+_refresher = None
+
+async def start(work):
+    global _refresher
+    _refresher = asyncio.create_task(work())
+""",
+    # read by a closure
+    """
+import asyncio
+
+async def start(work):
+    task = asyncio.create_task(work())
+
+    def stop():
+        task.cancel()
+
+    return stop
+""",
+    # `ensure_future` of an existing task returns that task, which the set already keeps
+    """
+import asyncio
+
+_refs = set()
+
+def submit(loop, coro):
+    task = loop.create_task(coro)
+    _refs.add(task)
+    asyncio.ensure_future(task).add_done_callback(lambda _: _refs.remove(task))
+    return task
+""",
+    # local names shadow the imports: not asyncio
+    """
+from asyncio import create_task
+
+async def main(create_task, work):
+    create_task(work())
+""",
+    """
+import asyncio
+
+class Scheduler:
+    def create_task(self, job):
+        return job
+
+async def main(scheduler: Scheduler, loop, work):
+    scheduler.create_task(work())
+    loop.create_task(work())
+""",
+    # a helper in another linted module that keeps its tasks
+    Valid("""
+from app.tasks import create_task
+
+async def handler(work):
+    create_task(work())
+""", files={"app/__init__.py": "", "app/tasks.py": """
+import asyncio
+
+_tasks = set()
+
+def create_task(coro):
+    task = asyncio.create_task(coro)
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+    return task
+"""}, path="app/views.py"),
+    # the executor's future keeps the task's wake-up callback: it cannot vanish while the thread runs
+    """
+import asyncio
+
+def flush_to_disk(path):
+    pass
+
+async def save(path):
+    done = asyncio.create_task(asyncio.to_thread(flush_to_disk, path))
+    return path
+""",
+    # a callback that keeps the task it spawns (the done-callback stores it)
+    """
+import asyncio
+
+_pending = set()
+
+def retry_later(fut, work):
+    fut.add_done_callback(lambda _: _pending.add(asyncio.ensure_future(work())))
+""",
+    # a lambda whose result the caller keeps: not a discarding registrar
+    """
+import asyncio
+
+async def main(work, run_later):
+    handle = run_later(lambda: asyncio.create_task(work()))
+    return await handle
+""",
+    # `ensure_future(fut)` of an existing future hands back that future, kept by its owner
+    """
+import asyncio
+
+def chain(loop, fut, on_result):
+    loop.call_soon(lambda: asyncio.ensure_future(fut))
+""",
+    # the callback is also called for its value: the task is used there
+    """
+import asyncio
+import signal
+
+def start_shutdown(stop):
+    return asyncio.create_task(stop())
+
+async def main(loop, stop):
+    loop.add_signal_handler(signal.SIGTERM, start_shutdown, stop)
+    task = start_shutdown(stop)
+    await task
+""",
+    # a TaskGroup's tasks are owned by the group
+    """
+import asyncio
+
+async def main(loop, tg: asyncio.TaskGroup, work):
+    loop.call_soon(lambda: tg.create_task(work()))
+""",
+    # the coroutine never suspends: it finishes in the first step, which the loop's ready queue holds
+    """
+import asyncio
+import os
+import signal
+
+def install(loop):
+    async def exit_now():
+        os._exit(0)
+
+    loop.add_signal_handler(signal.SIGTERM, lambda: asyncio.create_task(exit_now()))
+""",
+]
