@@ -199,9 +199,9 @@ def run(files: Sequence[str], settings: Settings, codes: Sequence[str], options:
     files to check (the others only contribute project facts); None = all of ``files``."""
     out = RunResult()
     roots = tuple(os.path.abspath(r) for r in roots)
-    mapped = _map(files, roots, jobs, cache)
+    mapped, summary_keys = _map(files, roots, jobs, cache)
     summaries = [s for _, s, _, _ in mapped if s is not None]
-    project = ProjectFacts.build(summaries, resource_table(settings))
+    project, depends = _facts(summaries, summary_keys, settings, cache)
     job = Job(tuple(codes), tuple((g, tuple(c)) for g, c in settings.per_file_ignores.items()),
               settings.root, options, write)
     wanted = None if report is None else {os.path.normpath(p) for p in report}
@@ -215,7 +215,8 @@ def run(files: Sequence[str], settings: Settings, codes: Sequence[str], options:
             out.results.append(FileResult(path, [tool_diagnostic("LL002", path, error)]))
     keys: Dict[str, str] = {}
     if cache is not None and not (write or options.fix or options.want_diff):
-        keys = _result_keys(project, summaries, {p: h for p, _, _, h in mapped if h is not None}, job, settings)
+        keys = _result_keys(project, summaries, {p: h for p, _, _, h in mapped if h is not None}, job, settings,
+                            depends)
         todo = []
         for path, summary in readable:
             hit = cache.get("results", keys[path]) if path in keys else None
@@ -253,8 +254,32 @@ def _renamed(result: FileResult, path: str) -> FileResult:
     return result
 
 
-def _map(files: Sequence[str], roots: Tuple[str, ...], jobs: int, cache: Optional[Cache]) -> List[Mapped]:
-    """Every file's summary: from the cache when its bytes, module name and leaklint are the same."""
+def _facts(summaries: List[ModuleSummary], summary_keys: Dict[str, str], settings: Settings,
+           cache: Optional[Cache]) -> Tuple[ProjectFacts, Optional[Dict[str, str]]]:
+    """The project facts (and, with a cache, each file's dependency digest), read whole from the
+    cache when every summary is the same as last time: the reduce step is most of a warm run."""
+    table = resource_table(settings)
+    if cache is None or len(summary_keys) != len(summaries):
+        return ProjectFacts.build(summaries, table), None
+    from leaklint.cache import build_id, digest
+    from leaklint.dependency_keys import config_key, dependency_keys
+
+    key = digest("facts", build_id(), config_key((), None, settings.resources),
+                 *sorted(f"{path}\0{k}" for path, k in summary_keys.items()))
+    hit = cache.get("facts", key)
+    if isinstance(hit, tuple) and len(hit) == 2 and isinstance(hit[0], ProjectFacts):
+        return hit[0], hit[1]
+    project = ProjectFacts.build(summaries, table)
+    hashes = {path: k for path, k in summary_keys.items()}
+    depends = dependency_keys(project, summaries, hashes)
+    cache.put("facts", key, (project, depends))
+    return project, depends
+
+
+def _map(files: Sequence[str], roots: Tuple[str, ...], jobs: int, cache: Optional[Cache]
+         ) -> Tuple[List[Mapped], Dict[str, str]]:
+    """Every file's summary: from the cache when its bytes, module name and leaklint are the same.
+    Also each summarised file's summary key (with a cache)."""
     mapped: List[Mapped] = []
     todo: List[str] = list(files)
     summary_keys: Dict[str, str] = {}
@@ -285,19 +310,22 @@ def _map(files: Sequence[str], roots: Tuple[str, ...], jobs: int, cache: Optiona
         for path, summary, _, digest in fresh:
             if summary is not None and digest is not None:
                 # keyed by the bytes the worker summarised, which may differ from what was hashed above
-                cache.put("summaries", summary_key(digest, path, module_name_for(path, roots)), summary)
+                key = summary_keys[path] = summary_key(digest, path, module_name_for(path, roots))
+                cache.put("summaries", key, summary)
     mapped.extend(fresh)
     order = {p: i for i, p in enumerate(files)}
     mapped.sort(key=lambda m: order[m[0]])
-    return mapped
+    summarised = {p for p, s, _, _ in mapped if s is not None}
+    return mapped, {p: k for p, k in summary_keys.items() if p in summarised}
 
 
 def _result_keys(project: ProjectFacts, summaries: List[ModuleSummary], hashes: Dict[str, str], job: Job,
-                 settings: Settings) -> Dict[str, str]:
+                 settings: Settings, depends: Optional[Dict[str, str]] = None) -> Dict[str, str]:
     from leaklint.cache import build_id, digest
     from leaklint.dependency_keys import config_key, dependency_keys
 
-    depends = dependency_keys(project, summaries, hashes)
+    if depends is None:
+        depends = dependency_keys(project, summaries, hashes)
     configs: Dict[Tuple[str, ...], str] = {}
     keys: Dict[str, str] = {}
     for path, depend in depends.items():
