@@ -106,7 +106,7 @@ def run_check(request: CheckRequest) -> int:
         files, report = scope
         roots = [settings.root]
     cache = None
-    if not request.no_cache:
+    if not request.no_cache and not os.environ.get("LEAKLINT_NO_CACHE"):  # like RUFF_NO_CACHE
         cache = Cache.open(resolve_dir(request.cache_dir or settings.cache_dir, settings.root))
     result = run(files, settings, codes, options, request.jobs or default_jobs(), write=options.fix,
                  roots=roots, cache=cache, report=report)
