@@ -40,9 +40,10 @@ def _edges(project, record, summary_facts) -> Iterable[str]:
     if record.cached:  # an ``@lru_cache`` factory runs its body once per key, not per request
         return
     once = own.memoised - own.direct
-    names: List[str] = list(summary_facts.called - once)
-    names += [n for n in (f"{record.module}.{c}" for c in summary_facts.calls) if n not in once]
-    names += [n for group in own.callbacks for n in group]
+    # sorted throughout: the first path found is the one messages print, the same in every process
+    names: List[str] = sorted(summary_facts.called - once)
+    names += [n for n in (f"{record.module}.{c}" for c in sorted(summary_facts.calls)) if n not in once]
+    names += [n for group in sorted(own.callbacks) for n in group]
     for name in names:
         canonical = project.canonical(name)
         if canonical in functions:
@@ -63,15 +64,15 @@ def _edges(project, record, summary_facts) -> Iterable[str]:
                 if target in functions:
                     yield target
     qualified = f"{record.module}.{record.path}"
-    for nested in own.nested_calls:
+    for nested in sorted(own.nested_calls):
         if f"{qualified}.{nested}" in functions:
             yield f"{qualified}.{nested}"
     if record.in_class:
-        for method in own.self_calls:
+        for method in sorted(own.self_calls):
             target = f"{record.module}.{record.in_class}.{method}"
             if target in functions:
                 yield target
-    for classes, method in own.instance_calls:
+    for classes, method in sorted(own.instance_calls):
         for cls in _receivers(project, classes):
             target = f"{project.canonical(cls)}.{method}"
             if target in functions:
@@ -82,7 +83,7 @@ def _receivers(project, classes: Iterable[str]) -> Iterable[str]:
     """The classes of an instance call's receiver, ``app.state.<attr>`` resolved project-wide."""
     for cls in classes:
         if cls.startswith(APP_STATE_PREFIX):
-            yield from project.app_state.get(cls[len(APP_STATE_PREFIX):], ())
+            yield from sorted(project.app_state.get(cls[len(APP_STATE_PREFIX):], ()))
         else:
             yield cls
 
