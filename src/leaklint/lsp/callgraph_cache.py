@@ -9,11 +9,9 @@ uses ``callgraph``'s own edges, so the result is the one ``callgraph.build`` giv
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Dict, Iterable, Optional, Set, Tuple
 
 from leaklint.semantics import callgraph
-from leaklint.semantics.fastapi import function_roles
 from leaklint.semantics.summary import FunctionFacts, ModuleSummary
 
 
@@ -40,15 +38,7 @@ class CallGraph:
         self.roots[key] = self._roots_of(summary) if readable else {}
 
     def _roots_of(self, summary: ModuleSummary) -> Dict[str, str]:
-        roots: Dict[str, str] = {}
-        factories = self.project.dependency_factories
-        for path in summary.functions:
-            qualified = f"{summary.module}.{path}"
-            roles = function_roles(summary, self.project, path)
-            factory = next((f for f in factories if qualified.startswith(f + ".")), None)
-            if roles.per_request or factory is not None:
-                roots[qualified] = callgraph._root_label(roles, path) if roles.per_request else f"dependency `{path}`"
-        return roots
+        return callgraph.roots_of(self.project, summary)
 
     def replace_module(self, path: str, new: Optional[ModuleSummary], bindings: Set[str],
                        sets_changed: bool) -> None:
@@ -91,28 +81,17 @@ class CallGraph:
                 self.edges.pop(qualified, None)
 
     def reach(self) -> Tuple[Dict[str, Optional[str]], Dict[str, str]]:
-        """``(reached_from, root_labels)`` as ``callgraph.build`` returns them."""
+        """``(reached_from, root_labels)`` as ``callgraph.build`` returns them, with the edges cached."""
         project = self.project
-        reached: Dict[str, Optional[str]] = {}
-        labels: Dict[str, str] = {}
         facts_of: Dict[str, FunctionFacts] = {}
-        queue: deque = deque()
         for key in self.summaries:
             facts_of.update(self.facts[key])
-            for qualified, label in self.roots[key].items():
-                reached[qualified] = None
-                labels[qualified] = label
-                queue.append(qualified)
-        while queue:
-            current = queue.popleft()
-            record = project.functions.get(current)
-            if record is None:
-                continue
+
+        def cached_edges(current: str, record) -> Tuple[str, ...]:
             targets = self.edges.get(current)
             if targets is None:
                 targets = self.edges[current] = tuple(callgraph._edges(project, record, facts_of[current]))
-            for target in targets:
-                if target not in reached:
-                    reached[target] = current
-                    queue.append(target)
-        return reached, labels
+            return targets
+
+        roots = [item for key in self.summaries for item in self.roots[key].items()]
+        return callgraph.reach(project, roots, facts_of, cached_edges)

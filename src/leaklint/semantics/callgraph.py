@@ -18,7 +18,7 @@ reached from, so a message can name the path (``GET /items -> get_store() -> Sto
 from __future__ import annotations
 
 from collections import deque
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 from leaklint.semantics.ownership_map import APP_STATE_PREFIX
 
@@ -88,35 +88,53 @@ def _receivers(project, classes: Iterable[str]) -> Iterable[str]:
             yield cls
 
 
-def build(project, summaries) -> Tuple[Dict[str, Optional[str]], Dict[str, str]]:
-    """``(reached_from, root_labels)``: every per-request function -> its predecessor (None for a root)."""
+def roots_of(project, summary) -> Dict[str, str]:
+    """The module's functions the framework calls per request: qualified name -> label."""
     from leaklint.semantics.fastapi import function_roles
 
+    roots: Dict[str, str] = {}
+    factories = project.dependency_factories
+    for path in summary.functions:
+        qualified = f"{summary.module}.{path}"
+        roles = function_roles(summary, project, path)
+        factory = next((f for f in factories if qualified.startswith(f + ".")), None)
+        if roles.per_request or factory is not None:
+            roots[qualified] = _root_label(roles, path) if roles.per_request else f"dependency `{path}`"
+    return roots
+
+
+def reach(project, roots: Iterable[Tuple[str, str]], facts_of: Dict[str, object],
+          edges_of: Optional[Callable[[str, object], Iterable[str]]] = None
+          ) -> Tuple[Dict[str, Optional[str]], Dict[str, str]]:
+    """Breadth-first from ``roots`` (``(function, label)`` in order): ``(reached_from, root_labels)``.
+    ``edges_of(function, record)`` defaults to the call edges; the editor passes a cached one."""
+    if edges_of is None:
+        def edges_of(current, record):
+            return _edges(project, record, facts_of[current])
     reached: Dict[str, Optional[str]] = {}
     labels: Dict[str, str] = {}
-    facts_of = {}
     queue: deque = deque()
-    factories = set(project.dependency_factories)
-    for summary in summaries:
-        for path, facts in summary.functions.items():
-            qualified = f"{summary.module}.{path}"
-            facts_of[qualified] = facts
-            roles = function_roles(summary, project, path)
-            factory = next((f for f in factories if qualified.startswith(f + ".")), None)
-            if roles.per_request or factory is not None:
-                reached[qualified] = None
-                labels[qualified] = _root_label(roles, path) if roles.per_request else f"dependency `{path}`"
-                queue.append(qualified)
+    for qualified, label in roots:
+        reached[qualified] = None
+        labels[qualified] = label
+        queue.append(qualified)
     while queue:
         current = queue.popleft()
         record = project.functions.get(current)
         if record is None:
             continue
-        for target in _edges(project, record, facts_of[current]):
+        for target in edges_of(current, record):
             if target not in reached:
                 reached[target] = current
                 queue.append(target)
     return reached, labels
+
+
+def build(project, summaries) -> Tuple[Dict[str, Optional[str]], Dict[str, str]]:
+    """``(reached_from, root_labels)``: every per-request function -> its predecessor (None for a root)."""
+    facts_of = {f"{s.module}.{path}": facts for s in summaries for path, facts in s.functions.items()}
+    roots = [item for s in summaries for item in roots_of(project, s).items()]
+    return reach(project, roots, facts_of)
 
 
 def request_path(project, qualified: str, limit: int = 6) -> str:
