@@ -106,7 +106,7 @@ def check(paths: Sequence[str], python_files: Sequence[str], root: str,
     force for a file (selection and per-file ignores)."""
     from leaklint.engine import FileResult
     from leaklint.registry import rule_by_code
-    from leaklint.rules.server.ll602_command_lines import command_sites
+    from leaklint.semantics.command_lines import command_sites
     from leaklint.rules.server.ll602_server_commands import Project, env_may_supply, judge, server_command
     from leaklint.semantics.state import GUNICORN_CONFIG_FILE
 
@@ -164,7 +164,7 @@ def add_noqa(filename: str, diagnostics: Sequence[Diagnostic]) -> int:
     a Dockerfile instruction (a trailing ``#`` would turn exec form into shell form), on the key's
     line in YAML (inside a block scalar it would become part of the command), on the last line of
     a continued shell command (after a ``\\`` it would end the continuation)."""
-    from leaklint.rules.server.ll602_command_lines import command_sites
+    from leaklint.semantics.command_lines import command_sites
     from leaklint.writer import WriteError, write_atomic
 
     kind, text = kind_of(filename), _read(filename)

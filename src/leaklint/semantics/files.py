@@ -14,9 +14,9 @@ import libcst as cst
 
 from leaklint.traversal import children
 from leaklint.semantics import fastapi as web
-from leaklint.semantics.flow import FunctionIndex
+from leaklint.semantics.flow import FunctionIndex, assigned_name
 from leaklint.semantics.names import matches
-from leaklint.semantics.resources import IN_MEMORY_BUFFERS
+from leaklint.semantics.resources import DOCUMENT_PARSERS, IN_MEMORY_BUFFERS
 
 OPEN_CALLS = frozenset({"builtins.open", "io.open", "codecs.open"})
 ASYNC_OPEN_CALLS = frozenset({"aiofiles.open", "aiofiles.threadpool.open", "anyio.open_file"})
@@ -431,3 +431,33 @@ def may_use_tempfile(summary, project) -> bool:
     """``temp_kind`` only matches names that resolve to ``tempfile.*``: a module (or function)
     import of tempfile, or a linted module's re-export of it."""
     return any(project.canonical(q).split(".")[0] == "tempfile" for q in _imported(summary))
+
+
+def only_parsed(ctx, index: FunctionIndex, read: cst.Call) -> bool:
+    """The bytes of ``read`` go only to a document parser (``yaml.safe_load(await f.read())``, also
+    through ``.decode()``, an ``io.StringIO`` and locals): the parser needs all of them, so streaming
+    would not lower the peak. The map phase's ``ownership_map`` asks the same on ``ast``."""
+    parent = index.parent.get(read)
+    return _to_parser(ctx, index, parent if isinstance(parent, cst.Await) else read, 0)
+
+
+def _to_parser(ctx, index: FunctionIndex, value: cst.CSTNode, depth: int) -> bool:
+    if depth > 4:
+        return False
+    parent = index.parent.get(value)
+    if isinstance(parent, cst.Attribute) and parent.attr.value == "decode":
+        value = index.parent.get(parent)
+        parent = index.parent.get(value)
+    if isinstance(parent, cst.Arg):
+        call = index.parent.get(parent)
+        if not isinstance(call, cst.Call):
+            return False
+        names = ctx.qualify(call.func)
+        if names & DOCUMENT_PARSERS or names & ctx.project.ownership.parsers:
+            return True
+        return bool(names & IN_MEMORY_BUFFERS) and _to_parser(ctx, index, call, depth + 1)
+    name = assigned_name(index, value)
+    if name is None:
+        return False
+    loads = list(index.loads(name))
+    return bool(loads) and all(_to_parser(ctx, index, load, depth + 1) for load in loads)

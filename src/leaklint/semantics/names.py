@@ -14,7 +14,7 @@ Names = FrozenSet[str]
 EMPTY: Names = frozenset()
 
 BUILTIN_NAMES = frozenset(
-    {"open", "print", "len", "dict", "list", "set", "tuple", "iter", "bytes", "str", "object",
+    {"open", "print", "bool", "len", "dict", "list", "set", "tuple", "iter", "bytes", "str", "object",
      "staticmethod", "classmethod", "property", "super", "isinstance", "next", "map", "filter",
      "bytearray", "frozenset", "memoryview", "globals", "setattr", "getattr", "type", "id"}
 )

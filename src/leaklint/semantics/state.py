@@ -221,7 +221,7 @@ def constant_key(node: cst.CSTNode) -> bool:
 
 
 ENUM_BASES = frozenset({"enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag", "enum.IntFlag"})
-LITERAL_TYPES = frozenset({"typing.Literal", "typing_extensions.Literal"})
+LITERAL_TYPES = frozenset({"typing.Literal", "typing_extensions.Literal", "builtins.bool"})
 
 
 def bounded_key(ctx, node: cst.CSTNode, fn: cst.FunctionDef) -> bool:
@@ -242,8 +242,6 @@ def bounded_key(ctx, node: cst.CSTNode, fn: cst.FunctionDef) -> bool:
     annotation = param.annotation.annotation
     if isinstance(annotation, cst.Subscript):
         return bool(ctx.qualify(annotation.value) & LITERAL_TYPES)
-    if isinstance(annotation, cst.Name) and annotation.value == "bool":
-        return True
     names = {ctx.project.canonical(q) for q in ctx.qualify(annotation)}
     if names & (LITERAL_TYPES | ENUM_BASES):
         return True

@@ -14,7 +14,6 @@ from leaklint.semantics import fastapi as web
 from leaklint.semantics import files
 from leaklint.semantics import flow
 from leaklint.semantics.flow import FunctionIndex
-from leaklint.semantics.resources import DOCUMENT_PARSERS, IN_MEMORY_BUFFERS
 
 LOOPS = (cst.For, cst.While, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 
@@ -114,33 +113,6 @@ class WholeUploadRead(_FileRule):
                 self.report(param, expr=self.ctx.code(param).strip().rstrip(","), what="upload",
                             advice="declare it `UploadFile` and copy it in chunks")
 
-    def _only_parsed(self, index: FunctionIndex, read: cst.Call) -> bool:
-        """The bytes go only to a document parser (``yaml.safe_load(await f.read())``, also through
-        ``.decode()``, an ``io.StringIO`` and locals): like a parsed request body, the parser needs
-        all of it, and streaming would not lower the peak."""
-        return self._parser_of(index, _outer(index, read), 0)
-
-    def _parser_of(self, index: FunctionIndex, value: cst.CSTNode, depth: int) -> bool:
-        if depth > 4:
-            return False
-        parent = index.parent.get(value)
-        if isinstance(parent, cst.Attribute) and parent.attr.value == "decode":
-            value = index.parent.get(parent)
-            parent = index.parent.get(value)
-        if isinstance(parent, cst.Arg):
-            call = index.parent.get(parent)
-            if not isinstance(call, cst.Call):
-                return False
-            names = self.ctx.qualify(call.func)
-            if names & DOCUMENT_PARSERS or names & self.ctx.project.ownership.parsers:
-                return True
-            return bool(names & IN_MEMORY_BUFFERS) and self._parser_of(index, call, depth + 1)
-        name = flow.assigned_name(index, value)
-        if name is None:
-            return False
-        loads = list(index.loads(name))
-        return bool(loads) and all(self._parser_of(index, load, depth + 1) for load in loads)
-
     def _size_checked(self, fn: cst.FunctionDef, index: FunctionIndex, upload: str, read: cst.Call) -> bool:
         """``if file.size > LIMIT: raise`` before the read (also in an enclosing function, for a read in
         a closure), or a dependency that checks the size."""
@@ -210,7 +182,7 @@ class WholeUploadRead(_FileRule):
                 upload = receiver.value.value
             else:
                 return
-            if self._size_checked(fn, index, upload, node) or self._only_parsed(index, node):
+            if self._size_checked(fn, index, upload, node) or files.only_parsed(self.ctx, index, node):
                 return
             self.report(node, expr=self.ctx.code(node), what="upload",
                         advice=f"copy it in chunks (`shutil.copyfileobj({upload}.file, out)`) or read with a size limit",

@@ -197,7 +197,7 @@ def export():
         arg = files.content_arg(node)
         if arg is None:
             return
-        if _event_stream(node) and _single_item(arg.value):
+        if _event_stream(node) and _single_item(self.ctx, arg.value):
             return  # one event (an error on the setup path) sent as an event stream: the protocol, not a body
         what = self._in_memory(arg.value)
         if what is None and isinstance(arg.value, cst.Name):
@@ -258,9 +258,8 @@ def _event_stream(call: cst.Call) -> bool:
     return False
 
 
-def _single_item(value: cst.BaseExpression) -> bool:
+def _single_item(ctx, value: cst.BaseExpression) -> bool:
     """``iter([x])`` / ``[x]``: a stream of one item."""
-    if isinstance(value, cst.Call) and len(value.args) == 1 and isinstance(value.func, cst.Name) \
-            and value.func.value == "iter":
+    if isinstance(value, cst.Call) and len(value.args) == 1 and "builtins.iter" in ctx.qualify(value.func):
         value = value.args[0].value
     return isinstance(value, (cst.List, cst.Tuple)) and len(value.elements) <= 1

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
-from leaklint.rules.server.ll602_shell_words import Word
+from leaklint.semantics.shell_words import Word
 from leaklint.semantics.state import GUNICORN_SETTINGS
 
 SERVERS = ("gunicorn", "uvicorn")

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from leaklint.rules.server.ll602_shell_words import Word, expand_shell_c, split_commands
+from leaklint.semantics.shell_words import Word, expand_shell_c, split_commands
 
 Lines = List[Tuple[int, str]]
 
