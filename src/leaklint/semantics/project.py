@@ -48,6 +48,9 @@ class ProjectFacts:
     body_size_middleware: Optional[str] = None
     #: the resource kinds in force (built-in and ``[tool.leaklint.resources]``)
     table: object = None
+    #: linted classes constructed by name in a function body that is not an ``@lru_cache`` factory,
+    #: or used as ``Depends(Cls)``: there may be many instances (``semantics.instances``)
+    constructed_at_runtime: Set[str] = field(default_factory=set)
 
     @classmethod
     def build(cls, summaries: Iterable[ModuleSummary], table=None) -> "ProjectFacts":
@@ -84,6 +87,7 @@ class ProjectFacts:
         facts.ownership = ownership.close_over(facts, facts.functions, facts.table)
         facts.per_request, facts.root_labels = callgraph.build(facts, readable)
         facts.body_size_middleware = _body_size_middleware(facts, readable)
+        facts.constructed_at_runtime = _constructed_at_runtime(facts, readable)
         return facts
 
     def _split(self, qualified: str) -> Optional[Tuple[str, List[str]]]:
@@ -184,3 +188,17 @@ def _body_size_middleware(facts: "ProjectFacts", summaries: List[ModuleSummary])
                 if f.reads_content_length and function_roles(s, facts, path).middleware:
                     return f"{s.module}.{path}"
     return None
+
+
+def _constructed_at_runtime(facts: "ProjectFacts", summaries: List[ModuleSummary]) -> Set[str]:
+    def is_class(name: str) -> bool:
+        definition = facts.definition(name)
+        return definition is not None and definition.kind == "class"
+
+    made = {d for d in facts.dependencies if is_class(d)}
+    for s in summaries:
+        for path, f in s.functions.items():
+            record = facts.functions.get(f"{s.module}.{path}")
+            if record is None or not record.cached:
+                made.update(c for c in map(facts.canonical, f.called) if is_class(c))
+    return made

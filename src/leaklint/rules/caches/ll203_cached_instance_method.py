@@ -9,15 +9,19 @@ import libcst as cst
 from leaklint.rule import Invalid, Valid
 from leaklint.rules.caches._common import _CacheRule
 from leaklint.semantics import state
+from leaklint.semantics.instances import has_runtime_instances
 from leaklint.semantics.names import matches
 
 
 class CachedInstanceMethod(_CacheRule):
     """## What it does
     Finds `functools.lru_cache` / `functools.cache` (any alias, any `maxsize`) on an instance
-    method. Methods of `Enum` classes, `staticmethod`s and `classmethod`s are not reported, nor are
-    methods of a class instantiated at module level in a linted module (a process-lifetime
-    singleton: the cache holds nothing that would otherwise be freed).
+    method of a class the project constructs over and over: by name in a function body (not an
+    `@lru_cache` factory), or as a `Depends(Cls)` dependency - the class or any subclass of it.
+    Methods of `Enum` classes, `staticmethod`s and `classmethod`s are not reported, nor are methods
+    of a class only instantiated at module level, in a cached factory or by a framework (a
+    process-lifetime singleton, a model or actor class: the cache holds nothing that would
+    otherwise be freed).
 
     ## Why is this bad?
     The cache lives on the function, i.e. on the class, for the life of the process, and its keys
@@ -38,7 +42,9 @@ class CachedInstanceMethod(_CacheRule):
     method needs rather than `self`.
 
     ## Known problems
-    ruff and flake8-bugbear report the same pattern as B019.
+    ruff and flake8-bugbear report the same pattern as B019, on every class. A class whose
+    instances are only made outside the linted files (a library's public class) is not reported
+    here: lint the code that uses it along with it.
     """
 
     code = "LL203"
@@ -87,6 +93,30 @@ class Registry:
         return uri
 """, files={"app/__init__.py": "", "app/stores.py": "from app.registry import Registry\nregistry = Registry()\n"},
             path="app/registry.py"),
+        # only made once, in a cached factory, or by a framework (never constructed by name here)
+        """
+from functools import lru_cache
+
+class Settings:
+    @lru_cache
+    def database_url(self):
+        return "sqlite://"
+
+@lru_cache
+def get_settings():
+    return Settings()
+""",
+        """
+from functools import lru_cache
+
+class Worker:
+    @lru_cache
+    def context_length(self):
+        return 4096
+
+def start(framework):
+    return framework.create_actor(Worker, uid="worker")
+""",
         # a function nested in a method is not a method
         """
 from functools import lru_cache
@@ -107,6 +137,9 @@ class Repository:
     @lru_cache(maxsize=1024)
     def find(self, key):
         return key
+
+def get_repository():
+    return Repository()
 """, line=4, column=6, message="on method `find`"),
         Invalid("""
 import functools
@@ -116,6 +149,9 @@ class Client:
     @functools.cache
     def token(self):
         return "x"
+
+def handle(request):
+    return Client().token
 """, line=5),
         Invalid("""
 from app.util import memo
@@ -124,10 +160,35 @@ class Svc:
     @memo
     async def get(self, key):
         return key
-""", files={"app/__init__.py": "", "app/util.py": "from functools import lru_cache\nmemo = lru_cache(maxsize=None)\n"},
+""", files={"app/__init__.py": "", "app/util.py": "from functools import lru_cache\nmemo = lru_cache(maxsize=None)\n",
+                   "app/routes.py": "from app.svc import Svc\n\ndef build():\n    return Svc()\n"},
             path="app/svc.py", line=4),
-    ]
+        # FastAPI makes one per request; a subclass constructed elsewhere counts for its base
+        Invalid("""
+from functools import lru_cache
+from fastapi import Depends, FastAPI
 
+app = FastAPI()
+
+class Pager:
+    @lru_cache
+    def window(self, size):
+        return size
+
+@app.get("/items")
+def items(pager: Pager = Depends(Pager)):
+    return pager.window(10)
+""", line=7),
+        Invalid("""
+from functools import lru_cache
+
+class Model:
+    @lru_cache
+    def tokens(self, text):
+        return text.split()
+""", files={"app/__init__.py": "", "app/chat.py": "from app.model import Model\n\nclass Chat(Model):\n    pass\n\ndef reply(text):\n    return Chat().tokens(text)\n"},
+            path="app/model.py", line=4),
+    ]
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if not node.decorators:
@@ -146,11 +207,10 @@ class Svc:
                 return
 
     def _singleton(self, cls: cst.ClassDef) -> bool:
-        """Instantiated at module level in a linted module: the instance lives as long as the cache."""
+        """No evidence of many instances: the cache holds what would stay alive anyway."""
         if self.ctx.enclosing(cst.FunctionDef, cls) is not None:
-            return False
-        qualified = self.ctx.project.canonical(f"{self.ctx.summary.module}.{cls.name.value}")
-        return qualified in state.instantiated_at_module_level(self.ctx.project)
+            return False  # a class defined in a function is made again on every call
+        return not has_runtime_instances(self.ctx.project, f"{self.ctx.summary.module}.{cls.name.value}")
 
     def _cache_label(self, fn: cst.FunctionDef, decorator: cst.Decorator) -> Optional[str]:
         found = state.cache_decorator(self.ctx, decorator, self.ctx.parent(fn))
