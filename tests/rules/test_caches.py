@@ -20,8 +20,8 @@ BAD = [
     ("caches_bad.py", 39, "LL202"),  # functools.cache
     ("caches_bad.py", 44, "LL202"),  # from functools import cache
     ("caches_bad.py", 50, "LL203"),  # lru_cache on an instance method
-    ("caches_bad.py", 60, "LL204"),  # subscribers of a module-level notifier
-    ("caches_bad.py", 75, "LL204"),  # sessions of a cached-factory singleton
+    ("caches_bad.py", 65, "LL204"),  # subscribers of a module-level notifier
+    ("caches_bad.py", 80, "LL204"),  # sessions of a cached-factory singleton
 ]
 
 
