@@ -34,7 +34,7 @@ BAD = {
         (33, "LL503"),  # aiofiles handle never closed, in a helper a route calls
         (45, "LL503"),  # closed only on the happy path
     ],
-    "LL504/streaming_bad.py": [(18, "LL504"), (24, "LL504"), (29, "LL504"), (34, "LL504")],
+    "LL504/streaming_bad.py": [(19, "LL504"), (25, "LL504"), (30, "LL504"), (35, "LL504")],
     "LL505/exports_bad.py": [(22, "LL505"), (30, "LL505"), (42, "LL505")],
     "LL506/tempfiles_bad.py": [
         (15, "LL506"),  # NamedTemporaryFile(delete=False) in a with, never unlinked

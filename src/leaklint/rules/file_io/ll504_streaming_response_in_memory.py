@@ -8,7 +8,7 @@ import libcst as cst
 
 from leaklint.rule import Invalid, Valid
 from leaklint.rules.file_io._common import STREAM_APP, _FileRule
-from leaklint.semantics import files
+from leaklint.semantics import buffers, files
 from leaklint.semantics import flow
 from leaklint.semantics.names import matches
 
@@ -33,10 +33,13 @@ def iter_rows():
 
 class StreamingResponseInMemory(_FileRule):
     """## What it does
-    Finds a `StreamingResponse` whose content is already fully in memory: `io.BytesIO(data)` /
-    `io.StringIO(...)` (also a variable holding one, or the buffer a project helper in any module
-    returns: `StreamingResponse(export_report())`), `iter([data])`, a list or tuple, or a bytes or
-    str literal.
+    Finds a `StreamingResponse` whose content the code first builds fully in memory: an
+    `io.BytesIO` / `io.StringIO` that it writes into (`csv.writer(buf)`, `zipfile.ZipFile(buf, "w")`,
+    `buf.write(...)`) or fills with data it serialises (`json.dumps(rows)`, `"".join(lines)`,
+    `other.getvalue()`), also through a variable, or the buffer a project helper in any module
+    returns (`StreamingResponse(export_report())`); `iter([...])`, a list or a tuple of such a
+    serialised body. One value another component produced whole (`io.BytesIO(document.content)`,
+    `iter([converted_pdf])`, a literal) is not reported: `Response` would hold the same bytes.
 
     ## Why is this bad?
     `StreamingResponse` exists so that a body that does not fit in memory can be sent piece by
@@ -133,6 +136,25 @@ async def events(topic: str):
         return StreamingResponse(iter([f"event: error\\ndata: no topic\\n\\n"]), media_type="text/event-stream")
     return StreamingResponse(iter([]), media_type="text/event-stream")
 """,
+        # one value another component produced whole (a stored document, a converter's output):
+        # `Response(content=...)` would hold the same bytes, streaming cannot help
+        STREAM_APP + """
+import io
+
+@app.get("/documents/{doc_id}.md")
+async def markdown(doc_id: int):
+    document = await load_document(doc_id)
+    return StreamingResponse(io.BytesIO(document.content.encode()), media_type="text/markdown")
+
+@app.get("/documents/{doc_id}.pdf")
+async def pdf(doc_id: int):
+    converted = await convert_to_pdf(doc_id)
+    return StreamingResponse(iter([converted]), media_type="application/pdf")
+
+@app.get("/logo")
+def logo():
+    return StreamingResponse(io.BytesIO(b"GIF89a"), media_type="image/gif")
+""",
         # the helper returns a generator that produces the rows lazily
         Valid("""
 from fastapi import FastAPI
@@ -158,25 +180,42 @@ def export():
     return StreamingResponse(buf, media_type="text/csv")
 """, line=13, column=30, message="fed `buf` (an `io.BytesIO`)"),
         Invalid(STREAM_APP + """
-@app.get("/one")
-def one(data: bytes):
-    return StreamingResponse(iter([data]))
-""", line=8, column=30, message="`iter()` of a list"),
+import json
+
+@app.get("/all")
+def all_rows(rows: list):
+    return StreamingResponse(iter([json.dumps(rows)]))
+""", line=10, column=30, message="`iter()` of a list"),
         Invalid("""
+import orjson
 from io import BytesIO as B
 from starlette.responses import StreamingResponse as SR
 
-async def img(request):
-    png = b"..."
-    return SR(content=B(png), media_type="image/png")
-""", line=6, column=23, message="an `io.BytesIO`"),
+async def rows(request):
+    found = await load_rows(request)
+    return SR(content=B(orjson.dumps(found)), media_type="application/json")
+""", line=7, column=23, message="an `io.BytesIO`"),
         Invalid("""
 from app.web import Streaming
 
-def chunks():
-    return Streaming(["a", "b"])
+def chunks(header, cells):
+    return Streaming([header, ",".join(cells)])
 """, files={"app/__init__.py": "", "app/web.py": "from fastapi.responses import StreamingResponse as Streaming\n"},
             path="app/chunks.py", line=4, column=22, message="a list"),
+        # rows written into the buffer by a csv writer: the body could have been streamed row by row
+        Invalid(STREAM_APP + """
+import csv
+import io
+
+@app.get("/export")
+def export(rows: list):
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for row in rows:
+        writer.writerow(row)
+    out.seek(0)
+    return StreamingResponse(out, media_type="text/csv")
+""", line=16, column=30, message="fed `out` (an `io.StringIO`)"),
         # the buffer is built by a helper of another module
         Invalid("""
 from fastapi import FastAPI
@@ -199,25 +238,29 @@ def export():
             return
         if _event_stream(node) and _single_item(self.ctx, arg.value):
             return  # one event (an error on the setup path) sent as an event stream: the protocol, not a body
-        what = self._in_memory(arg.value)
-        if what is None and isinstance(arg.value, cst.Name):
-            fn = self.ctx.current_function()
-            if fn is None:
-                return
-            index = flow.index_of(self.ctx, fn)
+        fn = self.ctx.current_function()
+        index = flow.index_of(self.ctx, fn) if fn is not None else None
+        what, built = self._in_memory(arg.value), False
+        if what is not None:
+            built = what.startswith("the in-memory buffer") or buffers.built_here(self.ctx, index, arg.value)
+        elif isinstance(arg.value, cst.Name) and index is not None:
             binders = index.assignments(arg.value.value)
-            kinds = set()
+            kinds, built = set(), False
             for binder in binders:
                 binder = index.parent.get(binder) if isinstance(binder, cst.AssignTarget) else binder
-                kinds.add(self._in_memory(binder.value) if isinstance(binder, cst.Assign) else None)
+                value = binder.value if isinstance(binder, cst.Assign) else None
+                kinds.add(self._in_memory(value) if value is not None else None)
+                built = built or (value is not None and buffers.built_here(self.ctx, index, value, arg.value.value))
             if binders and None not in kinds:
                 what = f"`{arg.value.value}` ({sorted(kinds)[0]})"
-        if what is not None:
+        if what is not None and built:
             self.report(arg.value, what=what)
 
     def _in_memory(self, value: cst.BaseExpression) -> Optional[str]:
         if isinstance(value, cst.List):
             return "a list"
+        if isinstance(value, cst.ListComp):
+            return "a list comprehension"
         if isinstance(value, cst.Tuple):
             return "a tuple"
         if isinstance(value, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)):
