@@ -15,7 +15,7 @@ from typing import Dict, FrozenSet, Iterable, Iterator, Optional, Set, Tuple
 
 import libcst as cst
 
-from leaklint.semantics.flow import walk
+from leaklint.semantics.flow import index_of, walk
 from leaklint.semantics.names import matches
 from leaklint.semantics.project import ProjectFacts
 from leaklint.semantics.summary import Definition, ModuleSummary
@@ -232,6 +232,8 @@ def bounded_key(ctx, node: cst.CSTNode, fn: cst.FunctionDef) -> bool:
         return False
     if _literal(key):
         return True
+    if _tenant_key(key) and _replaces_entry(ctx, node, fn):
+        return True
     if not isinstance(key, cst.Name):
         return False
     params = fn.params
@@ -250,6 +252,36 @@ def bounded_key(ctx, node: cst.CSTNode, fn: cst.FunctionDef) -> bool:
         if definition is not None and definition.kind == "class" and \
                 {ctx.project.canonical(b) for b in definition.bases} & ENUM_BASES:
             return True
+    return False
+
+
+#: identifiers that name a tenant-level entity: there are as many as the deployment has customers or
+#: workspaces (tens to thousands), not as many as requests
+TENANT_KEY = re.compile(r"(?:^|_)(?:org|orgs|organi[sz]ation|tenant|workspace|team|account|company|namespace)"
+                        r"(?:_?(?:id|key|slug|name|uuid))?$", re.IGNORECASE)
+
+
+def _tenant_key(key: cst.BaseExpression) -> bool:
+    """``organization_id``, ``ctx.workspace_id``, ``user["tenant_id"]``: a key per tenant-level entity."""
+    if isinstance(key, cst.Name):
+        name = key.value
+    elif isinstance(key, cst.Attribute):
+        name = key.attr.value
+    elif isinstance(key, cst.Subscript) and len(key.slice) == 1 and isinstance(key.slice[0].slice, cst.Index) \
+            and isinstance(key.slice[0].slice.value, cst.SimpleString):
+        name = str(key.slice[0].slice.value.evaluated_value)
+    else:
+        return False
+    return bool(TENANT_KEY.search(name))
+
+
+def _replaces_entry(ctx, node: cst.CSTNode, fn: cst.FunctionDef) -> bool:
+    """``X[k] = v`` / ``X[k] += 1`` / a bare ``X.setdefault(k, v)``: one entry per key, replaced or
+    updated in place - not ``X[k].append(v)`` or ``X.setdefault(k, []).append(v)``, which grow per call."""
+    if isinstance(node, (cst.Subscript, cst.AugAssign)):
+        return True
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "setdefault":
+        return not isinstance(index_of(ctx, fn).parent.get(node), cst.Attribute)
     return False
 
 

@@ -24,6 +24,29 @@ def paint(color: Color, mode: Literal["fast", "slow"] = "fast", dry: bool = Fals
     return {}
 """, files={"app/__init__.py": "", "app/kinds.py": "import enum\n\n\nclass Color(str, enum.Enum):\n    RED = 'red'\n"},
         path="app/main.py"),
+    # one replaced entry per tenant-level entity (an organisation, a workspace): as many as customers
+    """
+import time
+from fastapi import FastAPI
+
+app = FastAPI()
+_last_prune = {}
+_flags = {}
+
+@app.get("/orgs/{organization_id}/agents")
+async def agents(organization_id: str):
+    if time.monotonic() - _last_prune.get(organization_id, 0) > 600:
+        _last_prune[organization_id] = time.monotonic()
+    return []
+
+@app.get("/workspaces/{workspace_id}/enabled")
+async def enabled(workspace_id: int):
+    cached = _flags.get(workspace_id)
+    if cached and cached[1] > time.monotonic():
+        return cached[0]
+    _flags[workspace_id] = (True, time.monotonic() + 60)
+    return True
+""",
     # decorator registry: filled when the decorated functions are imported
     """
 HANDLERS = {}
@@ -185,6 +208,18 @@ def flush():
 
 
 INVALID = [
+    # a list per organisation that every request appends to: growth per request, not per tenant
+    Invalid("""
+from fastapi import FastAPI
+
+app = FastAPI()
+_events = {}
+
+@app.post("/orgs/{org_id}/events")
+def record(org_id: str, event: dict):
+    _events.setdefault(org_id, []).append(event)
+    return {}
+""", line=8, message="grows on every request in `record`"),
     Invalid("""
 from fastapi import FastAPI
 
