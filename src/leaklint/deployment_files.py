@@ -107,7 +107,8 @@ def check(paths: Sequence[str], python_files: Sequence[str], root: str,
     from leaklint.engine import FileResult
     from leaklint.registry import rule_by_code
     from leaklint.semantics.command_lines import command_sites
-    from leaklint.rules.server.ll602_server_commands import Project, env_may_supply, judge, server_command
+    from leaklint.rules.server.ll602_server_commands import (Project, env_may_supply, judge, parse_options,
+                                                             server_command)
     from leaklint.semantics.state import GUNICORN_CONFIG_FILE
 
     texts = {}
@@ -120,7 +121,8 @@ def check(paths: Sequence[str], python_files: Sequence[str], root: str,
     for path, text in texts.items():
         sites = [(site, server_command(site.words)) for site in command_sites(kind_of(path) or "", text)]
         commands[path] = [(site, command) for site, command in sites if command is not None]
-        if any(command.server == "gunicorn" for _, command in commands[path]):
+        if any(command.server == "gunicorn" and not project.serves_missing_module(parse_options(command.args))
+               for _, command in commands[path]):
             project.gunicorn_elsewhere = True
         if "GUNICORN_CMD_ARGS" in text and any(env_may_supply(v) for v in _env_values(text)):
             project.env_may_supply = True

@@ -113,6 +113,16 @@ def test_deployment_files_of_a_project():
     # `pip install gunicorn`, `alembic upgrade head`, `exec "$@"`
 
 
+def test_a_stale_deployment_file_whose_application_module_is_gone_is_not_judged(tmp_path):
+    project = _project(tmp_path, {
+        "Procfile": "web: uvicorn app.main:app --host 0.0.0.0\n",
+        "backend/Procfile": "web: uvicorn backend.server.server:app --host 0.0.0.0\n",
+        "legacy/Dockerfile": 'FROM python:3.12\nCMD ["gunicorn", "-k", "uvicorn.workers.UvicornWorker", "old.api:app"]\n',
+    })
+    result = leaklint_602(".", cwd=project)
+    assert _rows(result) == [("Procfile", 1, 6)], result.stdout
+
+
 def test_fix_never_touches_deployment_files(tmp_path):
     target = tmp_path / "project"
     shutil.copytree(DEPLOYMENT, target)

@@ -79,7 +79,9 @@ class GunicornWithoutWorkerRecycling(Rule):
     `pyproject.toml` scripts). The YAML reader is line-based: anchors, aliases and values
     built by templates are not followed. Any `GUNICORN_CMD_ARGS` that may carry the flag clears
     every gunicorn command of the run, and a single uvicorn process restarted after
-    `--limit-max-requests` needs an orchestrator that restarts it.
+    `--limit-max-requests` needs an orchestrator that restarts it (a restart policy, Kubernetes,
+    or `--workers`). A command that serves `pkg.module:app` when no linted Python file is that
+    module is a stale deployment file and is not judged (lint the code with the files).
     """
 
     code = "LL602"

@@ -88,6 +88,7 @@ def server_command(words: Sequence[Word]) -> Optional[ServerCommand]:
 class Options:
     values: Dict[str, Optional[Word]] = field(default_factory=dict)  # option -> its value word
     unknown: bool = False  # an expansion where arguments go: cannot tell what is set
+    positionals: List[Word] = field(default_factory=list)  # the application (``app.main:app``)
 
 
 def parse_options(args: Sequence[Word]) -> Options:
@@ -109,6 +110,8 @@ def parse_options(args: Sequence[Word]) -> Options:
                 i += 1
         elif word.expands:
             out.unknown = True  # ``$GUNICORN_OPTS``, ``"$@"``: may hold any option
+        else:
+            out.positionals.append(word)
         i += 1
     return out
 
@@ -130,6 +133,19 @@ class Project:
     python_files: Sequence[str] = ()
     gunicorn_elsewhere: bool = False  # gunicorn runs somewhere: a lone uvicorn is a dev server
     _config_names: Dict[str, Optional[Set[str]]] = field(default_factory=dict)
+
+    def serves_missing_module(self, options: Options) -> bool:
+        """The command serves ``pkg.module:app`` and no linted Python file is that module: a stale
+        deployment file (its application was moved or removed), which nobody deploys."""
+        target = next((w for w in options.positionals if ":" in w.text and not w.expands), None)
+        if target is None or not self.python_files:
+            return False
+        module = target.text.partition(":")[0].strip("'\"")
+        if not re.match(r"^[A-Za-z_][A-Za-z0-9_.]*$", module):
+            return False
+        path = module.replace(".", "/")
+        suffixes = (f"/{path}.py", f"/{path}/__init__.py")
+        return not any(("/" + p.replace(os.sep, "/")).endswith(suffixes) for p in self.python_files)
 
     @property
     def default_config(self) -> bool:
@@ -178,7 +194,7 @@ def env_may_supply(value: Optional[str]) -> bool:
 def judge(command: ServerCommand, project: Project) -> Optional[str]:
     """The finding's message, or None when the command recycles its workers or we cannot tell."""
     options = parse_options(command.args)
-    if options.unknown or any(n in options.values for n in NOT_SERVING):
+    if options.unknown or any(n in options.values for n in NOT_SERVING) or project.serves_missing_module(options):
         return None
     if command.server == "uvicorn":
         if project.gunicorn_elsewhere or "--reload" in options.values or _set(options, "--limit-max-requests"):
