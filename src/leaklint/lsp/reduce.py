@@ -20,7 +20,7 @@ import dataclasses
 from typing import Dict, Iterable, Optional, Set
 
 from leaklint.semantics import ownership
-from leaklint.semantics.project import ModuleFacts, ProjectFacts
+from leaklint.semantics.project import ModuleFacts, ProjectFacts, constructed_at_runtime
 from leaklint.semantics.summary import ModuleSummary
 
 from leaklint.lsp import callgraph_cache
@@ -127,7 +127,7 @@ def module_level_key(summary: ModuleSummary) -> str:
 
 #: ``ProjectFacts`` fields this module computes itself; ``ProjectFacts.build`` over summaries without
 #: functions gives every other one (modules, dependencies, endpoints, lifespans, ...)
-OWN_FIELDS = ("functions", "ownership", "per_request", "root_labels")
+OWN_FIELDS = ("functions", "ownership", "per_request", "root_labels", "constructed_at_runtime")
 
 
 def _without_functions(summary: ModuleSummary) -> ModuleSummary:
@@ -168,6 +168,7 @@ class IncrementalProject:
         facts.ownership = self.closure.run()
         self.calls = callgraph_cache.CallGraph(facts, self.summaries.values())
         facts.per_request, facts.root_labels = self.calls.reach()
+        facts.constructed_at_runtime = constructed_at_runtime(facts, self.summaries.values())
         self.project = facts
 
     # -- one file changed ----------------------------------------------------------------------
@@ -220,6 +221,7 @@ class IncrementalProject:
         sets_changed = self._module_level_key(previous) != self._module_level_key(facts)
         self.calls.replace_module(old.path, None if gone else new, names, sets_changed)
         facts.per_request, facts.root_labels = self.calls.reach()
+        facts.constructed_at_runtime = constructed_at_runtime(facts, self.summaries.values())
 
     def _same_module_level(self, previous: ProjectFacts, old: ModuleSummary, new: ModuleSummary) -> ProjectFacts:
         """The module-level facts stay; the module's entries (and its aliases) get its new bindings,

@@ -18,7 +18,7 @@ reached from, so a message can name the path (``GET /items -> get_store() -> Sto
 from __future__ import annotations
 
 from collections import deque
-from typing import Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 from leaklint.semantics.ownership_map import APP_STATE_PREFIX
 
@@ -107,27 +107,58 @@ def reach(project, roots: Iterable[Tuple[str, str]], facts_of: Dict[str, object]
           edges_of: Optional[Callable[[str, object], Iterable[str]]] = None
           ) -> Tuple[Dict[str, Optional[str]], Dict[str, str]]:
     """Breadth-first from ``roots`` (``(function, label)`` in order): ``(reached_from, root_labels)``.
-    ``edges_of(function, record)`` defaults to the call edges; the editor passes a cached one."""
+    ``edges_of(function, record)`` defaults to the call edges; the editor passes a cached one.
+
+    A call made only when a parameter is missing (``engine or make_engine()``) is followed only
+    if some caller on a per-request path leaves that parameter out; the framework (a root) may
+    leave out any."""
     if edges_of is None:
         def edges_of(current, record):
             return _edges(project, record, facts_of[current])
     reached: Dict[str, Optional[str]] = {}
     labels: Dict[str, str] = {}
+    #: function -> indices of the parameters some caller on a path leaves out (None: any may be)
+    omitted: Dict[str, Optional[Set[int]]] = {}
     queue: deque = deque()
     for qualified, label in roots:
         reached[qualified] = None
         labels[qualified] = label
+        omitted[qualified] = None
         queue.append(qualified)
     while queue:
         current = queue.popleft()
         record = project.functions.get(current)
         if record is None:
             continue
+        fallback = {project.canonical(n): i for n, i in record.ownership.fallback.items()}
+        passes = {project.canonical(n): p for n, p in record.ownership.passes.items()}
+        left_out = omitted.get(current)
         for target in edges_of(current, record):
+            if target in fallback and left_out is not None and fallback[target] not in left_out:
+                continue  # ``engine or make_engine()``: every caller here passes ``engine``
+            grown = _leave_out(omitted, target, project.functions.get(target), passes.get(target, (0, ())))
             if target not in reached:
                 reached[target] = current
                 queue.append(target)
+            elif grown:
+                queue.append(target)  # a caller leaves out more: fallbacks may now run
     return reached, labels
+
+
+def _leave_out(omitted, target: str, record, passed: Tuple[int, Tuple[str, ...]]) -> bool:
+    """Record which of ``target``'s parameters a call passing ``passed`` leaves out; True if more now."""
+    if record is None:
+        return False
+    params = record.params
+    offset = 1 if record.in_class and params[:1] in (("self",), ("cls",)) else 0
+    count, keywords = passed
+    missing = set() if "*" in keywords else {
+        i for i, name in enumerate(params) if i >= offset and i - offset >= count and name not in keywords}
+    before = omitted.get(target, set())
+    if before is None or (target in omitted and missing <= before):
+        return False
+    omitted[target] = missing | (before or set())
+    return True
 
 
 def build(project, summaries) -> Tuple[Dict[str, Optional[str]], Dict[str, str]]:

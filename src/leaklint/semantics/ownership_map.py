@@ -41,6 +41,11 @@ class Ownership:
     direct: Set[str] = field(default_factory=set)
     #: parameter index -> qualified names of its annotation (``file: UploadFile``)
     param_types: Dict[int, Tuple[str, ...]] = field(default_factory=dict)
+    #: calls made only when a parameter is missing (``engine or make_engine()``, ``if client is None:
+    #: client = Client()``): callee -> that parameter's index
+    fallback: Dict[str, int] = field(default_factory=dict)
+    #: what every call to a callee passes for sure: callee -> (positional count, keyword names)
+    passes: Dict[str, Tuple[int, Tuple[str, ...]]] = field(default_factory=dict)
 
 
 def child_nodes(node: ast.AST) -> List[ast.AST]:
@@ -118,9 +123,48 @@ class _Scanner:
                 self.call_edges(node)
                 callee = self.qualify(node.func)
                 (self.out.memoised if self.memoised(node) else self.out.direct).update(callee)
+                self.record_arguments(node, callee)
             elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in self.params:
                 self.out.param_uses.setdefault(self.params[node.id], []).append(self.use_of(node))
         return self.out
+
+    def record_arguments(self, call: ast.Call, callee: Names) -> None:
+        """What this call passes, and whether it only stands in for a missing parameter."""
+        if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+            passed = (1 << 16, ("*",))  # ``f(*args, **kwargs)``: may pass anything
+        else:
+            passed = (len(call.args), tuple(sorted(k.arg for k in call.keywords)))
+        missing = self.missing_parameter(call)
+        for name in callee:
+            before = self.out.passes.get(name)
+            self.out.passes[name] = passed if before is None else (
+                min(before[0], passed[0]), tuple(sorted(set(before[1]) & set(passed[1]))))
+            # a fallback only while every call to it in this function stands in for the same parameter
+            if before is None and missing is not None:
+                self.out.fallback[name] = missing
+            elif self.out.fallback.get(name) != missing:
+                self.out.fallback.pop(name, None)
+
+    def missing_parameter(self, call: ast.Call) -> Optional[int]:
+        """The parameter whose absence this call stands in for: ``p or CALL``, ``CALL if p is None
+        else p``, ``p if p else CALL``, ``if p is None: p = CALL`` / ``if not p: ...``."""
+        node: ast.AST = call
+        parent = self.parents.get(node)
+        if isinstance(parent, ast.Await):
+            node, parent = parent, self.parents.get(parent)
+        if isinstance(parent, ast.BoolOp) and isinstance(parent.op, ast.Or) and parent.values[0] is not node:
+            first = parent.values[0]
+            return self.params.get(first.id) if isinstance(first, ast.Name) else None
+        if isinstance(parent, ast.IfExp):
+            param, when_missing = _missing_test(parent.test)
+            branch = parent.body if when_missing else parent.orelse
+            return self.params.get(param) if param is not None and branch is node else None
+        if isinstance(parent, (ast.Assign, ast.AnnAssign)):
+            holder = self.parents.get(parent)
+            if isinstance(holder, ast.If) and parent in holder.body:
+                param, when_missing = _missing_test(holder.test)
+                return self.params.get(param) if param is not None and when_missing else None
+        return None
 
     def memoised(self, call: ast.Call) -> bool:
         parent = self.parents.get(call)
@@ -287,6 +331,21 @@ def _annotation_parts(annotation: Optional[ast.expr]) -> List[ast.expr]:
             elif head in ("Optional", "Union"):
                 stack.extend(inner)
     return out
+
+
+def _missing_test(test: ast.expr) -> Tuple[Optional[str], bool]:
+    """``p is None`` / ``not p`` -> (p, True); ``p is not None`` / ``p`` -> (p, False); else (None, _)."""
+    if isinstance(test, ast.Name):
+        return test.id, False
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not) and isinstance(test.operand, ast.Name):
+        return test.operand.id, True
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.left, ast.Name) and \
+            isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None:
+        if isinstance(test.ops[0], ast.Is):
+            return test.left.id, True
+        if isinstance(test.ops[0], ast.IsNot):
+            return test.left.id, False
+    return None, False
 
 
 def scan_function(fn, params: Tuple[str, ...], qualify: Callable[[ast.AST], Names],

@@ -87,7 +87,7 @@ class ProjectFacts:
         facts.ownership = ownership.close_over(facts, facts.functions, facts.table)
         facts.per_request, facts.root_labels = callgraph.build(facts, readable)
         facts.body_size_middleware = _body_size_middleware(facts, readable)
-        facts.constructed_at_runtime = _constructed_at_runtime(facts, readable)
+        facts.constructed_at_runtime = constructed_at_runtime(facts, readable)
         return facts
 
     def _split(self, qualified: str) -> Optional[Tuple[str, List[str]]]:
@@ -190,13 +190,16 @@ def _body_size_middleware(facts: "ProjectFacts", summaries: List[ModuleSummary])
     return None
 
 
-def _constructed_at_runtime(facts: "ProjectFacts", summaries: List[ModuleSummary]) -> Set[str]:
+def constructed_at_runtime(facts: "ProjectFacts", summaries: Iterable[ModuleSummary]) -> Set[str]:
+    """``ProjectFacts.constructed_at_runtime``: needs the function records (the editor recomputes it per edit)."""
     def is_class(name: str) -> bool:
         definition = facts.definition(name)
         return definition is not None and definition.kind == "class"
 
     made = {d for d in facts.dependencies if is_class(d)}
     for s in summaries:
+        if s.syntax_error is not None:
+            continue
         for path, f in s.functions.items():
             record = facts.functions.get(f"{s.module}.{path}")
             if record is None or not record.cached:

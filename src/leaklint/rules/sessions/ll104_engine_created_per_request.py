@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from leaklint.rules.sessions.ll104_engine_created_per_request_examples import FALLBACK_INVALID, FALLBACK_VALID
 from leaklint.rule import Invalid, Valid
 from leaklint.rules.sessions._common import _SessionRule
 from leaklint.semantics import fastapi as web
@@ -192,7 +193,7 @@ app = FastAPI()
 def index():
     return get_engine().url
 """}, path="app/engines.py"),
-    ]
+    ] + FALLBACK_VALID
     invalid = [
         Invalid("""
 from fastapi import FastAPI
@@ -247,7 +248,7 @@ def items():
     return get_store().rows()
 """}, path="app/store.py", line=5, column=23,
             message="(GET /items -> `get_store()` -> `Store.__init__()`)"),
-    ]
+    ] + FALLBACK_INVALID
 
     def visit_Call(self, node: cst.Call) -> None:
         if not sa.is_engine_factory_call(self.ctx, node):
