@@ -141,7 +141,10 @@ def reach(project, roots: Iterable[Tuple[str, str]], facts_of: Dict[str, object]
                 reached[target] = current
                 queue.append(target)
             elif grown:
-                queue.append(target)  # a caller leaves out more: fallbacks may now run
+                # a caller leaves out more: fallbacks may now run, and the path to them is this one
+                if project.functions[target].ownership.fallback:
+                    reached[target] = current
+                queue.append(target)
     return reached, labels
 
 

@@ -55,4 +55,22 @@ def items():
     with make_factory()() as session:
         return []
 """}, path="app/sessions.py", line=6, message="(GET /items -> `make_factory()` -> `make_engine()`)"),
+    # the message names the caller that leaves the engine out, not the first one found
+    Invalid(_SESSIONS, files={"app/__init__.py": "", "app/main.py": """
+from fastapi import FastAPI
+from app.sessions import make_engine, make_factory
+
+app = FastAPI()
+ENGINE = make_engine()
+
+@app.get("/a")
+def with_engine():
+    with make_factory(engine=ENGINE)() as session:
+        return []
+
+@app.get("/b")
+def without_engine():
+    with make_factory()() as session:
+        return []
+"""}, path="app/sessions.py", line=6, message="(GET /b -> `make_factory()` -> `make_engine()`)"),
 ]
