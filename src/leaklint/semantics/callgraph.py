@@ -130,13 +130,16 @@ def reach(project, roots: Iterable[Tuple[str, str]], facts_of: Dict[str, object]
         record = project.functions.get(current)
         if record is None:
             continue
-        fallback = {project.canonical(n): i for n, i in record.ownership.fallback.items()}
-        passes = {project.canonical(n): p for n, p in record.ownership.passes.items()}
+        own = record.ownership
+        fallback = {project.canonical(n): i for n, i in own.fallback.items()} if own.fallback else {}
         left_out = omitted.get(current)
         for target in edges_of(current, record):
             if target in fallback and left_out is not None and fallback[target] not in left_out:
                 continue  # ``engine or make_engine()``: every caller here passes ``engine``
-            grown = _leave_out(omitted, target, project.functions.get(target), passes.get(target, (0, ())))
+            callee = project.functions.get(target)
+            # only a function with fallback calls asks what its callers leave out
+            grown = callee is not None and bool(callee.ownership.fallback) and _leave_out(
+                omitted, target, callee, _passed(project, own, target))
             if target not in reached:
                 reached[target] = current
                 queue.append(target)
@@ -148,10 +151,16 @@ def reach(project, roots: Iterable[Tuple[str, str]], facts_of: Dict[str, object]
     return reached, labels
 
 
+def _passed(project, own, target: str) -> Tuple[int, Tuple[str, ...]]:
+    """What the calls to ``target`` pass for sure (a call with no arguments is not recorded)."""
+    for name, passed in own.passes.items():
+        if name.rpartition(".")[2] == target.rpartition(".")[2] and project.canonical(name) == target:
+            return passed
+    return (0, ())
+
+
 def _leave_out(omitted, target: str, record, passed: Tuple[int, Tuple[str, ...]]) -> bool:
     """Record which of ``target``'s parameters a call passing ``passed`` leaves out; True if more now."""
-    if record is None:
-        return False
     params = record.params
     offset = 1 if record.in_class and params[:1] in (("self",), ("cls",)) else 0
     count, keywords = passed
