@@ -36,7 +36,7 @@ def serialised(ctx, index: FunctionIndex, expr: cst.BaseExpression, depth: int =
     if isinstance(expr, cst.Await):
         return False  # produced by another component
     if isinstance(expr, cst.Name):
-        values = [_value(index, b) for b in index.assignments(expr.value)]
+        values = [index.assigned_value(b) for b in index.assignments(expr.value)]
         return any(v is not None and serialised(ctx, index, v, depth + 1) for v in values)
     if isinstance(expr, (cst.ListComp, cst.GeneratorExp)):
         return True
@@ -48,9 +48,10 @@ def serialised(ctx, index: FunctionIndex, expr: cst.BaseExpression, depth: int =
             return serialised(ctx, index, func.value, depth + 1)
         if func.attr.value in SERIALISING_METHODS:
             return True
-    if {"builtins.bytes", "builtins.str"} & ctx.qualify(func) and expr.args:
+    names = ctx.qualify(func)
+    if {"builtins.bytes", "builtins.str"} & names and expr.args:
         return serialised(ctx, index, expr.args[0].value, depth + 1)
-    return bool(ctx.qualify(func) & SERIALISERS)
+    return bool(names & SERIALISERS)
 
 
 def written(ctx, index: FunctionIndex, name: str) -> bool:
@@ -85,9 +86,3 @@ def built_here(ctx, index: Optional[FunctionIndex], content: cst.BaseExpression,
         return any(serialised(ctx, index, e.value) for e in content.elements if isinstance(e, cst.Element))
     return isinstance(content, (cst.ListComp, cst.GeneratorExp))
 
-
-def _value(index: FunctionIndex, binder: cst.CSTNode) -> Optional[cst.BaseExpression]:
-    holder = index.parent.get(binder) if isinstance(binder, cst.AssignTarget) else binder
-    if isinstance(holder, (cst.Assign, cst.AnnAssign)) and holder.value is not None:
-        return holder.value
-    return None

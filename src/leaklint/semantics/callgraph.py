@@ -144,15 +144,14 @@ def reach(project, roots: Iterable[Tuple[str, str]], facts_of: Dict[str, object]
                 reached[target] = current
                 queue.append(target)
             elif grown:
-                # a caller leaves out more: fallbacks may now run, and the path to them is this one
-                if project.functions[target].ownership.fallback:
-                    reached[target] = current
+                reached[target] = current  # a caller leaves out more: its fallbacks run on this path
                 queue.append(target)
     return reached, labels
 
 
 def _passed(project, own, target: str) -> Tuple[int, Tuple[str, ...]]:
-    """What the calls to ``target`` pass for sure (a call with no arguments is not recorded)."""
+    """What every call of ``own``'s function to ``target`` passes for sure; ``(0, ())`` (nothing)
+    when no recorded name resolves to it (``Cls(...)`` reaching ``Cls.__init__``: conservative)."""
     for name, passed in own.passes.items():
         if name.rpartition(".")[2] == target.rpartition(".")[2] and project.canonical(name) == target:
             return passed
@@ -166,10 +165,13 @@ def _leave_out(omitted, target: str, record, passed: Tuple[int, Tuple[str, ...]]
     count, keywords = passed
     missing = set() if "*" in keywords else {
         i for i, name in enumerate(params) if i >= offset and i - offset >= count and name not in keywords}
-    before = omitted.get(target, set())
-    if before is None or (target in omitted and missing <= before):
+    if target not in omitted:
+        omitted[target] = missing
+        return True
+    before = omitted[target]
+    if before is None or missing <= before:
         return False
-    omitted[target] = missing | (before or set())
+    omitted[target] = before | missing
     return True
 
 

@@ -99,6 +99,14 @@ class FunctionIndex:
         """Statements-level binders of ``name``: Assign/AnnAssign/AugAssign/For/With/NamedExpr."""
         return [self.parent[n] for n in self.names(name) if self.is_store(n) and n in self.parent]
 
+    def assigned_value(self, binder: cst.CSTNode) -> Optional[cst.BaseExpression]:
+        """The value a binder from ``assignments`` gives (``x = v`` / ``x: T = v``); None for a
+        loop, a ``with``, an augmented assignment..."""
+        holder = self.parent.get(binder) if isinstance(binder, cst.AssignTarget) else binder
+        if isinstance(holder, (cst.Assign, cst.AnnAssign)) and holder.value is not None:
+            return holder.value
+        return None
+
     # -- try / with ----------------------------------------------------------------------
     def guarding_trys(self, node: cst.CSTNode) -> List[cst.Try]:
         """``try`` statements with a ``finally`` whose body/except/else contains ``node``."""

@@ -55,7 +55,7 @@ def _fixed(ctx, index: FunctionIndex, params, expr: cst.BaseExpression, depth: i
         if not binders:
             anchors.append(expr)
             return True  # a module-level name: configuration or a constant
-        values = [_assigned_value(index, b) for b in binders]
+        values = [index.assigned_value(b) for b in binders]
         return all(v is not None and _fixed(ctx, index, params, v, depth + 1, anchors) for v in values)
     if isinstance(expr, cst.BinaryOperation):
         return _fixed(ctx, index, params, expr.left, depth + 1, anchors) and _fixed(ctx, index, params, expr.right, depth + 1, anchors)
@@ -77,13 +77,6 @@ def _fixed(ctx, index: FunctionIndex, params, expr: cst.BaseExpression, depth: i
             combines = _fixed(ctx, index, params, func.value, depth + 1, anchors)
         return combines and all(_fixed(ctx, index, params, a.value, depth + 1, anchors) for a in expr.args)
     return False
-
-
-def _assigned_value(index: FunctionIndex, binder: cst.CSTNode):
-    holder = index.parent.get(binder) if isinstance(binder, cst.AssignTarget) else binder
-    if isinstance(holder, (cst.Assign, cst.AnnAssign)) and holder.value is not None:
-        return holder.value
-    return None
 
 
 def _params(fn: cst.FunctionDef):

@@ -187,9 +187,9 @@ def _bounded(chain: Chain) -> bool:
 def _values(index: flow.FunctionIndex, name: str) -> List[cst.BaseExpression]:
     out = []
     for binder in index.assignments(name):
-        node = index.parent.get(binder) if isinstance(binder, cst.AssignTarget) else binder
-        if isinstance(node, (cst.Assign, cst.AnnAssign)) and node.value is not None:
-            out.append(node.value)
+        value = index.assigned_value(binder)
+        if value is not None:
+            out.append(value)
         else:
             return []  # bound by a loop, a with, a parameter...: not one query
     return out
