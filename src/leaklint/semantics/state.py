@@ -224,9 +224,10 @@ ENUM_BASES = frozenset({"enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag"
 LITERAL_TYPES = frozenset({"typing.Literal", "typing_extensions.Literal", "builtins.bool"})
 
 
-def bounded_key(ctx, node: cst.CSTNode, fn: cst.FunctionDef) -> bool:
-    """The growth's key comes from a bounded domain: a literal, or a parameter of ``fn`` typed
-    ``Literal[...]``, ``bool`` or an ``Enum`` (``def per_color(color: Color): X.setdefault(color, [])``)."""
+def bounded_key(ctx, node: cst.CSTNode, fn: cst.FunctionDef, qualified: Optional[str] = None) -> bool:
+    """The growth's key comes from a bounded domain: a literal, a parameter of ``fn`` typed
+    ``Literal[...]``, ``bool`` or an ``Enum`` (``def per_color(color: Color): X.setdefault(color, [])``),
+    or one every caller in the project passes a literal for (``qualified`` names ``fn``)."""
     key = _growth_key(node)
     if key is None:
         return False
@@ -234,12 +235,24 @@ def bounded_key(ctx, node: cst.CSTNode, fn: cst.FunctionDef) -> bool:
         return True
     if _tenant_key(key) and _replaces_entry(ctx, node, fn):
         return True
+    parts = [e.value for e in key.elements] if isinstance(key, cst.Tuple) else [key]
+    return all(_literal(part) or _bounded_parameter(ctx, part, fn, qualified) for part in parts)
+
+
+def _bounded_parameter(ctx, key: cst.BaseExpression, fn: cst.FunctionDef, qualified: Optional[str]) -> bool:
     if not isinstance(key, cst.Name):
         return False
     params = fn.params
-    param = next((p for p in (*params.posonly_params, *params.params, *params.kwonly_params)
-                  if p.name.value == key.value), None)
-    if param is None or param.annotation is None:
+    every = (*params.posonly_params, *params.params, *params.kwonly_params)
+    index = next((i for i, p in enumerate(every) if p.name.value == key.value), None)
+    if index is None:
+        return False
+    from leaklint.semantics.call_arguments import literal_parameter
+
+    if qualified is not None and literal_parameter(ctx.project, qualified, index):
+        return True
+    param = every[index]
+    if param.annotation is None:
         return False
     annotation = param.annotation.annotation
     if isinstance(annotation, cst.Subscript):

@@ -9,6 +9,7 @@ import libcst as cst
 
 from leaklint.rule import Rule
 from leaklint.rules.caches._common import _qualified_head
+from leaklint.rules.caches import ll201_literal_keys_examples as literal_keys
 from leaklint.rules.caches.ll201_unbounded_module_container_examples import INVALID, VALID
 from leaklint.semantics import fastapi as web
 from leaklint.semantics import state
@@ -93,8 +94,8 @@ class UnboundedModuleContainer(Rule):
     message = "Module-level {kind} `{var}` grows {when} in `{func}`{via} and nothing removes entries: use {suggestion}"
     family = "caches"
 
-    valid = VALID
-    invalid = INVALID
+    valid = VALID + literal_keys.VALID
+    invalid = INVALID + literal_keys.INVALID
 
     @classmethod
     def can_fire(cls, summary, project) -> bool:
@@ -169,7 +170,8 @@ class UnboundedModuleContainer(Rule):
                 # (bounded by the code base, not by traffic).
                 accumulates = container.kind in ("list", "deque") and self._declares_global(growth, name)
                 if not (growth.per_request or accumulates) or state.constant_key(growth.node) or \
-                        state.bounded_key(self.ctx, growth.node, growth.functions[-1]):
+                        state.bounded_key(self.ctx, growth.node, growth.functions[-1],
+                                          self.prefix + growth.paths[-1]):
                     continue
                 if not growth.per_request and self._import_time(growth.functions[-1], growth.paths[-1]):
                     continue

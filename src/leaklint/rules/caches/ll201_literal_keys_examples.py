@@ -1,0 +1,111 @@
+"""LL201's examples for keys that every caller in the project passes as a literal."""
+
+from __future__ import annotations
+
+from leaklint.rule import Invalid, Valid
+
+_ROSTER_ROUTES = """
+from fastapi import APIRouter
+from app import rosters
+
+router = APIRouter()
+
+
+@router.get("/groups")
+async def groups():
+    return await rosters.fetch(kind="groups", build=list)
+
+
+@router.get("/roles")
+async def roles():
+    return await rosters.fetch(kind="roles", build=list)
+"""
+
+_ROSTERS = """
+_SHELVES = {}
+
+
+def _shelf(kind):
+    return _SHELVES.setdefault(kind, {})
+
+
+async def fetch(*, kind: str, build):
+    shelf = _shelf(kind)
+    if "value" not in shelf:
+        shelf["value"] = build()
+    return shelf["value"]
+"""
+
+VALID = [
+    # the key is forwarded from a parameter that every caller, in another module, passes as a literal
+    Valid(_ROSTERS, files={"app/__init__.py": "", "app/routes.py": _ROSTER_ROUTES}, path="app/rosters.py"),
+    # positional literals, and a tuple of a literal with a literal-only parameter
+    """
+from fastapi import FastAPI
+
+app = FastAPI()
+_counters = {}
+
+
+def bump(name, step=1):
+    _counters[("hits", name)] = _counters.get(("hits", name), 0) + step
+
+
+@app.get("/a")
+def a():
+    bump("a")
+
+
+@app.get("/b")
+def b():
+    bump("b", step=2)
+""",
+]
+
+INVALID = [
+    # one caller passes what the request sent: the same helper is now keyed per request
+    Invalid(_ROSTERS, files={"app/__init__.py": "", "app/routes.py": _ROSTER_ROUTES + """
+
+@router.get("/shelves/{kind}")
+async def shelf(kind: str):
+    return await rosters.fetch(kind=kind, build=list)
+"""}, path="app/rosters.py", line=5, message="grows on every request in `_shelf`"),
+    # a literal-only helper that is also a route: the framework passes the request's value
+    Invalid("""
+from fastapi import FastAPI
+
+app = FastAPI()
+_seen = {}
+
+
+@app.get("/seen/{name}")
+def mark(name: str):
+    _seen[name] = True
+
+
+@app.get("/boot")
+def boot():
+    mark("boot")
+""", line=9, message="grows on every request in `mark`"),
+    # the forwarding parameter is rebound before the call: no longer what the caller passed
+    Invalid("""
+from fastapi import FastAPI, Request
+
+app = FastAPI()
+_by_agent = {}
+
+
+def remember(agent):
+    _by_agent[agent] = True
+
+
+def visit(agent, request):
+    agent = request.headers.get("user-agent", agent)
+    remember(agent)
+
+
+@app.get("/")
+def index(request: Request):
+    visit("unknown", request)
+""", line=8, message="grows on every request in `remember`"),
+]

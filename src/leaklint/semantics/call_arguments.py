@@ -1,0 +1,75 @@
+"""What the project's callers pass to a function's parameter: only literals, or something else.
+
+``_bucket(name)`` keyed by ``name`` holds as many entries as there are distinct names; when every
+call of ``_bucket`` in the project passes a literal (``get_or_build(name="relation_models")`` ->
+``_bucket(name)``), there are as many as the code base spells out, however many requests come in.
+Built from ``Ownership.arguments`` (map phase), once per project.
+
+Conservative where callers may be unseen: a route, a dependency, a middleware or a callback is
+called by the framework or by whoever received it, and a function called at module level with
+arguments the summaries do not record is left alone. Calls the call graph cannot resolve
+(``obj.method(x)`` on an unknown object) are not seen at all; that can only miss a leak.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, FrozenSet, List, Tuple
+
+from leaklint.semantics import state
+
+#: callee -> [(caller, slots)] for every resolved call in the project
+Callers = Dict[str, List[Tuple[str, Dict[str, str]]]]
+
+
+def _callers(project) -> Callers:
+    out: Callers = {}
+    for caller, record in project.functions.items():
+        for name, slots in record.ownership.arguments.items():
+            target = project.canonical(name)
+            if target in project.functions and target != caller:
+                out.setdefault(target, []).append((caller, slots))
+    return out
+
+
+def _called_elsewhere(project) -> FrozenSet[str]:
+    """Functions others may call with anything: framework entry points, callbacks, module-level calls."""
+    handed = {project.canonical(n) for r in project.functions.values() for g in r.ownership.callbacks for n in g}
+    module_level = {project.canonical(c) for m in project.modules.values() for d in m.definitions.values()
+                    if d.kind in ("call", "alias") for c in d.callee}
+    return frozenset(handed | module_level | set(project.root_labels) | project.dependencies | project.endpoints)
+
+
+def literal_parameter(project, function: str, index: int) -> bool:
+    """Every call of ``function`` in the project passes a literal (or leaves out, or forwards a
+    parameter that is itself literal-only) for parameter ``index``; at least one call exists."""
+    callers = state._MEMO.get(project, "callers", _callers)
+    elsewhere = state._MEMO.get(project, "called-elsewhere", _called_elsewhere)
+    return _literal_only(project, callers, elsewhere, function, index, {})
+
+
+def _literal_only(project, callers: Callers, elsewhere, function: str, index: int,
+                  known: Dict[Tuple[str, int], bool]) -> bool:
+    if (function, index) not in known:
+        known[(function, index)] = False  # a cycle of forwarding calls proves nothing
+        known[(function, index)] = _check(project, callers, elsewhere, function, index, known)
+    return known[(function, index)]
+
+
+def _check(project, callers: Callers, elsewhere, function: str, index: int, known) -> bool:
+    record = project.functions.get(function)
+    if record is None or function in elsewhere or not callers.get(function):
+        return False
+    offset = 1 if record.in_class and record.params[:1] in (("self",), ("cls",)) else 0
+    if index < offset or index >= len(record.params):
+        return False
+    keyword = record.params[index]
+    for caller, slots in callers[function]:
+        if "*" in slots:
+            return False
+        kinds = {slots.get(str(index - offset), "="), slots.get(keyword, "=")}
+        if "?" in kinds:
+            return False
+        forwarded = [int(k[1:]) for k in kinds if k.startswith("p")]
+        if any(not _literal_only(project, callers, elsewhere, caller, j, known) for j in forwarded):
+            return False
+    return True
