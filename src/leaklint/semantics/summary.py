@@ -119,6 +119,12 @@ class ModuleSummary:
         return name == "conftest" or name.startswith("test_") or name.endswith("_test") or \
             any(p in ("tests", "test") for p in parts[:-1])
 
+    @property
+    def is_script_module(self) -> bool:
+        """A hand-run script (``scripts/seed_demo.py``, ``backend/scripts/...``): its process ends with
+        the run, like a test's; deployment files there (``scripts/entrypoint.sh``) are not Python."""
+        return any(p in ("scripts", "script") for p in self.module.split(".")[:-1])
+
     def imports_from(self, *prefixes: str) -> bool:
         return any(q == p or q.startswith(p + ".") for q in self.imported for p in prefixes)
 

@@ -15,4 +15,4 @@ class _TaskRule(Rule):
 
     @classmethod
     def can_fire(cls, summary, project) -> bool:
-        return not summary.is_test_module and aio.may_spawn(summary, project)
+        return not summary.is_test_module and not summary.is_script_module and aio.may_spawn(summary, project)

@@ -75,7 +75,8 @@ class DanglingTask(_TaskRule):
     A loop reached through an attribute (`self.loop.create_task(...)`) is not recognised, and a task
     passed to any call is assumed to be kept by the callee. A task whose coroutine is an
     `async def` of the module without any `await` is not reported: it finishes in its first step,
-    which the loop holds strongly.
+    which the loop holds strongly. Hand-run scripts (a `scripts/` folder) and tests are not
+    checked: their loop ends with the run.
     """
 
     code = "LL401"

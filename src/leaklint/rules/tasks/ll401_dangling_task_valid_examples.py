@@ -187,4 +187,16 @@ def install(loop):
 
     loop.add_signal_handler(signal.SIGTERM, lambda: asyncio.create_task(exit_now()))
 """,
+    # a hand-run script: its loop, and every task on it, end with the run
+    Valid("""
+import asyncio
+
+async def send(i):
+    await asyncio.sleep(i)
+
+async def main(workers):
+    for i in range(workers):
+        asyncio.create_task(send(i))
+    await asyncio.sleep(60)
+""", path="scripts/replay_events.py"),
 ]
