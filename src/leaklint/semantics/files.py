@@ -200,14 +200,23 @@ class TempBinding:
     object_names: Set[str]
     #: the name holding a directory made by ``mkdtemp``
     dir_name: Optional[str] = None
+    #: kind "returned": the project function that made it and returned its path (``save_upload``)
+    helper: str = ""
 
 
 def temp_bindings(ctx, index: FunctionIndex) -> list:
     """Every temp file/dir created in the function and the names it is bound to (incl. aliases)."""
     out = []
+    helpers = temp_path_helpers(ctx.project)
     for call in index.all(cst.Call):
         kind = temp_kind(ctx, call)
         if kind is None:
+            helper = _temp_helper(ctx, call, helpers) if helpers else None
+            target = assigned_name(index, call)
+            if helper is not None and target is not None:
+                binding = TempBinding(call, "returned", {target}, set(), helper=helper)
+                _follow_aliases(index, binding)
+                out.append(binding)
             continue
         binding = TempBinding(call, kind, set(), set())
         parent = index.parent.get(call)
@@ -231,6 +240,24 @@ def temp_bindings(ctx, index: FunctionIndex) -> list:
         _follow_aliases(index, binding)
         out.append(binding)
     return out
+
+
+def temp_path_helpers(project) -> FrozenSet[str]:
+    """Project functions that return the path of a temp file or directory they made and left behind
+    (``return NamedTemporaryFile(delete=False).name``, ``mkstemp``'s path, ``mkdtemp()``): the
+    caller holds the removal from then on."""
+    from leaklint.semantics import state
+
+    return state._MEMO.get(project, "temp-path-helpers", lambda p: frozenset(
+        name for name, (kind, _) in p.ownership.returns.items() if kind == "temp-path"))
+
+
+def _temp_helper(ctx, call: cst.Call, helpers: FrozenSet[str]) -> Optional[str]:
+    for name in ctx.qualify(call.func):
+        canonical = ctx.project.canonical(name)
+        if canonical in helpers:
+            return canonical.rpartition(".")[2]
+    return None
 
 
 def refers_to(node: cst.CSTNode, binding: TempBinding) -> bool:
@@ -430,7 +457,8 @@ def calls_response(summary, project, *kinds: str) -> bool:
 def may_use_tempfile(summary, project) -> bool:
     """``temp_kind`` only matches names that resolve to ``tempfile.*``: a module (or function)
     import of tempfile, or a linted module's re-export of it."""
-    return any(project.canonical(q).split(".")[0] == "tempfile" for q in _imported(summary))
+    return any(project.canonical(q).split(".")[0] == "tempfile" for q in _imported(summary)) or \
+        summary.calls_any(project, temp_path_helpers(project))
 
 
 def only_parsed(ctx, index: FunctionIndex, read: cst.Call) -> bool:

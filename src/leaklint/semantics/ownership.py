@@ -115,6 +115,8 @@ class _Closure:
         if how == "next":
             target, _ = self.callee(names, record)
             return self.facts.yields.get(target) if target else None
+        if how == "temp":  # ``return tmp.name`` of ``NamedTemporaryFile(delete=False)``, ``mkstemp``'s path
+            return "temp-path", False
         return None
 
     def factory(self, value, record: FunctionRecord) -> Optional[Acquired]:

@@ -18,7 +18,7 @@ from leaklint.semantics.resources import DOCUMENT_PARSERS, IN_MEMORY_BUFFERS, OW
 
 Names = FrozenSet[str]
 #: ("call", callee) | ("call-of-call", inner callee) | ("next", generator function) | ("param", (index,))
-#: | ("ref", names): how a returned or yielded value was made
+#: | ("ref", names) | ("temp", ("named" | "mkstemp",)): how a returned or yielded value was made
 Value = Tuple[str, Tuple[str, ...]]
 #: what a parameter's use is: ("method", name) | ("with", "") | ("pass", callee, slot) | ("escape", "")
 Use = Tuple[str, ...]
@@ -46,6 +46,10 @@ class Ownership:
     fallback: Dict[str, int] = field(default_factory=dict)
     #: what every call to a callee passes for sure: callee -> (positional count, keyword names)
     passes: Dict[str, Tuple[int, Tuple[str, ...]]] = field(default_factory=dict)
+    #: what every call to a callee passes in each slot (``"0"``, ``"1"``, ... or a keyword): ``"="`` a
+    #: literal, ``"p2"`` this function's parameter 2 unchanged, ``"?"`` anything else; a slot some call
+    #: leaves out counts as ``"="`` (its default); ``{"*": "?"}`` after ``f(*args)`` / ``f(**kw)``
+    arguments: Dict[str, Dict[str, str]] = field(default_factory=dict)
 
 
 def child_nodes(node: ast.AST) -> List[ast.AST]:
@@ -66,8 +70,27 @@ def child_nodes(node: ast.AST) -> List[ast.AST]:
     return out
 
 
+def _constant(value: ast.expr) -> bool:
+    if isinstance(value, ast.Constant):
+        return True
+    return isinstance(value, ast.Tuple) and all(_constant(e) for e in value.elts)
+
+
+def _merge_slots(known: Dict[str, str], slots: Dict[str, str]) -> Dict[str, str]:
+    """Two calls to one callee: a slot keeps its kind only where both agree (a left-out slot is ``"="``)."""
+    if "*" in known or "*" in slots:
+        return {"*": "?"}
+    merged = {}
+    for slot in known.keys() | slots.keys():
+        a, b = known.get(slot, "="), slots.get(slot, "=")
+        merged[slot] = a if a == b else "?"
+    return merged
+
+
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 _NEXT = frozenset({"builtins.next", "builtins.anext"})
+_NAMED_TEMP = frozenset({"tempfile.NamedTemporaryFile"})
+_MKSTEMP = frozenset({"tempfile.mkstemp"})
 
 
 class _Scanner:
@@ -106,6 +129,8 @@ class _Scanner:
             for child in child_nodes(node):
                 self.parents[child] = node
                 stack.append(child)
+        #: names assigned anywhere here (``for name in ...``, ``name, x = ...``): not the caller's value any more
+        self.stored = {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
         self.declared_global = {n for node in nodes if isinstance(node, (ast.Global, ast.Nonlocal)) for n in node.names}
         for node in nodes:
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
@@ -114,6 +139,7 @@ class _Scanner:
                 self.bound.setdefault(node.target.id, []).append(node.value)
             elif isinstance(node, ast.NamedExpr):
                 self.bound.setdefault(node.target.id, []).append(node.value)
+        self.temp_objects, self.temp_paths = self.temp_names(nodes)
         for node in nodes:
             if isinstance(node, ast.Return) and node.value is not None:
                 self.out.returns.extend(self.describe(node.value))
@@ -135,7 +161,10 @@ class _Scanner:
         else:
             passed = (len(call.args), tuple(sorted(k.arg for k in call.keywords)))
         missing = self.missing_parameter(call)
+        slots = self.argument_slots(call) if callee else {}
         for name in callee:
+            known = self.out.arguments.get(name)
+            self.out.arguments[name] = slots if known is None else _merge_slots(known, slots)
             before = self.out.passes.get(name)
             self.out.passes[name] = passed if before is None else (
                 min(before[0], passed[0]), tuple(sorted(set(before[1]) & set(passed[1]))))
@@ -144,6 +173,21 @@ class _Scanner:
                 self.out.fallback[name] = missing
             elif self.out.fallback.get(name) != missing:
                 self.out.fallback.pop(name, None)
+
+    def argument_slots(self, call: ast.Call) -> Dict[str, str]:
+        """``f("a", key=name)`` -> ``{"0": "=", "key": "p1"}`` (see ``Ownership.arguments``)."""
+        if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+            return {"*": "?"}
+        slots = {str(i): self.argument_kind(a) for i, a in enumerate(call.args)}
+        slots.update((k.arg, self.argument_kind(k.value)) for k in call.keywords)
+        return slots
+
+    def argument_kind(self, value: ast.expr) -> str:
+        if _constant(value):
+            return "="
+        if isinstance(value, ast.Name) and value.id in self.params and value.id not in self.stored:
+            return f"p{self.params[value.id]}"
+        return "?"
 
     def missing_parameter(self, call: ast.Call) -> Optional[int]:
         """The parameter whose absence this call stands in for: ``p or CALL``, ``CALL if p is None
@@ -188,11 +232,41 @@ class _Scanner:
         return False
 
     # -- values ---------------------------------------------------------------------------
+    def temp_names(self, nodes: List[ast.AST]) -> Tuple[Set[str], Set[str]]:
+        """Names of ``NamedTemporaryFile(delete=False)`` objects (``tmp = ...``, ``with ... as tmp``)
+        and of ``mkstemp`` paths (``fd, path = mkstemp()``): a file that outlives them."""
+        objects: Set[str] = set()
+        paths: Set[str] = set()
+        for node in nodes:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.value, ast.Call):
+                target = node.targets[0]
+                if isinstance(target, ast.Name) and self.kept_temp_file(node.value):
+                    objects.add(target.id)
+                elif isinstance(target, ast.Tuple) and len(target.elts) == 2 and \
+                        isinstance(target.elts[1], ast.Name) and self.qualify(node.value.func) & _MKSTEMP:
+                    paths.add(target.elts[1].id)
+            elif isinstance(node, (ast.With, ast.AsyncWith)):
+                objects.update(item.optional_vars.id for item in node.items
+                               if isinstance(item.optional_vars, ast.Name) and self.kept_temp_file(item.context_expr))
+        return objects, paths
+
+    def kept_temp_file(self, value: ast.expr) -> bool:
+        """``NamedTemporaryFile(..., delete=False)``: a file nobody removes unless the code does."""
+        return isinstance(value, ast.Call) and any(
+            k.arg == "delete" and isinstance(k.value, ast.Constant) and k.value.value is False
+            for k in value.keywords) and bool(self.qualify(value.func) & _NAMED_TEMP)
+
     def describe(self, value: ast.expr, depth: int = 0) -> List[Value]:
         if depth > 4:
             return []
         if isinstance(value, ast.Await):
             return self.describe(value.value, depth + 1)
+        if isinstance(value, ast.Attribute) and value.attr == "name" and (
+                self.kept_temp_file(value.value) or
+                isinstance(value.value, ast.Name) and value.value.id in self.temp_objects):
+            return [("temp", ("named",))]
+        if isinstance(value, ast.Name) and value.id in self.temp_paths:
+            return [("temp", ("mkstemp",))]
         if isinstance(value, ast.Call):
             if isinstance(value.func, ast.Call):
                 return [("call-of-call", tuple(sorted(self.qualify(value.func.func))))]

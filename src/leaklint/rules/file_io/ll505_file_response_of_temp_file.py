@@ -231,8 +231,8 @@ def serve():
 
     def _fix(self, fn, index: FunctionIndex, call: cst.Call, arg: cst.Arg,
              binding: files.TempBinding) -> Optional[Fix]:
-        if _background_tasks_param(self.ctx, fn):
-            return None
+        if _background_tasks_param(self.ctx, fn) or binding.kind == "returned":
+            return None  # a helper's path may be a file or a directory: which remover is unknown
         if binding.kind == "mkdtemp":
             if binding.dir_name is None or len(index.assignments(binding.dir_name)) != 1:
                 return None
