@@ -14,6 +14,7 @@ import libcst as cst
 
 from leaklint.traversal import children
 from leaklint.semantics import fastapi as web
+from leaklint.semantics import temp_paths
 from leaklint.semantics.flow import FunctionIndex, assigned_name
 from leaklint.semantics.names import matches
 from leaklint.semantics.resources import DOCUMENT_PARSERS, IN_MEMORY_BUFFERS
@@ -207,11 +208,11 @@ class TempBinding:
 def temp_bindings(ctx, index: FunctionIndex) -> list:
     """Every temp file/dir created in the function and the names it is bound to (incl. aliases)."""
     out = []
-    helpers = temp_path_helpers(ctx.project)
+    helpers = temp_paths.temp_path_helpers(ctx.project)
     for call in index.all(cst.Call):
         kind = temp_kind(ctx, call)
         if kind is None:
-            helper = _temp_helper(ctx, call, helpers) if helpers else None
+            helper = _temp_helper(ctx, index.fn, call, helpers) if helpers else None
             target = assigned_name(index, call)
             if helper is not None and target is not None:
                 binding = TempBinding(call, "returned", {target}, set(), helper=helper)
@@ -242,22 +243,9 @@ def temp_bindings(ctx, index: FunctionIndex) -> list:
     return out
 
 
-def temp_path_helpers(project) -> FrozenSet[str]:
-    """Project functions that return the path of a temp file or directory they made and left behind
-    (``return NamedTemporaryFile(delete=False).name``, ``mkstemp``'s path, ``mkdtemp()``): the
-    caller holds the removal from then on."""
-    from leaklint.semantics import state
-
-    return state._MEMO.get(project, "temp-path-helpers", lambda p: frozenset(
-        name for name, (kind, _) in p.ownership.returns.items() if kind == "temp-path"))
-
-
-def _temp_helper(ctx, call: cst.Call, helpers: FrozenSet[str]) -> Optional[str]:
-    for name in ctx.qualify(call.func):
-        canonical = ctx.project.canonical(name)
-        if canonical in helpers:
-            return canonical.rpartition(".")[2]
-    return None
+def _temp_helper(ctx, fn: cst.FunctionDef, call: cst.Call, helpers: FrozenSet[str]) -> Optional[str]:
+    target, _ = temp_paths.project_callee(ctx, fn, call)
+    return target.rpartition(".")[2] if target in helpers else None
 
 
 def refers_to(node: cst.CSTNode, binding: TempBinding) -> bool:
@@ -458,7 +446,13 @@ def may_use_tempfile(summary, project) -> bool:
     """``temp_kind`` only matches names that resolve to ``tempfile.*``: a module (or function)
     import of tempfile, or a linted module's re-export of it."""
     return any(project.canonical(q).split(".")[0] == "tempfile" for q in _imported(summary)) or \
-        summary.calls_any(project, temp_path_helpers(project))
+        _calls_temp_helper(summary, project)
+
+
+def _calls_temp_helper(summary, project) -> bool:
+    helpers = temp_paths.temp_path_helpers(project)
+    return bool(helpers) and (summary.calls_any(project, helpers) or any(
+        h.rpartition(".")[2] in summary.called_methods for h in helpers))
 
 
 def only_parsed(ctx, index: FunctionIndex, read: cst.Call) -> bool:

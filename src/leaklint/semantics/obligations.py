@@ -23,7 +23,7 @@ _OWNER_POSITIONS = (cst.Return, cst.Yield, cst.WithItem, cst.Element, cst.DictEl
                     cst.Lambda)
 
 
-def _callee(ctx, call: cst.Call) -> Tuple[Optional[str], int]:
+def named_callee(ctx, call: cst.Call) -> Tuple[Optional[str], int]:
     """The project function ``call`` reaches, and how many implicit leading arguments it has."""
     project = ctx.project
     for name in ctx.qualify(call.func):
@@ -51,7 +51,7 @@ def passed_to(ctx, call: cst.Call, arg: cst.Arg) -> str:
         return "release"
     if names & BORROWING_CALLS:
         return "borrow"
-    target, offset = _callee(ctx, call)
+    target, offset = named_callee(ctx, call)
     if target is None:
         return "own"  # code we cannot see: assume it takes the resource over (a miss, never a false alarm)
     slot = _slot(call, arg, ctx.project.functions[target].params, offset)

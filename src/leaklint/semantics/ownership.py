@@ -139,6 +139,8 @@ class _Closure:
                 released = True
             elif kind == "attr":
                 continue
+            elif kind == "pass" and use[2] == "[]":
+                borrowed = False  # inside a list or tuple argument: whatever the callee does with it
             elif kind == "pass":
                 names, slot = tuple(use[1].split(",")), use[2]
                 canonical = frozenset(self.project.canonical(n) for n in names)

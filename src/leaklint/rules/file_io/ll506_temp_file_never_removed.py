@@ -8,7 +8,7 @@ from leaklint.rules.file_io._common import _FileRule, _cleans_up
 from leaklint.rules.file_io.ll506_temp_file_never_removed_examples import INVALID, VALID
 from leaklint.semantics import fastapi as web
 from leaklint.semantics import files
-from leaklint.semantics import flow
+from leaklint.semantics import flow, temp_paths
 from leaklint.semantics.flow import FunctionIndex
 
 
@@ -93,6 +93,8 @@ class TempFileNeverRemoved(_FileRule):
                 continue
             if files.response_kind(self.ctx, call) == "file":
                 return True
+            if self._only_read_by(index.fn, call, binding):
+                continue
             names = self.ctx.qualify(call.func)
             if any(n.startswith(prefix) for n in names) or (
                     isinstance(call.func, cst.Attribute) and isinstance(call.func.value, cst.Name)
@@ -101,6 +103,23 @@ class TempFileNeverRemoved(_FileRule):
             if any(self.ctx.project.is_project_name(n) for n in names):
                 return True
         return False
+
+    def _only_read_by(self, fn: cst.FunctionDef, call: cst.Call, binding: files.TempBinding) -> bool:
+        """A project function that only reads the path in every slot it gets it in (``load(path)``)."""
+        target, offset = temp_paths.project_callee(self.ctx, fn, call)
+        if target is None:
+            return False
+        params = self.ctx.project.functions[target].params
+        positional = [a for a in call.args if a.keyword is None]
+        for arg in call.args:
+            if not files.refers_to(arg.value, binding):
+                continue
+            if arg.star or (arg.keyword is not None and arg.keyword.value not in params):
+                return False
+            slot = params.index(arg.keyword.value) if arg.keyword is not None else positional.index(arg) + offset
+            if not files.carries_path(arg.value, binding) or not temp_paths.only_reads(self.ctx.project, target, slot):
+                return False
+        return True
 
 
 def _from_binding_on(index: FunctionIndex, binding: files.TempBinding):

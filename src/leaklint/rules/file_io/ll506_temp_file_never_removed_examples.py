@@ -17,6 +17,45 @@ def stash(upload):
     return tmp.name
 """}
 
+_STORAGE = """
+import shutil
+import tempfile
+
+
+class Storage:
+    def stash(self, upload):
+        fd, path = tempfile.mkstemp()
+        with open(fd, "wb") as out:
+            shutil.copyfileobj(upload.file, out)
+        return path
+
+
+def get_storage():
+    return Storage()
+"""
+
+_MEDIA = """
+import os
+import subprocess
+
+
+def probe(path):
+    return subprocess.run(["ffprobe", path], capture_output=True).stdout
+
+
+def decode(path):
+    if not os.path.exists(path):
+        return 0
+    return len(probe(path)) + os.path.getsize(path)
+
+
+def decode_and_drop(path):
+    try:
+        return decode(path)
+    finally:
+        os.remove(path)
+"""
+
 _SCAN_ROUTE = """
 from fastapi import APIRouter, UploadFile
 from app.storage import stash
@@ -31,6 +70,19 @@ async def scan(file: UploadFile):
 """
 
 VALID = [
+        # handed on to a project function that removes it when done
+        Valid("""
+from fastapi import APIRouter, Depends, UploadFile
+from app.storage import Storage, get_storage
+from app.media import decode_and_drop
+
+router = APIRouter()
+
+@router.post("/transcode")
+async def transcode(file: UploadFile, storage: Storage = Depends(get_storage)):
+    path = storage.stash(file)
+    return {"frames": decode_and_drop(path)}
+""", files={"app/__init__.py": "", "app/storage.py": _STORAGE, "app/media.py": _MEDIA}, path="app/routes.py"),
         # the helper's path removed by the route, handed to a background removal, or returned on
         Valid("""
 import os
@@ -132,6 +184,20 @@ def f():
 
 
 INVALID = [
+        # handed on to project functions that only read it (a typed dependency's method makes it)
+        Invalid("""
+from fastapi import APIRouter, Depends, UploadFile
+from app.storage import Storage, get_storage
+from app.media import decode
+
+router = APIRouter()
+
+@router.post("/transcode")
+async def transcode(file: UploadFile, storage: Storage = Depends(get_storage)):
+    path = storage.stash(file)
+    return {"frames": decode(path)}
+""", files={"app/__init__.py": "", "app/storage.py": _STORAGE, "app/media.py": _MEDIA},
+            path="app/routes.py", line=9, column=12, message="Temporary path from `stash()`"),
         # a helper of another module makes the file and returns its path; the route never removes it
         Invalid(_SCAN_ROUTE, files=_STASH, path="app/routes.py", line=9, column=12,
                 message="Temporary path from `stash()` is never removed"),
