@@ -15,9 +15,10 @@ from leaklint.semantics.project import ProjectFacts
 from leaklint.semantics.state import _MEMO
 
 
-def has_runtime_instances(project: ProjectFacts, cls: str) -> bool:
-    """Is ``cls``, or any linted subclass of it, constructed in an ordinary function body?"""
-    made = project.constructed_at_runtime
+def has_runtime_instances(project: ProjectFacts, cls: str, per_request: bool = False) -> bool:
+    """Is ``cls``, or any linted subclass of it, constructed in an ordinary function body (with
+    ``per_request``: in one that runs per request, or as a ``Depends(Cls)`` dependency)?"""
+    made = constructed_per_request(project) if per_request else project.constructed_at_runtime
     children = _subclasses(project)
     seen, stack = set(), [project.canonical(cls)]
     while stack:
@@ -41,3 +42,22 @@ def _subclasses(project: ProjectFacts) -> Dict[str, FrozenSet[str]]:
                         children.setdefault(p.canonical(base), set()).add(p.canonical(f"{module}.{name}"))
         return {k: frozenset(v) for k, v in children.items()}
     return _MEMO.get(project, "subclasses", compute)
+
+
+def constructed_per_request(project: ProjectFacts) -> FrozenSet[str]:
+    """Linted classes constructed in a per-request function (``project.per_request``) or used as
+    ``Depends(Cls)``: as many instances as requests."""
+    def compute(p: ProjectFacts) -> FrozenSet[str]:
+        made = set()
+        for function in p.per_request:
+            record = p.functions.get(function)
+            if record is not None:
+                made.update(c for c in map(p.canonical, record.ownership.direct) if _is_class(p, c))
+        made.update(d for d in p.dependencies if _is_class(p, d))
+        return frozenset(made)
+    return _MEMO.get(project, "constructed-per-request", compute)
+
+
+def _is_class(project: ProjectFacts, name: str) -> bool:
+    definition = project.definition(name)
+    return definition is not None and definition.kind == "class"

@@ -90,6 +90,11 @@ def _merge_slots(known: Dict[str, str], slots: Dict[str, str]) -> Dict[str, str]
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 _NEXT = frozenset({"builtins.next", "builtins.anext"})
 _NAMED_TEMP = frozenset({"tempfile.NamedTemporaryFile"})
+#: calls that take a function or class only to look at it, never to call it
+_INSPECTING = frozenset({"builtins.isinstance", "builtins.issubclass", "builtins.type", "builtins.getattr",
+                         "builtins.hasattr", "builtins.setattr", "builtins.id", "builtins.repr", "builtins.print",
+                         "typing.cast", "inspect.signature", "inspect.iscoroutinefunction",
+                         "asyncio.iscoroutinefunction", "dataclasses.fields", "typing.get_type_hints"})
 _MKSTEMP = frozenset({"tempfile.mkstemp"})
 
 
@@ -307,6 +312,9 @@ class _Scanner:
             parent, slot = self.parents.get(parent), parent.arg or "**"
         elif isinstance(parent, ast.Call) and name in parent.args:
             slot = str(parent.args.index(name))
+        elif isinstance(parent, (ast.List, ast.Tuple)) and isinstance(self.parents.get(parent), ast.Call) and \
+                parent in self.parents[parent].args:
+            parent, slot = self.parents[parent], "[]"  # ``subprocess.run(["ffmpeg", "-i", path])``
         else:
             return ("escape", "") if not isinstance(parent, (ast.Compare, ast.BoolOp, ast.UnaryOp, ast.If,
                                                              ast.IfExp, ast.JoinedStr, ast.FormattedValue)) \
@@ -374,6 +382,8 @@ class _Scanner:
                         classes = self.qualify(value.func)
                         if classes:
                             self.out.instance_calls.add((tuple(sorted(classes)), func.attr))
+        if self.qualify(func) & _INSPECTING:
+            return  # ``isinstance(x, Store)``: names a class or function, calls nothing
         for arg in list(call.args) + [k.value for k in call.keywords]:
             if isinstance(arg, ast.Name) and arg.id in self.nested:
                 self.out.nested_calls.add(arg.id)

@@ -234,8 +234,9 @@ class _Summariser:
     def _describe(self, value: Optional[ast.expr], lineno: int) -> Definition:
         if isinstance(value, ast.Call):
             callee = tuple(sorted(self._qualify_module(value.func)))
-            keywords = {
-                kw.arg: tuple(sorted(self._qualify_module(kw.value)))
+            keywords = {  # ``maxsize=None`` is kept as ``("None",)``: an unbounded cache factory
+                kw.arg: ("None",) if isinstance(kw.value, ast.Constant) and kw.value.value is None
+                else tuple(sorted(self._qualify_module(kw.value)))
                 for kw in value.keywords if kw.arg is not None
             }
             return Definition("call", callee=callee, keywords=keywords, lineno=lineno)

@@ -9,7 +9,7 @@ import libcst as cst
 
 from leaklint.rule import Rule
 from leaklint.rules.caches._common import _qualified_head
-from leaklint.rules.caches import ll201_literal_keys_examples as literal_keys
+from leaklint.rules.caches import ll201_call_site_examples as call_sites
 from leaklint.rules.caches.ll201_unbounded_module_container_examples import INVALID, VALID
 from leaklint.semantics import fastapi as web
 from leaklint.semantics import state
@@ -94,8 +94,8 @@ class UnboundedModuleContainer(Rule):
     message = "Module-level {kind} `{var}` grows {when} in `{func}`{via} and nothing removes entries: use {suggestion}"
     family = "caches"
 
-    valid = VALID + literal_keys.VALID
-    invalid = INVALID + literal_keys.INVALID
+    valid = VALID + call_sites.VALID
+    invalid = INVALID + call_sites.INVALID
 
     @classmethod
     def can_fire(cls, summary, project) -> bool:

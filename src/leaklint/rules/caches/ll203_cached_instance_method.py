@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Tuple
 
 import libcst as cst
 
@@ -15,9 +15,11 @@ from leaklint.semantics.names import matches
 
 class CachedInstanceMethod(_CacheRule):
     """## What it does
-    Finds `functools.lru_cache` / `functools.cache` (any alias, any `maxsize`) on an instance
+    Finds `functools.cache` / `functools.lru_cache(maxsize=None)` (any alias) on an instance
     method of a class the project constructs over and over: by name in a function body (not an
     `@lru_cache` factory), or as a `Depends(Cls)` dependency - the class or any subclass of it.
+    A bounded `lru_cache` (bare: 128 entries) is reported only on a class constructed per request
+    (in a route, a dependency or what they call): it pins the last requests' objects.
     Methods of `Enum` classes, `staticmethod`s and `classmethod`s are not reported, nor are methods
     of a class only instantiated at module level, in a cached factory or by a framework (a
     process-lifetime singleton, a model or actor class: the cache holds nothing that would
@@ -49,7 +51,7 @@ class CachedInstanceMethod(_CacheRule):
 
     code = "LL203"
     name = "cached-instance-method"
-    message = "`{decorator}` on method `{func}` keeps every `self` it was called with alive: use `cached_property` or a module-level cache"
+    message = "`{decorator}` on method `{func}` keeps {held} alive: use `cached_property` or a module-level cache"
     overlaps = "flake8-bugbear / ruff B019 (cached-instance-method)"
 
     valid = [
@@ -117,6 +119,22 @@ class Worker:
 def start(framework):
     return framework.create_actor(Worker, uid="worker")
 """,
+        # bounded, on objects made per call but not per request: at most `maxsize` of them stay
+        """
+from functools import lru_cache
+
+class Window:
+    @lru_cache(maxsize=1)
+    def bounds(self, start):
+        return start, start + 1
+
+    @lru_cache()
+    def width(self):
+        return 1
+
+def build(start):
+    return Window().bounds(start)
+""",
         # a function nested in a method is not a method
         """
 from functools import lru_cache
@@ -134,13 +152,13 @@ class Builder:
 from functools import lru_cache
 
 class Repository:
-    @lru_cache(maxsize=1024)
+    @lru_cache(maxsize=None)
     def find(self, key):
         return key
 
 def get_repository():
     return Repository()
-""", line=4, column=6, message="on method `find`"),
+""", line=4, column=6, message="on method `find` keeps every `self` it was called with alive"),
         Invalid("""
 import functools
 
@@ -178,12 +196,12 @@ class Pager:
 @app.get("/items")
 def items(pager: Pager = Depends(Pager)):
     return pager.window(10)
-""", line=7),
+""", line=7, message="keeps the last 128 `self`s it was called with alive"),
         Invalid("""
-from functools import lru_cache
+from functools import cache
 
 class Model:
-    @lru_cache
+    @cache
     def tokens(self, text):
         return text.split()
 """, files={"app/__init__.py": "", "app/chat.py": "from app.model import Model\n\nclass Chat(Model):\n    pass\n\ndef reply(text):\n    return Chat().tokens(text)\n"},
@@ -198,24 +216,29 @@ class Model:
             return
         if not (node.params.params or node.params.posonly_params) or state.is_enum_class(self.ctx, cls):
             return
-        if self._singleton(cls):
-            return
         for decorator in node.decorators:
-            label = self._cache_label(node, decorator)
-            if label is not None:
-                self.report(decorator.decorator, decorator=label, func=node.name.value)
-                return
+            found = self._cache(node, decorator)
+            if found is None:
+                continue
+            label, limit = found
+            # unbounded: any instance made over and over stays; bounded: the last `limit` stay, which
+            # matters only for objects made per request (each pins a request's data)
+            if self._many_instances(cls, per_request=limit is not None):
+                held = "every `self` it was called with" if limit is None else f"the last {limit} `self`s it was called with"
+                self.report(decorator.decorator, decorator=label, func=node.name.value, held=held)
+            return
 
-    def _singleton(self, cls: cst.ClassDef) -> bool:
-        """No evidence of many instances: the cache holds what would stay alive anyway."""
+    def _many_instances(self, cls: cst.ClassDef, per_request: bool) -> bool:
+        """Evidence of many instances; without it the cache holds what would stay alive anyway."""
         if self.ctx.enclosing(cst.FunctionDef, cls) is not None:
-            return False  # a class defined in a function is made again on every call
-        return not has_runtime_instances(self.ctx.project, f"{self.ctx.summary.module}.{cls.name.value}")
+            return True  # a class defined in a function is made again on every call
+        return has_runtime_instances(self.ctx.project, f"{self.ctx.summary.module}.{cls.name.value}", per_request)
 
-    def _cache_label(self, fn: cst.FunctionDef, decorator: cst.Decorator) -> Optional[str]:
+    def _cache(self, fn: cst.FunctionDef, decorator: cst.Decorator) -> Optional[Tuple[str, Optional[str]]]:
+        """``(label, limit)`` of a cache decorator: limit None when unbounded, else its ``maxsize``."""
         found = state.cache_decorator(self.ctx, decorator, self.ctx.parent(fn))
         if found is not None:
-            return found.kind
+            return found.kind, None if found.unbounded else _maxsize(decorator.decorator)
         # ``memo = lru_cache(maxsize=None)`` defined in a linted module, used as ``@memo``
         expr = decorator.decorator
         if isinstance(expr, (cst.Name, cst.Attribute)):
@@ -225,5 +248,17 @@ class Model:
                     if q.rpartition(".")[0] == self.ctx.summary.module else None)
                 if definition is not None and definition.kind == "call" and matches(
                         self.ctx.project.canonical_all(definition.callee), state.LRU_CACHE | state.CACHE):
-                    return "lru_cache"
+                    unbounded = definition.keywords.get("maxsize") == ("None",) or matches(
+                        self.ctx.project.canonical_all(definition.callee), state.CACHE)
+                    return "lru_cache", None if unbounded else "`maxsize`"
         return None
+
+
+def _maxsize(expr: cst.BaseExpression) -> str:
+    """``128`` for a bare ``@lru_cache`` / ``@lru_cache()``, the literal given, else ``maxsize``."""
+    if not isinstance(expr, cst.Call):
+        return "128"
+    for i, arg in enumerate(expr.args):
+        if (arg.keyword is not None and arg.keyword.value == "maxsize") or (arg.keyword is None and i == 0):
+            return arg.value.value if isinstance(arg.value, cst.Integer) else "`maxsize`"
+    return "128"

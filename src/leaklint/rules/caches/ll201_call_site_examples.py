@@ -1,4 +1,4 @@
-"""LL201's examples for keys that every caller in the project passes as a literal."""
+"""LL201's examples about what reaches the growth: the arguments callers pass, and which calls run."""
 
 from __future__ import annotations
 
@@ -59,6 +59,29 @@ def a():
 @app.get("/b")
 def b():
     bump("b", step=2)
+""",
+    # `isinstance(x, Cls)` in a route names the class, it does not construct it: `__init__` does not run
+    """
+from fastapi import FastAPI
+
+app = FastAPI()
+_POOL = {}
+
+
+def connect(url):
+    if url not in _POOL:
+        _POOL[url] = object()
+    return _POOL[url]
+
+
+class RemoteDict:
+    def __init__(self, url):
+        self.conn = connect(url)
+
+
+@app.get("/kind")
+def kind(state):
+    return "remote" if isinstance(state, RemoteDict) else "local"
 """,
 ]
 
