@@ -100,9 +100,16 @@ class TempFileNeverRemoved(_FileRule):
                     isinstance(call.func, cst.Attribute) and isinstance(call.func.value, cst.Name)
                     and call.func.value.value in ("self", "cls")):
                 return True
-            if any(self.ctx.project.is_project_name(n) for n in names):
+            if any(self.ctx.project.is_project_name(n) and not self._library_object_method(n) for n in names):
                 return True
         return False
+
+    def _library_object_method(self, name: str) -> bool:
+        """``logger.info`` on a module's ``logger = logging.getLogger(...)``: a library object's method."""
+        project = self.ctx.project
+        owner = project.definition(project.canonical(name.rpartition(".")[0]))
+        return owner is not None and owner.kind == "call" and bool(owner.callee) and \
+            not any(project.is_project_name(project.canonical(c)) for c in owner.callee)
 
     def _only_read_by(self, fn: cst.FunctionDef, call: cst.Call, binding: files.TempBinding) -> bool:
         """A project function that only reads the path in every slot it gets it in (``load(path)``)."""

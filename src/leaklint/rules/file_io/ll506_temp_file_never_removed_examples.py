@@ -5,7 +5,8 @@ from __future__ import annotations
 from leaklint.rule import Invalid, Valid
 from leaklint.rules.file_io._common import FILE_APP
 
-_STASH = {"app/__init__.py": "", "app/storage.py": """
+_STASH = {"app/__init__.py": "", "app/logs.py": "import logging\n\nlog = logging.getLogger(__name__)\n",
+          "app/storage.py": """
 import shutil
 import tempfile
 
@@ -60,12 +61,14 @@ _SCAN_ROUTE = """
 from fastapi import APIRouter, UploadFile
 from app.storage import stash
 from antivirus import scan_file
+from app.logs import log
 
 router = APIRouter()
 
 @router.post("/scan")
 async def scan(file: UploadFile):
     path = stash(file)
+    log.info("stashed %s", path)
     return {"infected": scan_file(path)}
 """
 
@@ -199,7 +202,7 @@ async def transcode(file: UploadFile, storage: Storage = Depends(get_storage)):
 """, files={"app/__init__.py": "", "app/storage.py": _STORAGE, "app/media.py": _MEDIA},
             path="app/routes.py", line=9, column=12, message="Temporary path from `stash()`"),
         # a helper of another module makes the file and returns its path; the route never removes it
-        Invalid(_SCAN_ROUTE, files=_STASH, path="app/routes.py", line=9, column=12,
+        Invalid(_SCAN_ROUTE, files=_STASH, path="app/routes.py", line=10, column=12,
                 message="Temporary path from `stash()` is never removed"),
         # the helper's path replaces a parameter: what ran before it (a project helper) is not a hand-over
         Invalid(FILE_APP + """
