@@ -224,7 +224,8 @@ class Model:
             # unbounded: any instance made over and over stays; bounded: the last `limit` stay, which
             # matters only for objects made per request (each pins a request's data)
             if self._many_instances(cls, per_request=limit is not None):
-                held = "every `self` it was called with" if limit is None else f"the last {limit} `self`s it was called with"
+                held = "every `self` it was called with" if limit is None else \
+                    f"the last {limit} `self`s it was called with"
                 self.report(decorator.decorator, decorator=label, func=node.name.value, held=held)
             return
 
