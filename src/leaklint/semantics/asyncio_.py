@@ -219,7 +219,10 @@ def dropped(ctx, call: cst.Call) -> Optional[Dropped]:
         index = flow.index_of(ctx, fn)
         if declared_outside(index, name) or reads_outside_done_callbacks(index, name):
             return None
-        return Dropped(f"assigned to `{name}` and never read", statement, name, None)
+        read = any(not index.is_store(n) for n in index.names(name))  # only by ``add_done_callback``
+        how = f"assigned to `{name}` and read only to add a done callback" if read else \
+            f"assigned to `{name}` and never read"
+        return Dropped(how, statement, name, None)
     return None
 
 

@@ -67,7 +67,7 @@ _background_tasks: set = set()
 async def handler(job, log_errors):
     task = asyncio.create_task(job())
     task.add_done_callback(log_errors)
-""", line=6, message="assigned to `task` and never read", fixed="""
+""", line=6, message="assigned to `task` and read only to add a done callback", fixed="""
 import asyncio
 
 _background_tasks: set = set()
