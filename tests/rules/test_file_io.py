@@ -107,3 +107,23 @@ def test_fixed_apps_import():
                             timeout=120)
     assert result.returncode == 0, result.stderr
     assert "'/upload'" in result.stdout and "'/export'" in result.stdout, result.stdout
+
+
+def test_no_fix_for_a_temp_path_a_helper_returned(tmp_path):
+    """LL505 on `FileResponse(path)` where a project helper made `path`: it may be a file or a
+    directory, so no remover is offered, and `--fix --unsafe-fixes` leaves the route as it was."""
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "__init__.py").write_text("")
+    (app / "exports.py").write_text(
+        "import tempfile\n\n\ndef render(rows):\n    fd, path = tempfile.mkstemp(suffix='.csv')\n"
+        "    with open(fd, 'w') as out:\n        out.write(str(rows))\n    return path\n")
+    route = app / "routes.py"
+    source = (
+        "from fastapi import APIRouter\nfrom fastapi.responses import FileResponse\n"
+        "from app.exports import render\n\nrouter = APIRouter()\n\n\n@router.get('/export')\n"
+        "def export():\n    path = render([1, 2])\n    return FileResponse(path)\n")
+    route.write_text(source)
+    result = leaklint("--select", "LL505", "--fix", "--unsafe-fixes", "--no-cache", str(app), cwd=tmp_path)
+    assert [f[1:] for f in findings(result.stdout)] == [(11, "LL505")], result.stdout
+    assert route.read_text() == source

@@ -7,12 +7,11 @@ from typing import Optional
 import libcst as cst
 
 from leaklint.rule import Rule
-from leaklint.semantics import files
+from leaklint.semantics import files, temp_paths
 from leaklint.semantics.flow import FunctionIndex
 from leaklint.semantics.names import matches
 
-CLEANUP_CALLS = frozenset({"remove", "unlink", "rmtree", "rmdir", "add_task", "BackgroundTask", "callback",
-                           "register", "finalize", "move", "rename", "replace", "cleanup"})
+CLEANUP_CALLS = temp_paths.REMOVING_NAMES
 
 
 class _FileRule(Rule):

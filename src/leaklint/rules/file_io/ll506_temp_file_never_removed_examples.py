@@ -57,6 +57,22 @@ def decode_and_drop(path):
         os.remove(path)
 """
 
+#: a route that gets a temp path from a typed dependency and hands it to `app.media.DECODE`
+_TRANSCODE_ROUTE = """
+from fastapi import APIRouter, Depends, UploadFile
+from app.storage import Storage, get_storage
+from app.media import DECODE
+
+router = APIRouter()
+
+@router.post("/transcode")
+async def transcode(file: UploadFile, storage: Storage = Depends(get_storage)):
+    path = storage.stash(file)
+    return {"frames": DECODE(path)}
+"""
+
+_TRANSCODE_FILES = {"app/__init__.py": "", "app/storage.py": _STORAGE, "app/media.py": _MEDIA}
+
 _SCAN_ROUTE = """
 from fastapi import APIRouter, UploadFile
 from app.storage import stash
@@ -74,18 +90,7 @@ async def scan(file: UploadFile):
 
 VALID = [
         # handed on to a project function that removes it when done
-        Valid("""
-from fastapi import APIRouter, Depends, UploadFile
-from app.storage import Storage, get_storage
-from app.media import decode_and_drop
-
-router = APIRouter()
-
-@router.post("/transcode")
-async def transcode(file: UploadFile, storage: Storage = Depends(get_storage)):
-    path = storage.stash(file)
-    return {"frames": decode_and_drop(path)}
-""", files={"app/__init__.py": "", "app/storage.py": _STORAGE, "app/media.py": _MEDIA}, path="app/routes.py"),
+        Valid(_TRANSCODE_ROUTE.replace("DECODE", "decode_and_drop"), files=_TRANSCODE_FILES, path="app/routes.py"),
         # the helper's path removed by the route, handed to a background removal, or returned on
         Valid("""
 import os
@@ -188,19 +193,8 @@ def f():
 
 INVALID = [
         # handed on to project functions that only read it (a typed dependency's method makes it)
-        Invalid("""
-from fastapi import APIRouter, Depends, UploadFile
-from app.storage import Storage, get_storage
-from app.media import decode
-
-router = APIRouter()
-
-@router.post("/transcode")
-async def transcode(file: UploadFile, storage: Storage = Depends(get_storage)):
-    path = storage.stash(file)
-    return {"frames": decode(path)}
-""", files={"app/__init__.py": "", "app/storage.py": _STORAGE, "app/media.py": _MEDIA},
-            path="app/routes.py", line=9, column=12, message="Temporary path from `stash()`"),
+        Invalid(_TRANSCODE_ROUTE.replace("DECODE", "decode"), files=_TRANSCODE_FILES,
+                path="app/routes.py", line=9, column=12, message="Temporary path from `stash()`"),
         # a helper of another module makes the file and returns its path; the route never removes it
         Invalid(_SCAN_ROUTE, files=_STASH, path="app/routes.py", line=10, column=12,
                 message="Temporary path from `stash()` is never removed"),
