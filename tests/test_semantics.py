@@ -225,6 +225,26 @@ def test_cheap_look_skips_libcst_for_files_no_rule_can_match(tmp_path):
     assert parsed["db.py"] == (True, ["LL103"])
 
 
+def test_cheap_look_of_module_containers_and_http_clients(tmp_path):
+    """LL201 parses a module only when a function grows one of its containers in place, LL105 only
+    when a per-request function makes a client other than as a `with` item; both still fire."""
+    app = "from fastapi import FastAPI\nimport httpx\n\napp = FastAPI()\nSEEN = {}\n\n"
+    mapped, facts = project(tmp_path, {
+        "reads.py": app + "@app.get('/a')\nasync def a(k: str):\n    async with httpx.AsyncClient() as c:\n"
+                          "        await c.get(k)\n    return SEEN.get(k)\n",
+        "grows.py": app + "@app.get('/b')\nasync def b(k: str):\n    SEEN[k] = 1\n",
+        "opens.py": app + "@app.get('/c')\nasync def c(k: str):\n    async with httpx.AsyncClient() as ok:\n"
+                          "        pass\n    client = httpx.AsyncClient()\n    return (await client.get(k)).text\n",
+    })
+    rules = registry.classes(registry.select(["LL105", "LL201"], [], []))
+    parsed = {}
+    for path, summary in mapped.items():
+        with open(path, "rb") as handle:
+            result = lint_source(path, handle.read(), summary, facts, rules, FixOptions())
+        parsed[path.rsplit("/", 1)[1]] = (result.parsed, [d.code for d in result.diagnostics])
+    assert parsed == {"reads.py": (False, []), "grows.py": (True, ["LL201"]), "opens.py": (True, ["LL105"])}
+
+
 def test_namespace_package_modules_resolve_across_files(tmp_path):
     """``app/socket`` has no ``__init__.py`` (PEP 420) but lives in the regular package ``app``."""
     files = {

@@ -35,11 +35,13 @@ def client_created_by(ctx, call: cst.Call) -> Optional[bool]:
     return None
 
 
-def may_create_clients(summary, project) -> bool:
+def may_create_clients(summary, project, outside_with: bool = False) -> bool:
     """Cheap look: does the module (or one function: its ``FunctionFacts`` have ``called`` too) call a
-    client constructor or a helper that returns a new client?"""
+    client constructor or a helper that returns a new client? ``outside_with`` (a function's facts
+    only): not counting the ones it calls only as a ``with`` item."""
     returns = project.ownership.returns if project.ownership is not None else {}
-    for name in summary.called:
+    called = summary.called - summary.called_only_in_with if outside_with else summary.called
+    for name in called:
         canonical = project.canonical(name)
         if canonical in CONSTRUCTORS or name in CONSTRUCTORS:
             return True

@@ -18,7 +18,7 @@ import libcst as cst
 from leaklint.semantics.flow import index_of, walk
 from leaklint.semantics.names import matches
 from leaklint.semantics.project import ProjectFacts
-from leaklint.semantics.summary import Definition, ModuleSummary
+from leaklint.semantics.summary import GROW_METHODS, Definition, ModuleSummary
 
 # -- containers ------------------------------------------------------------------------------
 
@@ -28,9 +28,6 @@ CONTAINER_CALLS = {
     "collections.Counter": "Counter", "collections.deque": "deque",
 }
 CONTAINER_LITERALS = frozenset({"dict", "list", "set"})
-#: methods that add an entry (``X.append(v)``, ``X.setdefault(k, [])``)
-GROW_METHODS = frozenset({"append", "extend", "add", "update", "setdefault", "insert", "appendleft",
-                          "extendleft", "__setitem__"})
 #: methods that remove entries: their presence anywhere means somebody bounds the container
 EVICT_METHODS = frozenset({"pop", "popitem", "clear", "remove", "discard", "popleft", "difference_update",
                            "intersection_update", "symmetric_difference_update", "__delitem__"})

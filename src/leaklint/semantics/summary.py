@@ -16,6 +16,9 @@ from leaklint.semantics.downgrade import downgrade
 from leaklint.semantics.ownership_map import Ownership, child_nodes, scan_function
 from leaklint.semantics.names import BUILTIN_NAMES, Names, import_bindings, qualify_parts
 
+#: methods that add an entry to a container (``X.append(v)``, ``X.setdefault(k, [])``)
+GROW_METHODS = frozenset({"append", "extend", "add", "update", "setdefault", "insert", "appendleft",
+                          "extendleft", "__setitem__"})
 DEPENDS_CALLEES = frozenset(
     {"fastapi.Depends", "fastapi.Security", "fastapi.params.Depends", "fastapi.params.Security",
      "fastapi.param_functions.Depends", "fastapi.param_functions.Security"}
@@ -75,6 +78,8 @@ class FunctionFacts:
     local_calls: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
     #: names the function declares ``global``
     declares_global: Set[str] = field(default_factory=set)
+    #: callees of ``called`` that this function calls only as a ``with`` item: closed by the block
+    called_only_in_with: Set[str] = field(default_factory=set)
     #: reads the ``content-length`` header (a body-size limit, with ``mentions_413``)
     reads_content_length: bool = False
 
@@ -99,6 +104,9 @@ class ModuleSummary:
     called_methods: Set[str] = field(default_factory=set)
     #: the module names HTTP 413 (``413``, ``HTTP_413_...``, ``...TOO_LARGE``): a body-size limit
     mentions_413: bool = False
+    #: names that a function grows in place (``X.append(v)``, ``X[k] = v``, ``X[k].add(v)``, ``X += [v]``):
+    #: LL201's cheap look (a module container only a function can grow is ever reported)
+    grown_in_functions: Set[str] = field(default_factory=set)
     syntax_error: Optional[Tuple[str, int, int]] = None
 
     def calls_any(self, project, names) -> bool:
@@ -194,6 +202,10 @@ class _Summariser:
         self.s = summary
         self.tree = tree
         self.module_names: Set[str] = set()
+        #: ids of the calls that are a ``with`` item (``with httpx.Client() as c:``)
+        self._with_items: Set[int] = set()
+        #: per function being walked: (callees called as a ``with`` item, callees called otherwise)
+        self._with_calls: Dict[int, Tuple[Set[str], Set[str]]] = {}
 
     # -- module level -------------------------------------------------------------------
     def run(self) -> None:
@@ -307,6 +319,14 @@ class _Summariser:
             name = node.id if isinstance(node, ast.Name) else node.attr
             if "413" in name or name.endswith("TOO_LARGE"):
                 self.s.mentions_413 = True
+            if chain and isinstance(node, ast.Attribute) and name in GROW_METHODS:
+                self._grown(node.value)
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            self._with_items.update(id(item.context_expr) for item in node.items)
+        elif chain and isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store):
+            self._grown(node)
+        elif chain and isinstance(node, ast.AugAssign):
+            self._grown(node.target)
         elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
             if chain and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                 chain[-1].local_calls[node.targets[0].id] = tuple(sorted(self._qualify(node.value.func, chain)))
@@ -317,6 +337,13 @@ class _Summariser:
                     self.s.app_state_attrs.setdefault(parts[-1], set()).update(callees)
         for child in child_nodes(node):
             self._walk(child, chain, class_path, path)
+
+    def _grown(self, target: ast.AST) -> None:
+        """``X`` of ``X``, ``X[k]`` (the target or receiver a function grows)."""
+        if isinstance(target, ast.Subscript):
+            target = target.value
+        if isinstance(target, ast.Name):
+            self.s.grown_in_functions.add(target.id)
 
     def _function(self, node, chain, class_path, path) -> None:
         fpath = f"{path}.{node.name}" if path else node.name
@@ -357,15 +384,19 @@ class _Summariser:
         facts.shadowed = {n for n in bound - declared_global if n in interesting}
         for stmt in imports:
             self._record_import(stmt, facts.imports)
-        if fpath in self.s.functions:
-            _merge(self.s.functions[fpath], facts)
-        else:
-            self.s.functions[fpath] = facts
         inner = chain + [facts]
         facts.ownership = scan_function(node, facts.params, lambda n: self._qualify(n, inner),
                                         facts.in_class is not None)
+        stored = self.s.functions.setdefault(fpath, facts)
+        if stored is not facts:
+            _merge(stored, facts)
+            inner = chain + [stored]  # the second body's calls count for the one entry too
+        self._with_calls[id(inner[-1])] = (set(), set())
         for stmt in node.body:
             self._walk(stmt, inner, None, fpath)
+        in_with, elsewhere = self._with_calls.pop(id(inner[-1]))
+        only_in_with = in_with - elsewhere
+        inner[-1].called_only_in_with = only_in_with if stored is facts else stored.called_only_in_with & only_in_with
 
     def _call(self, node: ast.Call, chain: List[FunctionFacts]) -> None:
         func = node.func
@@ -375,6 +406,7 @@ class _Summariser:
             self.s.called_methods.add(func.attr)
         if chain:
             chain[-1].called.update(callee)
+            self._with_calls[id(chain[-1])][id(node) not in self._with_items].update(callee)
             prefix = self.s.module + "."
             chain[-1].calls.update(q[len(prefix):] for q in callee if q.startswith(prefix))
         if callee & DEPENDS_CALLEES:

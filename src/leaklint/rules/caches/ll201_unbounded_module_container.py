@@ -101,7 +101,8 @@ class UnboundedModuleContainer(Rule):
     def can_fire(cls, summary, project) -> bool:
         # growth is reported in per-request code, and in functions that accumulate into a module list
         # they declare ``global`` (see leave_Module)
-        return bool(state.module_containers(summary)) and (
+        grown = summary.grown_in_functions.union(*(f.declares_global for f in summary.functions.values()))
+        return bool(grown.intersection(state.module_containers(summary))) and (
             web.has_per_request_code(summary, project) or any(f.declares_global for f in summary.functions.values()))
 
     def visit_Module(self, node: cst.Module) -> None:

@@ -66,7 +66,12 @@ class UnclosedHttpClient(Rule):
 
     @classmethod
     def can_fire(cls, summary, project) -> bool:
-        return clients.may_create_clients(summary, project) and web.has_per_request_code(summary, project)
+        # per function: one that runs per request and makes a client other than as a `with` item
+        # (``async with httpx.AsyncClient() as c:`` is closed by the block, and is never reported)
+        prefix = summary.module + "."
+        return clients.may_create_clients(summary, project) and any(
+            prefix + path in project.per_request and clients.may_create_clients(facts, project, outside_with=True)
+            for path, facts in summary.functions.items())
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         facts = self.ctx.function_facts(node)

@@ -72,13 +72,14 @@ class StartupTaskNeverCancelled(_TaskRule):
         calls = [c for c in index.all(cst.Call) if aio.quick_spawn_candidate(c)]
         if not calls:
             return
-        order = {id(n): i for i, (n, _) in enumerate(flow.walk_with_parents(node.body))}
-        yields = [order[id(y)] for y in index.all(cst.Yield) if id(y) in order]
-        first_yield = min(yields) if yields and startup else None
+        calls = [c for c in calls if c.args and aio.spawn_of(self.ctx, c, node) is not None]
+        first_yield, order = None, {}
+        if calls and startup and index.all(cst.Yield):  # a lifespan: only what runs before its `yield`
+            order = {id(n): i for i, (n, _) in enumerate(flow.walk_with_parents(node.body))}
+            yields = [order[id(y)] for y in index.all(cst.Yield) if id(y) in order]
+            first_yield = min(yields) if yields else None
         for call in calls:
             if first_yield is not None and order.get(id(call), 0) > first_yield:
-                continue
-            if aio.spawn_of(self.ctx, call, node) is None or not call.args:
                 continue
             coro = call.args[0].value
             name = self._endless_coroutine(index, coro, per_request=not startup)
