@@ -144,6 +144,30 @@ def is_whole_read(call: cst.Call) -> bool:
         isinstance(value.expression, cst.Integer)
 
 
+#: readers that decompress the stream they are given: ``read()`` of one holds all of it, decompressed
+DECOMPRESSORS = frozenset({"gzip.open", "gzip.GzipFile", "bz2.open", "bz2.BZ2File", "lzma.open", "lzma.LZMAFile"})
+
+
+def wrapped_upload(ctx, index: FunctionIndex, receiver: cst.BaseExpression, uploads: FrozenSet[str]) -> Optional[str]:
+    """``gzip.open(file.file)`` (also bound first: ``gz = gzip.open(file.file)``, ``with ... as gz``) around
+    an upload of ``uploads``: that upload's name."""
+    if isinstance(receiver, cst.Name):
+        binders = index.assignments(receiver.value)
+        if len(binders) != 1:
+            return None
+        binder = binders[0]
+        holder = index.parent.get(binder) if isinstance(binder, cst.AsName) else None
+        receiver = holder.item if isinstance(holder, cst.WithItem) else index.assigned_value(binder)
+    if not isinstance(receiver, cst.Call) or not matches(ctx.qualify(receiver.func), DECOMPRESSORS):
+        return None
+    stream = keyword(receiver, "fileobj") or (receiver.args[0] if receiver.args and receiver.args[0].keyword is None
+                                              else None)
+    value = stream.value if stream is not None else None
+    if isinstance(value, cst.Attribute) and value.attr.value == "file":
+        value = value.value
+    return value.value if isinstance(value, cst.Name) and value.value in uploads else None
+
+
 def is_path_expr(ctx, node: cst.BaseExpression) -> bool:
     """``Path(...)`` / ``Path(...) / "x"`` / ``pathlib.Path(...).resolve()``-style expressions."""
     while True:

@@ -40,7 +40,8 @@ class WholeUploadRead(_FileRule):
     (or a negative one) on a `fastapi.UploadFile` / `starlette.datastructures.UploadFile` (a
     parameter annotated so, also inside `Annotated`/`Optional`/`list[...]`, a `File(...)` default, or
     an item of `await request.form()`), in a route handler, dependency or middleware or a function of
-    the same module they call; and `await request.body()` there when the bytes are only passed on
+    the same module they call; `read()` of a decompressing reader around one (`gzip.open(file.file)`,
+    `bz2`/`lzma` alike: the decompressed size has no bound at all); and `await request.body()` there when the bytes are only passed on
     (written to a file, sent to an HTTP client, put in a response) rather than parsed.
 
     A route parameter `data: bytes = File(...)` (or `Annotated[bytes, File()]`) is reported too:
@@ -77,7 +78,7 @@ class WholeUploadRead(_FileRule):
     chunks with `shutil.copyfileobj`. It is **unsafe**: the copy now runs synchronously in the
     event loop of an `async` handler instead of in Starlette's thread pool, and it starts from the
     file's current position just like `read()` does, but a custom `UploadFile` subclass that
-    overrides `read()` is bypassed.
+    overrides `read()` is bypassed. No fix is offered for a decompressing reader.
 
     ## Known problems
     An unannotated Starlette endpoint parameter (`async def endpoint(request)`) is not known to be
@@ -175,14 +176,21 @@ class WholeUploadRead(_FileRule):
         if func.attr.value == "read":
             if not (uploads and files.is_whole_read(node)):
                 return
+            wrapped = None
             if isinstance(receiver, cst.Name) and receiver.value in uploads:
                 upload = receiver.value
             elif isinstance(receiver, cst.Attribute) and receiver.attr.value == "file" and \
                     isinstance(receiver.value, cst.Name) and receiver.value.value in uploads:
                 upload = receiver.value.value
             else:
-                return
+                upload = wrapped = files.wrapped_upload(self.ctx, index, receiver, uploads)
+                if upload is None:
+                    return
             if self._size_checked(fn, index, upload, node) or files.only_parsed(self.ctx, index, node):
+                return
+            if wrapped is not None:  # `gzip.open(file.file).read()`: the upload decompressed, all of it
+                self.report(node, expr=self.ctx.code(node), what="decompressed upload",
+                            advice="decompress it in chunks (`shutil.copyfileobj(reader, out)`) or read with a size limit")
                 return
             self.report(node, expr=self.ctx.code(node), what="upload",
                         advice=f"copy it in chunks (`shutil.copyfileobj({upload}.file, out)`) or read with a size limit",

@@ -184,4 +184,26 @@ async def store(upload, folder):
         out.write(data)
     return path
 """}, path="app/main.py", line=8, message="reads the whole upload `file` into memory"),
+    # a gzip upload decompressed whole by a helper the route calls (the decompressed size is unbounded)
+    Invalid(UPLOAD_APP + """
+import gzip
+import io
+
+def gunzip(upload: UploadFile) -> UploadFile:
+    data = gzip.open(upload.file).read()
+    return UploadFile(file=io.BytesIO(data), filename=upload.filename)
+
+@app.post("/documents")
+def documents(file: UploadFile):
+    return {"size": gunzip(file).size}
+""", line=9, column=12, message="`gzip.open(upload.file).read()` reads the whole decompressed upload"),
+    Invalid(UPLOAD_APP + """
+import bz2
+
+@app.post("/logs")
+async def logs(file: UploadFile):
+    with bz2.open(file.file) as reader:
+        text = reader.read()
+    return {"lines": text.count(b"\\n")}
+""", line=10, column=16, message="reads the whole decompressed upload"),
 ]
