@@ -5,7 +5,8 @@ with ``add_api_route``/``add_route``, declared inside an app factory or a router
 websocket handlers, dependencies (sub-dependencies too, and the closures a dependency factory
 such as ``Depends(require_role("admin"))`` returns), HTTP and pure-ASGI middleware. Edges are the
 calls of every linted module (not out of ``@lru_cache`` factories, and not calls whose result is
-memoised in a global, a container or a lazily set attribute: those run once): functions by qualified name, ``Class(...)`` to ``Class.__init__``,
+memoised in a global, a container or a lazily set attribute, or that an ASGI app makes only for the
+lifespan: those run once): functions by qualified name, ``Class(...)`` to ``Class.__init__``,
 ``self.m()`` to the method, ``x = Cls(); x.m()``, ``service.m()`` on a module-level instance,
 ``request.app.state.store.m()`` on what ``app.state.store = Store()`` holds,
 nested functions, and functions handed to a call
@@ -39,7 +40,7 @@ def _edges(project, record, summary_facts) -> Iterable[str]:
     own = record.ownership
     if record.cached:  # an ``@lru_cache`` factory runs its body once per key, not per request
         return
-    once = own.memoised - own.direct
+    once = own.run_once - own.direct
     # sorted throughout: the first path found is the one messages print, the same in every process
     names: List[str] = sorted(summary_facts.called - once)
     names += [n for n in (f"{record.module}.{c}" for c in sorted(summary_facts.calls)) if n not in once]

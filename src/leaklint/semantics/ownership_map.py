@@ -35,9 +35,10 @@ class Ownership:
     nested_calls: Set[str] = field(default_factory=set)
     instance_calls: Set[Tuple[Tuple[str, ...], str]] = field(default_factory=set)
     callbacks: Set[Tuple[str, ...]] = field(default_factory=set)
-    #: callees whose result is memoised (``_store = Store()`` under ``global``, ``cache[k] = Make()``,
-    #: ``self._x = Make()`` under an ``if``): they run once, not on every call; ``direct``: all other calls
-    memoised: Set[str] = field(default_factory=set)
+    #: callees that run once, not on every call: their result is memoised (``_store = Store()`` under
+    #: ``global``, ``cache[k] = Make()``, ``self._x = Make()`` under an ``if``), or an ASGI app calls them
+    #: only for the lifespan (``if scope["type"] == "lifespan":``); ``direct``: all other calls
+    run_once: Set[str] = field(default_factory=set)
     direct: Set[str] = field(default_factory=set)
     #: parameter index -> qualified names of its annotation (``file: UploadFile``)
     param_types: Dict[int, Tuple[str, ...]] = field(default_factory=dict)
@@ -153,7 +154,8 @@ class _Scanner:
             elif isinstance(node, ast.Call):
                 self.call_edges(node)
                 callee = self.qualify(node.func)
-                (self.out.memoised if self.memoised(node) else self.out.direct).update(callee)
+                once = self.memoised(node) or self.for_lifespan(node)
+                (self.out.run_once if once else self.out.direct).update(callee)
                 self.record_arguments(node, callee)
             elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in self.params:
                 self.out.param_uses.setdefault(self.params[node.id], []).append(self.use_of(node))
@@ -225,7 +227,9 @@ class _Scanner:
         targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
         for target in targets:
             if isinstance(target, ast.Subscript):
-                return True
+                # a cache outlives the call; a parameter or local (``files[i] = convert(f)``) does not
+                base = target.value
+                return not (isinstance(base, ast.Name) and (base.id in self.params or base.id in self.stored))
             if isinstance(target, ast.Name) and target.id in self.declared_global:
                 return True
             if isinstance(target, ast.Attribute):
@@ -234,6 +238,17 @@ class _Scanner:
                     node = self.parents[node]
                     if isinstance(node, ast.If):
                         return True
+        return False
+
+    def for_lifespan(self, call: ast.Call) -> bool:
+        """Inside ``if scope["type"] == "lifespan":`` / ``if message["type"] == "lifespan.startup":``: an
+        ASGI app's startup and shutdown, which run once per process, not per request."""
+        node: ast.AST = call
+        while node in self.parents and node is not self.fn:
+            parent = self.parents[node]
+            if isinstance(parent, ast.If) and node in parent.body and _is_lifespan_test(parent.test):
+                return True
+            node = parent
         return False
 
     # -- values ---------------------------------------------------------------------------
@@ -394,6 +409,16 @@ class _Scanner:
                 names = self.qualify(arg)
                 if names:
                     self.out.callbacks.add(tuple(sorted(names)))
+
+
+def _is_lifespan_test(test: ast.expr) -> bool:
+    """``x["type"] == "lifespan"`` (or ``"lifespan.startup"``...), either way round."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = (test.left, test.comparators[0])
+    constant = next((s.value for s in sides if isinstance(s, ast.Constant) and isinstance(s.value, str)), "")
+    return constant.split(".")[0] == "lifespan" and any(
+        isinstance(s, ast.Subscript) and isinstance(s.slice, ast.Constant) and s.slice.value == "type" for s in sides)
 
 
 def _annotation_parts(annotation: Optional[ast.expr]) -> List[ast.expr]:

@@ -83,6 +83,24 @@ class RemoteDict:
 def kind(state):
     return "remote" if isinstance(state, RemoteDict) else "local"
 """,
+    # a pure ASGI app does its setup only for the lifespan: once per process, not per request
+    """
+_exporters = []
+
+
+def start_exporters(config):
+    _exporters.append(config)
+
+
+class Telemetry:
+    def __init__(self, app, config):
+        self.app, self.config = app, config
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "lifespan":
+            start_exporters(self.config)
+        await self.app(scope, receive, send)
+""",
 ]
 
 INVALID = [
@@ -131,4 +149,24 @@ def visit(agent, request):
 def index(request: Request):
     visit("unknown", request)
 """, line=8, message="grows on every request in `remember`"),
+    # the same ASGI app, growing the list for every HTTP request
+    Invalid("""
+_seen_paths = []
+
+
+def record(scope):
+    _seen_paths.append(scope["path"])
+
+
+class Telemetry:
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "lifespan":
+            pass
+        elif scope["type"] == "http":
+            record(scope)
+        await self.app(scope, receive, send)
+""", line=5, message="grows on every request in `record`"),
 ]
