@@ -4,7 +4,7 @@ in ``ll501_whole_upload_read_valid_examples``."""
 from __future__ import annotations
 
 from leaklint.rule import Invalid
-from leaklint.rules.file_io.ll501_whole_upload_read_valid_examples import UPLOAD_APP, VALID
+from leaklint.rules.file_io.ll501_whole_upload_read_valid_examples import UPLOAD_APP, VALID as _VALID
 
 __all__ = ["INVALID", "VALID"]
 
@@ -209,4 +209,27 @@ async def logs(file: UploadFile):
         text = reader.read()
     return {"lines": text.count(b"\\n")}
 """, line=10, column=16, message="reads the whole decompressed upload"),
+]
+
+VALID = _VALID + [
+    # decompressed in chunks; a gzip file of the server's own; a decompressed upload parsed as JSON
+    UPLOAD_APP + """
+import gzip
+import shutil
+
+@app.post("/restore")
+def restore(file: UploadFile):
+    with gzip.open(file.file) as reader, open("/tmp/restore", "wb") as out:
+        shutil.copyfileobj(reader, out)
+    with gzip.open("/srv/seed.gz") as seed:
+        return {"seed": len(seed.read())}
+""",
+    UPLOAD_APP + """
+import gzip
+import json
+
+@app.post("/events")
+def events(file: UploadFile):
+    return json.loads(gzip.open(file.file).read())
+""",
 ]

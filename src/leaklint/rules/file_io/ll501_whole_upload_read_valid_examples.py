@@ -296,24 +296,4 @@ import yaml
 def safe_load(text):
     return yaml.load(text, Loader=yaml.CSafeLoader)
 """}, path="app/main.py"),
-    # decompressed in chunks; a gzip file of the server's own; a decompressed upload parsed as JSON
-    UPLOAD_APP + """
-import gzip
-import shutil
-
-@app.post("/restore")
-def restore(file: UploadFile):
-    with gzip.open(file.file) as reader, open("/tmp/restore", "wb") as out:
-        shutil.copyfileobj(reader, out)
-    with gzip.open("/srv/seed.gz") as seed:
-        return {"seed": len(seed.read())}
-""",
-    UPLOAD_APP + """
-import gzip
-import json
-
-@app.post("/events")
-def events(file: UploadFile):
-    return json.loads(gzip.open(file.file).read())
-""",
 ]
