@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
@@ -24,8 +24,8 @@ class _InstanceCache:
     path: str  # the class's dotted path in its module
     attr: str
     kind: str
-    #: first growth outside ``__init__``: (node, method)
-    growth: Optional[Tuple[cst.CSTNode, cst.FunctionDef]] = None
+    #: growth outside ``__init__``, in source order: (node, method)
+    growths: List[Tuple[cst.CSTNode, cst.FunctionDef]] = field(default_factory=list)
     managed: bool = False  # evicted, reassigned, size-checked or handed elsewhere
 
 
@@ -141,9 +141,9 @@ class GrowingInstanceCache(Rule):
                     continue  # filling or resetting it while constructing is bounded
                 if use.kind in ("evict", "escape"):
                     entry.managed = True
-                elif use.kind == "grow" and entry.growth is None and not state.constant_key(use.node) \
+                elif use.kind == "grow" and not state.constant_key(use.node) \
                         and not state.lazily_initialised(n, me, parents):
-                    entry.growth = (use.node, method)
+                    entry.growths.append((use.node, method))
         self.candidates.extend(found.values())
 
     def leave_Module(self, original_node: cst.Module) -> None:
@@ -158,9 +158,8 @@ class GrowingInstanceCache(Rule):
                 for callee in d.callee:
                     instances_of.setdefault(project.canonical(callee), set()).add(name)
         for entry in self.candidates:
-            if entry.managed or entry.growth is None:
+            if entry.managed or not entry.growths:
                 continue
-            node, method = entry.growth
             cls_name = entry.cls.name.value
             qualified = self.ctx.project.canonical(prefix + cls_name)
             why = "module-level instance" if qualified in module_level else None
@@ -170,17 +169,25 @@ class GrowingInstanceCache(Rule):
                 why = "cached factory"
             if why is None:
                 continue
-            if state.is_registration_function(method) or any(
-                    f"{prefix}{i}.{method.name.value}" in self.import_time for i in instances_of.get(qualified, ())):
+            # the first growth in a method that runs per request (one grown at import, at startup or
+            # by a job is registration, not a leak; another method may still grow it per request)
+            per_request = [(node, method) for node, method in entry.growths
+                           if not self._registration(method, prefix, instances_of.get(qualified, ()))
+                           and f"{prefix}{entry.path}.{method.name.value}" in project.per_request]
+            if not per_request:
                 continue
+            node, method = per_request[0]
             method_name = f"{prefix}{entry.path}.{method.name.value}"
-            if method_name not in self.ctx.project.per_request:
-                continue  # grown at import, at startup or by a job: registration, not a leak
             listener = bool(LISTENER_NAMES.search(entry.attr) or LISTENER_NAMES.search(method.name.value))
             advice = ("add an unsubscribe path or hold them in a `weakref.WeakSet`" if listener
                       else "evict entries or use a bounded cache (`cachetools.LRUCache` / `TTLCache`)")
             self.report(node, attr=entry.attr, cls=cls_name, method=method.name.value, why=why, advice=advice,
                         path=request_path(self.ctx.project, method_name))
+
+
+    def _registration(self, method: cst.FunctionDef, prefix: str, instances: Set[str]) -> bool:
+        return state.is_registration_function(method) or any(
+            f"{prefix}{i}.{method.name.value}" in self.import_time for i in instances)
 
 
 def _self_name(fn: cst.FunctionDef) -> Optional[str]:

@@ -256,4 +256,27 @@ class RateBook:
                            "@app.get('/')\ndef index(client: str, book: RateBook = Depends(get_book)):\n"
                            "    book.hit(client)\n"},
         path="app/book.py", line=6, column=9, message="(cached factory)"),
+    # the first method that grows it runs at startup only; a later one grows it on every request
+    Invalid("""
+import asyncio
+from fastapi import FastAPI
+
+class TurnGate:
+    def __init__(self):
+        self._cancel = {}
+
+    def preload(self, names):
+        for name in names:
+            self._cancel[name] = asyncio.Event()
+
+    def cancel(self, thread_id):
+        self._cancel[thread_id] = asyncio.Event()
+
+gate = TurnGate()
+app = FastAPI()
+
+@app.post("/threads/{thread_id}/cancel")
+def cancel(thread_id: str):
+    gate.cancel(thread_id)
+""", line=13, column=9, message="`self._cancel` of `TurnGate` only grows, in `cancel`"),
 ]
