@@ -19,6 +19,7 @@ from leaklint.semantics.names import BUILTIN_NAMES, Names, import_bindings, qual
 #: methods that add an entry to a container (``X.append(v)``, ``X.setdefault(k, [])``)
 GROW_METHODS = frozenset({"append", "extend", "add", "update", "setdefault", "insert", "appendleft",
                           "extendleft", "__setitem__"})
+
 DEPENDS_CALLEES = frozenset(
     {"fastapi.Depends", "fastapi.Security", "fastapi.params.Depends", "fastapi.params.Security",
      "fastapi.param_functions.Depends", "fastapi.param_functions.Security"}
@@ -339,7 +340,7 @@ class _Summariser:
             self._walk(child, chain, class_path, path)
 
     def _grown(self, target: ast.AST) -> None:
-        """``X`` of ``X``, ``X[k]`` (the target or receiver a function grows)."""
+        """Record the name ``X`` that a function grows through ``X`` or ``X[k]``."""
         if isinstance(target, ast.Subscript):
             target = target.value
         if isinstance(target, ast.Name):

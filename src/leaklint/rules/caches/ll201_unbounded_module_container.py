@@ -101,9 +101,10 @@ class UnboundedModuleContainer(Rule):
     def can_fire(cls, summary, project) -> bool:
         # growth is reported in per-request code, and in functions that accumulate into a module list
         # they declare ``global`` (see leave_Module)
-        grown = summary.grown_in_functions.union(*(f.declares_global for f in summary.functions.values()))
+        declared = set().union(*(f.declares_global for f in summary.functions.values()))
+        grown = summary.grown_in_functions | declared
         return bool(grown.intersection(state.module_containers(summary))) and (
-            web.has_per_request_code(summary, project) or any(f.declares_global for f in summary.functions.values()))
+            bool(declared) or web.has_per_request_code(summary, project))
 
     def visit_Module(self, node: cst.Module) -> None:
         self.containers: Dict[str, _Container] = {

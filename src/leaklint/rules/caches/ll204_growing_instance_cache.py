@@ -184,7 +184,6 @@ class GrowingInstanceCache(Rule):
             self.report(node, attr=entry.attr, cls=cls_name, method=method.name.value, why=why, advice=advice,
                         path=request_path(self.ctx.project, method_name))
 
-
     def _registration(self, method: cst.FunctionDef, prefix: str, instances: Set[str]) -> bool:
         return state.is_registration_function(method) or any(
             f"{prefix}{i}.{method.name.value}" in self.import_time for i in instances)

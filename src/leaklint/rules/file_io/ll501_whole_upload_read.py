@@ -41,8 +41,9 @@ class WholeUploadRead(_FileRule):
     parameter annotated so, also inside `Annotated`/`Optional`/`list[...]`, a `File(...)` default, or
     an item of `await request.form()`), in a route handler, dependency or middleware or a function of
     the same module they call; `read()` of a decompressing reader around one (`gzip.open(file.file)`,
-    `bz2`/`lzma` alike: the decompressed size has no bound at all); and `await request.body()` there when the bytes are only passed on
-    (written to a file, sent to an HTTP client, put in a response) rather than parsed.
+    `bz2`/`lzma` alike: the decompressed size has no bound at all); and `await request.body()` there
+    when the bytes are only passed on (written to a file, sent to an HTTP client, put in a response)
+    rather than parsed.
 
     A route parameter `data: bytes = File(...)` (or `Annotated[bytes, File()]`) is reported too:
     FastAPI reads the whole upload into that `bytes` object before the handler runs. A read after
@@ -189,8 +190,8 @@ class WholeUploadRead(_FileRule):
             if self._size_checked(fn, index, upload, node) or files.only_parsed(self.ctx, index, node):
                 return
             if wrapped is not None:  # `gzip.open(file.file).read()`: the upload decompressed, all of it
-                self.report(node, expr=self.ctx.code(node), what="decompressed upload",
-                            advice="decompress it in chunks (`shutil.copyfileobj(reader, out)`) or read with a size limit")
+                self.report(node, expr=self.ctx.code(node), what="decompressed upload", advice=(
+                    "decompress it in chunks (`shutil.copyfileobj(reader, out)`) or read with a size limit"))
                 return
             self.report(node, expr=self.ctx.code(node), what="upload",
                         advice=f"copy it in chunks (`shutil.copyfileobj({upload}.file, out)`) or read with a size limit",
