@@ -217,3 +217,18 @@ def test_a_cached_result_takes_the_name_this_run_gives_the_file(project):
     again = _cli(project / "sub", "../app")
     assert "results 0 hit" not in again.stderr
     assert again.stdout == first.stdout.replace("app/", "../app/")
+
+
+def test_a_caller_elsewhere_changing_what_it_passes_is_seen(tmp_path):
+    """LL202 in ``cards.py`` depends on what ``routes.py`` passes: literals bound the cache, request
+    data does not. The callee's file did not change; its cached result must not be reused."""
+    cards = "from functools import cache\n\n\n@cache\ndef card(name):\n    return {'name': name}\n"
+    literal = "from app.cards import card\n\n\ndef home():\n    return card('home')\n"
+    traffic = "from app.cards import card\n\n\ndef home(name):\n    return card(name)\n"
+    write(tmp_path, {"pyproject.toml": "[tool.leaklint]\n", "app/__init__.py": "", "app/cards.py": cards,
+                     "app/routes.py": literal})
+    assert [f[2] for f in _run(tmp_path)[0]] == []
+    (tmp_path / "app" / "routes.py").write_text(traffic)
+    found, _ = _run(tmp_path)
+    assert found == _run(tmp_path, cache=False)[0]
+    assert [(f[0], f[2]) for f in found] == [(os.path.join("app", "cards.py"), "LL202")]

@@ -259,3 +259,29 @@ def test_package_in_a_namespace_folder_resolves_under_both_names(tmp_path):
     assert "db.engines.make_engine" in facts.per_request
     result = runner()(".", cwd=tmp_path)
     assert [f for f in findings(result.stdout) if f[2] == "LL104"] == [("engines.py", 5, "LL104")], result.stdout
+
+
+def test_package_under_a_namespace_folder_inside_a_regular_package(tmp_path):
+    """``app/tasks/chat/`` without ``__init__.py`` between the regular ``app.tasks`` and the regular
+    ``streaming`` package: the project imports ``app.tasks.chat.streaming.engines``."""
+    files = {
+        "app/__init__.py": "",
+        "app/tasks/__init__.py": "",
+        "app/tasks/chat/streaming/__init__.py": "",
+        "app/tasks/chat/streaming/engines.py": (
+            "from sqlalchemy import create_engine\n\n\ndef make_engine(url):\n"
+            "    return create_engine(url)\n"),
+        "app/routes.py": (
+            "from fastapi import FastAPI\n"
+            "from app.tasks.chat.streaming.engines import make_engine\n\n"
+            "app = FastAPI()\n\n\n"
+            "@app.get('/items')\n"
+            "def items():\n"
+            "    return str(make_engine('sqlite://').url)\n"),
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    facts = project(tmp_path, files)[1]
+    assert facts.canonical("app.tasks.chat.streaming.engines.make_engine") == "streaming.engines.make_engine"
+    assert "streaming.engines.make_engine" in facts.per_request

@@ -8,8 +8,9 @@ digest of file F covers, for F's module and every project module F's names resol
 - the module's content hash (its definitions, imports and functions come from it);
 - the facts the reduce phase derives for the module's names from the *whole* project: ownership
   (returns/yields/factories/releases/borrows/parsers), per-request reachability with the request
-  path messages print, route/dependency/lifespan roles, which other modules import or instantiate
-  its names, and its classes' base chains.
+  path messages print, route/dependency/lifespan roles, which of its functions' parameters get
+  only literals from every caller, which other modules import or instantiate its names, and its
+  classes' base chains.
 
 So an edit of ``db.py`` changes the digest of ``db.py`` and of the modules that import from it,
 and nothing else, unless it changes a derived fact of another module (a helper there now returns
@@ -23,6 +24,7 @@ from collections import defaultdict
 from typing import Dict, Iterable, List, Optional, Sequence, Set
 
 from leaklint.cache import digest
+from leaklint.semantics import call_arguments
 from leaklint.semantics.project import ProjectFacts
 from leaklint.semantics.summary import ModuleSummary
 
@@ -72,6 +74,8 @@ def _derived_facts(project: ProjectFacts, modules: _Modules) -> Dict[str, List[s
             add(name, f"parser:{name}")
     for name in project.per_request:
         add(name, f"per-request:{name}:{_chain(project, name)}")
+    for name, bounded in call_arguments.bounded_parameters(project).items():
+        add(name, f"bounded-by-callers:{name}:{bounded}")
     for label in ("dependencies", "endpoints", "lifespans", "dependency_factories"):
         for name in getattr(project, label):
             add(name, f"{label}:{name}")

@@ -33,7 +33,7 @@ def _callers(project) -> Callers:
 
 def _called_elsewhere(project) -> FrozenSet[str]:
     """Functions others may call with anything: framework entry points, callbacks, module-level calls."""
-    handed = {project.canonical(n) for r in project.functions.values() for g in r.ownership.callbacks for n in g}
+    handed = state._MEMO.get(project, "handed", _handed)
     module_level = {project.canonical(c) for m in project.modules.values() for d in m.definitions.values()
                     if d.kind in ("call", "alias") for c in d.callee}
     return frozenset(handed | module_level | set(project.root_labels) | project.dependencies | project.endpoints)
@@ -45,6 +45,42 @@ def literal_parameter(project, function: str, index: int) -> bool:
     callers = state._MEMO.get(project, "callers", _callers)
     elsewhere = state._MEMO.get(project, "called-elsewhere", _called_elsewhere)
     return _literal_only(project, callers, elsewhere, function, index, {})
+
+
+def called_only_at_import(project, function: str) -> bool:
+    """Module-level code calls ``function`` and nothing else can: no project function calls it, it is
+    no entry point, callback or alias. It runs once per import, with whatever arguments it gets
+    (``{(_compile(p), m): h for p, m, h in ROUTES}``)."""
+    if function not in project.called_at_import:
+        return False
+    callers = state._MEMO.get(project, "callers", _callers)
+    aliased = state._MEMO.get(project, "aliased", _aliased)
+    handed = state._MEMO.get(project, "handed", _handed)
+    return not callers.get(function) and function not in aliased and function not in handed and \
+        function not in project.root_labels and function not in project.dependencies and \
+        function not in project.endpoints
+
+
+def bounded_parameters(project) -> Dict[str, Tuple[bool, ...]]:
+    """Per function that something calls: ``called_only_at_import``, then ``literal_parameter`` per
+    parameter. What the result cache keys a module's findings on: a caller elsewhere changing what
+    it passes changes them."""
+    callers = state._MEMO.get(project, "callers", _callers)
+    out: Dict[str, Tuple[bool, ...]] = {}
+    for name in set(callers) | (project.called_at_import & set(project.functions)):
+        params = project.functions[name].params
+        out[name] = (called_only_at_import(project, name),
+                     *(literal_parameter(project, name, i) for i in range(len(params))))
+    return out
+
+
+def _handed(project) -> FrozenSet[str]:
+    return frozenset(project.canonical(n) for r in project.functions.values() for g in r.ownership.callbacks for n in g)
+
+
+def _aliased(project) -> FrozenSet[str]:
+    return frozenset(project.canonical(c) for m in project.modules.values() for d in m.definitions.values()
+                     if d.kind == "alias" for c in d.callee)
 
 
 def _literal_only(project, callers: Callers, elsewhere, function: str, index: int,

@@ -97,6 +97,9 @@ _INSPECTING = frozenset({"builtins.isinstance", "builtins.issubclass", "builtins
                          "typing.cast", "inspect.signature", "inspect.iscoroutinefunction",
                          "asyncio.iscoroutinefunction", "dataclasses.fields", "typing.get_type_hints"})
 _MKSTEMP = frozenset({"tempfile.mkstemp"})
+#: module-level names whose attributes change with every request
+_REQUEST_PROXIES = ("flask.request", "flask.g", "flask.session", "quart.request", "quart.g", "quart.session",
+                    "starlette_context.context", "contextvars")
 
 
 class _Scanner:
@@ -190,11 +193,23 @@ class _Scanner:
         return slots
 
     def argument_kind(self, value: ast.expr) -> str:
-        if _constant(value):
+        if _constant(value) or self.fixed_value(value):
             return "="
         if isinstance(value, ast.Name) and value.id in self.params and value.id not in self.stored:
             return f"p{self.params[value.id]}"
         return "?"
+
+    def fixed_value(self, value: ast.expr) -> bool:
+        """A module-level or imported name, or an attribute of one (``settings.model_name``,
+        ``sys.stdout``, ``Color.RED``): as many values as the code base and its configuration
+        hold, not one per request. Request proxies (``flask.request.args``) are not fixed."""
+        root = value
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if not isinstance(root, ast.Name) or root.id in self.params or root.id in self.stored:
+            return False
+        names = self.qualify(root)
+        return bool(names) and not any(n == p or n.startswith(p + ".") for n in names for p in _REQUEST_PROXIES)
 
     def missing_parameter(self, call: ast.Call) -> Optional[int]:
         """The parameter whose absence this call stands in for: ``p or CALL``, ``CALL if p is None

@@ -29,6 +29,8 @@ class ProjectFacts:
     endpoints: Set[str] = field(default_factory=set)
     #: functions passed as ``FastAPI(lifespan=...)`` / ``Starlette(lifespan=...)``
     lifespans: Set[str] = field(default_factory=set)
+    #: functions some module-level code calls (``app = cached_app(...)``): canonical names
+    called_at_import: Set[str] = field(default_factory=set)
     #: functions called in ``Depends(factory(...))``: the closures they define are dependencies
     dependency_factories: Set[str] = field(default_factory=set)
     #: every function of the project (``module.Class.method``) -> what the reduce phase needs of it
@@ -73,6 +75,7 @@ class ProjectFacts:
                 facts.endpoints.update(facts.canonical(q) for q in candidates)
             for candidates in s.dependency_factories:
                 facts.dependency_factories.update(facts.canonical(q) for q in candidates)
+            facts.called_at_import.update(facts.canonical(q) for q in s.called_at_import)
             for attr, callees in s.app_state_attrs.items():
                 facts.app_state.setdefault(attr, set()).update(facts.canonical(q) for q in callees)
             for definition in s.definitions.values():
@@ -172,7 +175,17 @@ def _namespace_names(summary: ModuleSummary, has_init: Dict[str, bool], levels: 
     for _ in range(levels):
         folder = os.path.dirname(folder)
         name = os.path.basename(folder)
-        if not name.isidentifier() or package(folder):
+        if not name.isidentifier():
+            break
+        if package(folder):
+            # the namespace folder sits in a regular package (``app/tasks/chat/streaming/`` with
+            # ``app/tasks/__init__.py`` but no ``chat/__init__.py``): that package's own name
+            # leads, and it is the name the project imports the module by
+            outer = []
+            while package(folder) and os.path.basename(folder).isidentifier():
+                folder, part = os.path.split(folder)
+                outer.insert(0, part)
+            names.append(".".join(outer + [prefix]))
             break
         prefix = f"{name}.{prefix}"
         names.append(prefix)

@@ -401,29 +401,37 @@ SMALL_DOMAIN_ANNOTATIONS = frozenset({"builtins.bool", "builtins.type", "typing.
 CLASS_PARAMS = frozenset({"cls", "klass", "mcs"})
 
 
-def small_domain_parameters(ctx, fn: cst.FunctionDef, scope: Optional[cst.CSTNode], skip_first: bool) -> bool:
-    """Every argument is a flag, a class, a callable or a ``Literal``: the key space is the code base's.
+def _small_domain_parameter(ctx, param: cst.Param, scope: Optional[cst.CSTNode]) -> bool:
+    """A flag, a class, a callable or a ``Literal``: the key space is the code base's.
 
     (``@cache def fields(model: type[Model])`` holds one entry per model class, not per request.)
     """
-    params = list(fn.params.posonly_params) + list(fn.params.params) + list(fn.params.kwonly_params)
-    if skip_first:
-        params = params[1:]
-    if isinstance(fn.params.star_arg, cst.Param) or fn.params.star_kwarg is not None or not params:
+    if param.name.value in CLASS_PARAMS:
+        return True
+    if param.annotation is None:
         return False
-    for param in params:
-        if param.name.value in CLASS_PARAMS:
-            continue
-        if param.annotation is None:
-            return False
-        expr = param.annotation.annotation
-        if isinstance(expr, cst.Subscript):
-            expr = expr.value
-        if isinstance(expr, cst.Name) and expr.value in ("bool", "type"):
-            continue
-        if not matches(ctx.qualify(expr, scope), SMALL_DOMAIN_ANNOTATIONS):
-            return False
-    return True
+    expr = param.annotation.annotation
+    if isinstance(expr, cst.Subscript):
+        expr = expr.value
+    if isinstance(expr, cst.Name) and expr.value in ("bool", "type"):
+        return True
+    return matches(ctx.qualify(expr, scope), SMALL_DOMAIN_ANNOTATIONS)
+
+
+def bounded_by_callers(ctx, fn: cst.FunctionDef, scope: Optional[cst.CSTNode], skip_first: bool) -> bool:
+    """Only module-level code calls ``fn``, or every parameter is a small domain by its annotation or
+    gets only literals and configuration from every call in the project (``getfqdn()``,
+    ``signer(settings.jwt_ttl)``)."""
+    from leaklint.semantics.call_arguments import called_only_at_import, literal_parameter
+
+    qualified = ctx.qualified_function_name(fn)
+    if called_only_at_import(ctx.project, qualified):
+        return True
+    if isinstance(fn.params.star_arg, cst.Param) or fn.params.star_kwarg is not None:
+        return False
+    params = list(fn.params.posonly_params) + list(fn.params.params) + list(fn.params.kwonly_params)
+    return all(_small_domain_parameter(ctx, param, scope) or literal_parameter(ctx.project, qualified, index)
+               for index, param in enumerate(params) if not (skip_first and index == 0))
 
 
 ENUM_BASES = frozenset({"enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag", "enum.IntFlag"})

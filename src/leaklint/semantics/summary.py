@@ -108,6 +108,8 @@ class ModuleSummary:
     #: names that a function grows in place (``X.append(v)``, ``X[k] = v``, ``X[k].add(v)``, ``X += [v]``):
     #: LL201's cheap look (a module container only a function can grow is ever reported)
     grown_in_functions: Set[str] = field(default_factory=set)
+    #: qualified names called by module-level code (class bodies, decorators, comprehensions): at import
+    called_at_import: Set[str] = field(default_factory=set)
     syntax_error: Optional[Tuple[str, int, int]] = None
 
     def calls_any(self, project, names) -> bool:
@@ -410,6 +412,8 @@ class _Summariser:
             self._with_calls[id(chain[-1])][id(node) not in self._with_items].update(callee)
             prefix = self.s.module + "."
             chain[-1].calls.update(q[len(prefix):] for q in callee if q.startswith(prefix))
+        else:
+            self.s.called_at_import.update(callee)
         if callee & DEPENDS_CALLEES:
             target = node.args[0] if node.args else next(
                 (k.value for k in node.keywords if k.arg == "dependency"), None)

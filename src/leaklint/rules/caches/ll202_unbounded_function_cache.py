@@ -7,8 +7,9 @@ from typing import Optional, Tuple
 import libcst as cst
 
 from leaklint.diagnostics import Applicability
-from leaklint.rule import Fix, FixAvailability, ImportSpec, Invalid
+from leaklint.rule import Fix, FixAvailability, ImportSpec
 from leaklint.rules.caches._common import _CacheRule
+from leaklint.rules.caches.ll202_unbounded_function_cache_examples import INVALID, VALID
 from leaklint.semantics import state
 from leaklint.semantics.names import matches
 
@@ -53,145 +54,8 @@ class UnboundedFunctionCache(_CacheRule):
     fix_title = "Bound the cache with `lru_cache(maxsize=128)`"
     fix_availability = FixAvailability.SOMETIMES
 
-    valid = [
-        # zero-argument factory: one entry
-        """
-from functools import lru_cache, cache
-
-@lru_cache(maxsize=None)
-def get_settings():
-    return {}
-
-@cache
-def get_engine():
-    return object()
-""",
-        # bounded
-        """
-import functools
-
-@functools.lru_cache(maxsize=256)
-def parse(text: str):
-    return text.split()
-
-@functools.lru_cache
-def parse2(text: str):
-    return text.split()
-""",
-        # a local `cache` that is not functools.cache
-        """
-def cache(fn):
-    return fn
-
-@cache
-def compute(x):
-    return x
-""",
-        # classmethod with only `cls`: one entry per class
-        """
-from functools import cache
-
-class Model:
-    @classmethod
-    @cache
-    def schema(cls):
-        return {}
-""",
-        # flags, classes and callables: bounded by the code base
-        """
-from functools import cache
-from typing import Callable, Literal, Type
-
-@cache
-def parser(strict: bool = False, mode: Literal["a", "b"] = "a"):
-    return object()
-
-@cache
-def fields(model: Type[object], hook: Callable[[], None]):
-    return []
-
-@cache
-def flag(kind: type[int]):
-    return kind
-""",
-        # instance methods are LL203's
-        """
-from functools import cache
-
-class Repo:
-    @cache
-    def find(self, key):
-        return key
-""",
-    ]
-    invalid = [
-        Invalid("""
-from functools import lru_cache
-
-@lru_cache(maxsize=None)
-def permissions(user_id: int):
-    return {user_id}
-""", line=3, column=2, message="`lru_cache(maxsize=None)` on `permissions`", fixed="""
-from functools import lru_cache
-
-@lru_cache(maxsize=128)
-def permissions(user_id: int):
-    return {user_id}
-"""),
-        Invalid("""
-import functools as ft
-
-@ft.cache
-def resolve(host, port=80):
-    return (host, port)
-""", line=3, message="`cache` on `resolve`", fixed="""
-import functools as ft
-
-@ft.lru_cache(maxsize=128)
-def resolve(host, port=80):
-    return (host, port)
-"""),
-        Invalid("""
-from functools import cache as memo
-
-@memo  # per user
-def lookup(*keys):
-    return keys
-""", line=3, fixed="""
-from functools import lru_cache, cache as memo
-
-@lru_cache(maxsize=128)  # per user
-def lookup(*keys):
-    return keys
-"""),
-        Invalid("""
-from functools import lru_cache
-
-class Users:
-    @staticmethod
-    @lru_cache(None, typed=True)
-    def by_email(email):
-        return email
-""", line=5, fixed="""
-from functools import lru_cache
-
-class Users:
-    @staticmethod
-    @lru_cache(maxsize=128, typed=True)
-    def by_email(email):
-        return email
-"""),
-        # the decorator is re-exported by another linted module
-        Invalid("""
-from app.util import memoize
-
-@memoize
-def fetch(url):
-    return url
-""", files={"app/__init__.py": "", "app/util.py": "from functools import cache as memoize\n"},
-            path="app/client.py", line=3),
-    ]
-
+    valid = VALID
+    invalid = INVALID
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if not node.decorators:
@@ -205,7 +69,7 @@ def fetch(url):
             if cls is not None and not is_static and not is_class:
                 return  # instance method: LL203
             skip_first = cls is not None and is_class
-            if not state.takes_arguments(node, skip_first) or state.small_domain_parameters(
+            if not state.takes_arguments(node, skip_first) or state.bounded_by_callers(
                     self.ctx, node, self.ctx.parent(node), skip_first):
                 return
             label = "cache" if found.kind == "cache" else (
