@@ -39,6 +39,35 @@ async def fetch(*, kind: str, build):
 VALID = [
     # the key is forwarded from a parameter that every caller, in another module, passes as a literal
     Valid(_ROSTERS, files={"app/__init__.py": "", "app/routes.py": _ROSTER_ROUTES}, path="app/rosters.py"),
+    # every caller passes configuration: one semaphore per configured provider
+    """
+import asyncio
+
+from fastapi import FastAPI
+
+from app.config import settings
+
+app = FastAPI()
+_limits = {}
+
+
+def limiter(provider):
+    if provider not in _limits:
+        _limits[provider] = asyncio.Semaphore(4)
+    return _limits[provider]
+
+
+@app.post("/complete")
+async def complete():
+    async with limiter(settings.default_provider):
+        return {}
+
+
+@app.post("/embed")
+async def embed():
+    async with limiter(settings.embedding_provider):
+        return {}
+""",
     # positional literals, and a tuple of a literal with a literal-only parameter
     """
 from fastapi import FastAPI

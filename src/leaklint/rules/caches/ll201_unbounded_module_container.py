@@ -77,16 +77,17 @@ class UnboundedModuleContainer(Rule):
     or `collections.deque(maxlen=...)` for a history list.
 
     ## Known problems
-    Only growth reached per request (through calls in any linted module) is reported, so
-    registries filled while code is imported (decorators, module-level calls,
-    `__init_subclass__`) are never reported. Keys from a bounded domain are not growth: literals,
-    parameters typed `Literal[...]`, `bool` or an `Enum`, and one entry per tenant-level entity
+    Only growth reached per request (through calls in any linted module) is reported, so registries
+    filled while code is imported (decorators, module-level calls, `__init_subclass__`) are never
+    reported. Keys from a bounded domain are not growth: literals, parameters typed `Literal[...]`,
+    `bool` or an `Enum`, parameters that every caller in the project fills with a literal or
+    configuration (`settings.x`, a module constant), and one entry per tenant-level entity
     (`X[organization_id] = v`, `X[workspace_id] += 1`: keys named for an organisation, tenant,
-    workspace, team, account, company or namespace, the entry replaced rather than appended to).
-    A key bounded by other configuration (a model name checked against the configured list) is
-    still reported. A container imported by
-    another linted module, passed to a function, returned or aliased is assumed to be managed
-    elsewhere. Uses through `import module; module.X` in other modules are not seen.
+    workspace, team, account, company or namespace, the entry replaced rather than appended to). A
+    key bounded by other configuration (a model name checked against the configured list) is still
+    reported. A container imported by another linted module, passed to a function, returned or
+    aliased is assumed to be managed elsewhere. Uses through `import module; module.X` in other
+    modules are not seen.
     """
 
     code = "LL201"

@@ -25,7 +25,10 @@ class UnboundedFunctionCache(_CacheRule):
     Called with request data (ids, query strings, tokens), it grows with traffic and never shrinks.
     A zero-argument function (the `get_settings()` idiom) holds a single entry and is not reported,
     nor is a function whose every argument is a `bool`, a class (`type[...]`, `cls`), a `Callable`
-    or a `Literal[...]`: its keys are bounded by the code base.
+    or a `Literal[...]`: its keys are bounded by the code base. The project's calls count too: a
+    function that only module-level code calls (compiling a route table once), or whose every
+    caller passes literals and configuration (`settings.jwt_ttl`, a module constant, `sys.stdout`)
+    for each argument, holds as many entries as the code base spells out.
 
     ## Example
     ```python
@@ -46,6 +49,11 @@ class UnboundedFunctionCache(_CacheRule):
     `functools` when needed). It is **unsafe**: entries are now evicted, so the function runs again
     for evicted arguments; code that relies on getting the *same object* back for an argument (a
     per-key singleton) behaves differently. An unused `cache` import may be left behind.
+
+    ## Known problems
+    A public function of a library is judged by the calls the linted code makes; callers outside
+    it may pass anything. A module-level object whose attributes change per request is taken for
+    configuration, except the known request proxies (`flask.request`, `flask.g`, ...).
     """
 
     code = "LL202"

@@ -202,7 +202,7 @@ def warm():
     Invalid("""
 from functools import lru_cache
 
-from flask import request
+from flask import g
 
 
 @lru_cache(maxsize=None)
@@ -211,6 +211,6 @@ def search(term):
 
 
 def view():
-    return search(request.args["q"])
+    return search(g.query_text)
 """, line=6),
 ]
