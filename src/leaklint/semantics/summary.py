@@ -207,6 +207,7 @@ class _Summariser:
         self.module_names: Set[str] = set()
         #: ids of the calls that are a ``with`` item (``with httpx.Client() as c:``)
         self._with_items: Set[int] = set()
+        self._in_lambda = 0  # depth of module-level lambdas around the node being walked
         #: per function being walked: (callees called as a ``with`` item, callees called otherwise)
         self._with_calls: Dict[int, Tuple[Set[str], Set[str]]] = {}
 
@@ -338,6 +339,12 @@ class _Summariser:
                 if parts is not None and len(parts) >= 3 and parts[-3:-1] == ["app", "state"]:
                     callees = self._qualify(node.value.func, chain)
                     self.s.app_state_attrs.setdefault(parts[-1], set()).update(callees)
+        if isinstance(node, ast.Lambda) and not chain:  # its calls run when it is called, not at import
+            self._in_lambda += 1
+            for child in child_nodes(node):
+                self._walk(child, chain, class_path, path)
+            self._in_lambda -= 1
+            return
         for child in child_nodes(node):
             self._walk(child, chain, class_path, path)
 
@@ -412,7 +419,7 @@ class _Summariser:
             self._with_calls[id(chain[-1])][id(node) not in self._with_items].update(callee)
             prefix = self.s.module + "."
             chain[-1].calls.update(q[len(prefix):] for q in callee if q.startswith(prefix))
-        else:
+        elif not self._in_lambda:
             self.s.called_at_import.update(callee)
         if callee & DEPENDS_CALLEES:
             target = node.args[0] if node.args else next(

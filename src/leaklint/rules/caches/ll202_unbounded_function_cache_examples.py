@@ -213,4 +213,16 @@ def search(term):
 def view():
     return search(g.query_text)
 """, line=6),
+    # a module-level lambda calls it whenever the lambda runs, not once at import
+    Invalid("""
+from functools import cache
+
+
+@cache
+def render(path):
+    return path.upper()
+
+
+handler = lambda request: render(request.path)
+""", line=4),
 ]
