@@ -1,4 +1,4 @@
-"""HTTP clients (httpx, aiohttp, requests, urllib3): which calls make a new one.
+"""HTTP clients (httpx, aiohttp, requests, urllib3, OpenAI/Anthropic SDKs): which calls make one.
 
 A client owns a connection pool (and, for aiohttp, a connector with open sockets); the resource
 table names the constructors, and the ownership summaries add the project's own helpers that
@@ -11,27 +11,31 @@ from typing import Optional
 
 import libcst as cst
 
-from leaklint.semantics.resources import DEFAULT_TABLE
+from leaklint.semantics.resources import ASYNC_SDK_CLIENTS, DEFAULT_TABLE, SDK_CLIENTS, SHARED_POOL_KEYWORD
 
 KIND = DEFAULT_TABLE.kind("http-client")
 CONSTRUCTORS = KIND.acquire | KIND.async_acquire
 RELEASE_METHODS = frozenset({"close", "aclose"})
 
 
-def client_created_by(ctx, call: cst.Call) -> Optional[bool]:
-    """``is_async`` when ``call`` makes a new HTTP client, else None."""
+SYNC, ASYNC, EITHER = "sync", "async", "either"
+
+
+def client_created_by(ctx, call: cst.Call) -> Optional[str]:
+    """``SYNC``/``ASYNC`` when ``call`` makes a new HTTP client (``EITHER``: a helper that returns
+    one flavour or the other by argument), else None."""
     callee = ctx.qualify(call.func)
-    if not callee:
+    if not callee or callee & (SDK_CLIENTS | ASYNC_SDK_CLIENTS) and _given_a_pool(call):
         return None
     if callee & KIND.async_acquire:
-        return True
+        return ASYNC
     if callee & KIND.acquire:
-        return False
+        return SYNC
     ownership = ctx.project.ownership
     for name in callee:
         found = ownership.returns.get(name) if ownership is not None else None
         if found is not None and found[0] == "http-client":
-            return found[1]
+            return EITHER if found[1] is None else ASYNC if found[1] else SYNC
     return None
 
 
@@ -49,3 +53,10 @@ def may_create_clients(summary, project, outside_with: bool = False) -> bool:
         if found is not None and found[0] == "http-client":
             return True
     return False
+
+
+def _given_a_pool(call: cst.Call) -> bool:
+    """``AsyncOpenAI(http_client=app_client)``: the SDK client uses a pool someone else owns and
+    closes (a new one made in the call, ``http_client=httpx.AsyncClient()``, is still its own)."""
+    return any(arg.keyword is not None and arg.keyword.value == SHARED_POOL_KEYWORD and
+               not isinstance(arg.value, cst.Call) for arg in call.args)

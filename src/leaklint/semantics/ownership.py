@@ -25,7 +25,8 @@ from leaklint.semantics.resources import (BORROWING_CALLS, DEFAULT_TABLE, DOCUME
                                           ResourceTable)
 
 #: (kind name, is_async)
-Acquired = Tuple[str, bool]
+#: (kind, is_async); is_async is None for a helper that returns either flavour
+Acquired = Tuple[str, Optional[bool]]
 CACHE_DECORATORS = frozenset({"functools.lru_cache", "functools.cache", "functools.cached_property",
                               "async_lru.alru_cache", "cachetools.cached", "aiocache.cached"})
 
@@ -200,8 +201,11 @@ class _Closure:
                                         (self.facts.factories, own.returns, self.factory),
                                         (self.facts.yields, own.yields if record.is_generator else (), self.acquired)):
                 if qualified not in table:
-                    found = next((a for a in (pick(v, record) for v in values) if a is not None), None)
-                    if found is not None:
+                    found_all = [a for a in (pick(v, record) for v in values) if a is not None]
+                    if found_all:
+                        found = found_all[0]
+                        if any(a[0] == found[0] and a[1] != found[1] for a in found_all):
+                            found = (found[0], None)  # sync or async by argument: ``get_client(is_async)``
                         table[qualified] = found
                         changed = True
         released: Set[int] = set(self.facts.releases.get(qualified, ()))

@@ -28,9 +28,19 @@ class ResourceKind:
     primary_release: str = ""
 
 
+#: API SDK clients: each builds its own httpx connection pool unless handed one (``http_client=``);
+#: one per request grows memory and sockets (openai-python issue 874), ``close()`` releases it
+SDK_CLIENTS = frozenset({"openai.OpenAI", "openai.Client", "openai.AzureOpenAI", "anthropic.Anthropic",
+                         "anthropic.Client", "anthropic.AnthropicBedrock", "anthropic.AnthropicVertex"})
+ASYNC_SDK_CLIENTS = frozenset({"openai.AsyncOpenAI", "openai.AsyncClient", "openai.AsyncAzureOpenAI",
+                               "anthropic.AsyncAnthropic", "anthropic.AsyncClient",
+                               "anthropic.AsyncAnthropicBedrock", "anthropic.AsyncAnthropicVertex"})
+#: the keyword that hands an SDK client a pool it does not own
+SHARED_POOL_KEYWORD = "http_client"
 HTTP_CLIENTS = frozenset({"httpx.Client", "requests.Session", "requests.sessions.Session", "requests.session",
-                          "urllib3.PoolManager", "urllib3.poolmanager.PoolManager"})
-ASYNC_HTTP_CLIENTS = frozenset({"httpx.AsyncClient", "aiohttp.ClientSession", "aiohttp.client.ClientSession"})
+                          "urllib3.PoolManager", "urllib3.poolmanager.PoolManager"}) | SDK_CLIENTS
+ASYNC_HTTP_CLIENTS = frozenset({"httpx.AsyncClient", "aiohttp.ClientSession",
+                                "aiohttp.client.ClientSession"}) | ASYNC_SDK_CLIENTS
 FILE_OPENERS = frozenset({"builtins.open", "io.open", "codecs.open", "os.fdopen", "gzip.open", "bz2.open",
                           "lzma.open", "tarfile.open", "zipfile.ZipFile", "tempfile.TemporaryFile",
                           "tempfile.SpooledTemporaryFile"})

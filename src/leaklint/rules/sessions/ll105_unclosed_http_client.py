@@ -8,6 +8,7 @@ import libcst as cst
 
 from leaklint.diagnostics import Applicability
 from leaklint.rule import Fix, FixAvailability, Rule
+from leaklint.rules.sessions import ll105_sdk_client_examples as sdk
 from leaklint.rules.sessions.ll105_unclosed_http_client_examples import INVALID, VALID
 from leaklint.semantics import clients, flow, obligations
 from leaklint.semantics import fastapi as web
@@ -17,7 +18,8 @@ from leaklint.semantics.flow import FunctionIndex
 class UnclosedHttpClient(Rule):
     """## What it does
     Finds an HTTP client (`httpx.Client`/`AsyncClient`, `aiohttp.ClientSession`, `requests.Session`,
-    `urllib3.PoolManager`, or a project helper that returns a new one) created in code that runs per
+    `urllib3.PoolManager`, an OpenAI or Anthropic SDK client that is not handed a pool with
+    `http_client=`, or a project helper that returns a new one) created in code that runs per
     request - a route, a dependency, a middleware or anything they call, in any module - and not
     closed on every path: no `with`/`async with`, no `close()`/`aclose()` in a `finally`, and not
     handed to an owner. A client used inline (`await httpx.AsyncClient().get(url)`) is never closed,
@@ -61,8 +63,8 @@ class UnclosedHttpClient(Rule):
     fix_title = "Use the client in a `with` block"
     fix_availability = FixAvailability.SOMETIMES
     family = "sessions"
-    valid = VALID
-    invalid = INVALID
+    valid = VALID + sdk.VALID
+    invalid = INVALID + sdk.INVALID
 
     @classmethod
     def can_fire(cls, summary, project) -> bool:
@@ -81,21 +83,21 @@ class UnclosedHttpClient(Rule):
         index = flow.index_of(self.ctx, node)
         dependency = web.roles_of(self.ctx, node).dependency  # FastAPI closes only what a generator yields
         for call in index.all(cst.Call):
-            is_async = clients.client_created_by(self.ctx, call)
-            if is_async is None:
+            flavour = clients.client_created_by(self.ctx, call)
+            if flavour is None:
                 continue
             name = flow.assigned_name(index, call)
             if name is None:
                 if self._used_inline(index, call):
-                    self._report(node, call, is_async, self.ctx.code(call.func) + "()", "never closed", None)
+                    self._report(node, call, flavour, self.ctx.code(call.func) + "()", "never closed", None)
                 elif dependency and isinstance(index.parent.get(call), cst.Return):
-                    self._report(node, call, is_async, self.ctx.code(call.func) + "()",
+                    self._report(node, call, flavour, self.ctx.code(call.func) + "()",
                                  f"returned by the dependency `{node.name.value}`: nobody closes it", None)
                 continue
             if len(index.assignments(name)) != 1 or obligations.managed_by_with(self.ctx, index, call, name):
                 continue
             if dependency and any(isinstance(index.parent.get(load), cst.Return) for load in index.loads(name)):
-                self._report(node, call, is_async, name,
+                self._report(node, call, flavour, name,
                              f"returned by the dependency `{node.name.value}`: nobody closes it", None)
                 continue
             if obligations.hands_over(self.ctx, index, name):
@@ -104,7 +106,8 @@ class UnclosedHttpClient(Rule):
             if obligations.covers_every_path(index, closes):
                 continue
             problem = "closed only on the happy path" if closes else "never closed"
-            self._report(node, call, is_async, name, problem, self._fix(node, index, call, name, is_async))
+            fix = None if flavour == clients.EITHER else self._fix(node, index, call, name, flavour == clients.ASYNC)
+            self._report(node, call, flavour, name, problem, fix)
 
     @staticmethod
     def _used_inline(index: FunctionIndex, call: cst.Call) -> bool:
@@ -113,8 +116,8 @@ class UnclosedHttpClient(Rule):
         return isinstance(parent, cst.Attribute) and parent.value is call and \
             parent.attr.value not in clients.RELEASE_METHODS and isinstance(index.parent.get(parent), cst.Call)
 
-    def _report(self, fn, call, is_async: bool, var: str, problem: str, fix: Optional[Fix]) -> None:
-        keyword = "async with" if is_async else "with"
+    def _report(self, fn, call, flavour: str, var: str, problem: str, fix: Optional[Fix]) -> None:
+        keyword = {clients.ASYNC: "async with", clients.SYNC: "with"}.get(flavour, "with` / `async with")
         self.report(call, var=var, problem=problem, keyword=keyword, path=web.request_path(self.ctx, fn), fix=fix)
 
     def _fix(self, fn: cst.FunctionDef, index: FunctionIndex, call: cst.Call, name: str,

@@ -1,0 +1,122 @@
+"""LL105's examples for API SDK clients (OpenAI, Anthropic): each one builds its own connection pool."""
+
+from __future__ import annotations
+
+from leaklint.rule import Invalid
+
+_PROVIDERS = {"app/__init__.py": "", "app/providers.py": """
+import httpx
+import openai
+
+
+def llm_client(base_url, is_async=True):
+    if is_async:
+        return openai.AsyncOpenAI(base_url=base_url, http_client=httpx.AsyncClient(timeout=30))
+    return openai.OpenAI(base_url=base_url)
+"""}
+
+VALID = [
+    # one pool for the application, handed to the SDK client made per request: the app closes it
+    """
+import httpx
+from fastapi import FastAPI, Request
+from openai import AsyncOpenAI
+
+app = FastAPI()
+
+
+@app.on_event("startup")
+async def open_pool():
+    app.state.http = httpx.AsyncClient(timeout=60)
+
+
+@app.post("/complete")
+async def complete(request: Request, prompt: str):
+    client = AsyncOpenAI(api_key=request.headers["x-key"], http_client=request.app.state.http)
+    reply = await client.completions.create(model="m", prompt=prompt)
+    return reply.model_dump()
+""",
+    # a helper that builds the SDK client over the pool it is given
+    """
+import httpx
+from fastapi import FastAPI
+from openai import AsyncOpenAI
+
+app = FastAPI()
+POOL = httpx.AsyncClient()
+
+
+def tenant_client(key, pool):
+    return AsyncOpenAI(api_key=key, http_client=pool)
+
+
+@app.get("/models")
+async def models(key: str):
+    client = tenant_client(key, POOL)
+    return [m.id for m in (await client.models.list()).data]
+""",
+    # closed by the block, and one client made once for the process
+    """
+from anthropic import Anthropic
+from fastapi import FastAPI
+from openai import AsyncOpenAI
+
+app = FastAPI()
+shared = AsyncOpenAI()
+
+
+@app.post("/summarise")
+def summarise(text: str):
+    with Anthropic() as client:
+        return client.messages.create(model="m", max_tokens=64, messages=[{"role": "user", "content": text}])
+
+
+@app.post("/embed")
+async def embed(text: str):
+    return (await shared.embeddings.create(model="e", input=text)).model_dump()
+""",
+]
+
+INVALID = [
+    # a new SDK client per request: its own httpx pool, never closed (openai-python issue 874)
+    Invalid("""
+from fastapi import FastAPI
+from openai import AsyncOpenAI
+
+app = FastAPI()
+
+
+@app.post("/embed")
+async def embed(text: str, key: str):
+    client = AsyncOpenAI(api_key=key)
+    result = await client.embeddings.create(model="e", input=text)
+    return result.model_dump()
+""", line=9, message="HTTP client `client` is created per request and never closed (POST /embed): use `async with`",
+        fixed="""
+from fastapi import FastAPI
+from openai import AsyncOpenAI
+
+app = FastAPI()
+
+
+@app.post("/embed")
+async def embed(text: str, key: str):
+    async with AsyncOpenAI(api_key=key) as client:
+        result = await client.embeddings.create(model="e", input=text)
+        return result.model_dump()
+"""),
+    # a helper that returns a sync or an async client by argument: no fix, both keywords named
+    Invalid("""
+from fastapi import FastAPI
+
+from app.providers import llm_client
+
+app = FastAPI()
+
+
+@app.get("/models")
+async def models(base_url: str):
+    client = llm_client(base_url, is_async=True)
+    return [m.id for m in (await client.models.list()).data]
+""", files=_PROVIDERS, path="app/routes.py", line=10, message="use `with` / `async with` or one shared client"),
+]
