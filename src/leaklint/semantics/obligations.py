@@ -102,8 +102,9 @@ def _captured(index: FunctionIndex, name: str) -> bool:
     return False
 
 
-def hands_over(ctx, index: FunctionIndex, name: str) -> bool:
-    """Does the local ``name`` move to another owner anywhere in the function?"""
+def hands_over(ctx, index: FunctionIndex, name: str, yield_keeps: bool = False) -> bool:
+    """Does the local ``name`` move to another owner anywhere in the function? ``yield_keeps``: the
+    function's caller is FastAPI or a ``with`` statement, which take what it yields without closing it."""
     if _captured(index, name):
         return True
     for load in index.loads(name):
@@ -117,6 +118,8 @@ def hands_over(ctx, index: FunctionIndex, name: str) -> bool:
         if passed is not None:
             if passed_to(ctx, *passed) == "own":
                 return True
+            continue
+        if yield_keeps and isinstance(parent, cst.Yield):
             continue
         if isinstance(parent, _OWNER_POSITIONS + (cst.Arg,)):
             return True

@@ -9,10 +9,14 @@ import libcst as cst
 from leaklint.diagnostics import Applicability
 from leaklint.rule import Fix, FixAvailability, Rule
 from leaklint.rules.sessions import ll105_sdk_client_examples as sdk
+from leaklint.rules.sessions import ll105_yielded_client_examples as yielded
 from leaklint.rules.sessions.ll105_unclosed_http_client_examples import INVALID, VALID
-from leaklint.semantics import clients, flow, obligations
+from leaklint.semantics import clients, flow, obligations, state
 from leaklint.semantics import fastapi as web
 from leaklint.semantics.flow import FunctionIndex
+
+
+CONTEXT_MANAGERS = frozenset({"contextlib.contextmanager", "contextlib.asynccontextmanager"})
 
 
 class UnclosedHttpClient(Rule):
@@ -23,7 +27,9 @@ class UnclosedHttpClient(Rule):
     request - a route, a dependency, a middleware or anything they call, in any module - and not
     closed on every path: no `with`/`async with`, no `close()`/`aclose()` in a `finally`, and not
     handed to an owner. A client used inline (`await httpx.AsyncClient().get(url)`) is never closed,
-    and neither is one a dependency *returns* (FastAPI runs cleanup only for what a generator yields).
+    and neither is one a dependency *returns* (FastAPI runs cleanup only for what a generator yields)
+    nor one a generator dependency or a `@contextmanager` yields without closing it after the
+    `yield` (neither FastAPI nor the `with` statement closes what it is given).
 
     ## Why is this bad?
     Every client owns a connection pool with open sockets, TLS state and buffers. Dropped without a
@@ -63,8 +69,8 @@ class UnclosedHttpClient(Rule):
     fix_title = "Use the client in a `with` block"
     fix_availability = FixAvailability.SOMETIMES
     family = "sessions"
-    valid = VALID + sdk.VALID
-    invalid = INVALID + sdk.INVALID
+    valid = VALID + sdk.VALID + yielded.VALID
+    invalid = INVALID + sdk.INVALID + yielded.INVALID
 
     @classmethod
     def can_fire(cls, summary, project) -> bool:
@@ -82,6 +88,7 @@ class UnclosedHttpClient(Rule):
             return  # the function's own calls (map facts) make no client: nothing to index
         index = flow.index_of(self.ctx, node)
         dependency = web.roles_of(self.ctx, node).dependency  # FastAPI closes only what a generator yields
+        keeper = self._yield_keeper(node, dependency)
         for call in index.all(cst.Call):
             flavour = clients.client_created_by(self.ctx, call)
             if flavour is None:
@@ -93,6 +100,9 @@ class UnclosedHttpClient(Rule):
                 elif dependency and isinstance(index.parent.get(call), cst.Return):
                     self._report(node, call, flavour, self.ctx.code(call.func) + "()",
                                  f"returned by the dependency `{node.name.value}`: nobody closes it", None)
+                elif keeper and isinstance(index.parent.get(call), cst.Yield):
+                    self._report(node, call, flavour, self.ctx.code(call.func) + "()",
+                                 f"yielded by {keeper}, which never closes it", None)
                 continue
             if len(index.assignments(name)) != 1 or obligations.managed_by_with(self.ctx, index, call, name):
                 continue
@@ -100,14 +110,28 @@ class UnclosedHttpClient(Rule):
                 self._report(node, call, flavour, name,
                              f"returned by the dependency `{node.name.value}`: nobody closes it", None)
                 continue
-            if obligations.hands_over(self.ctx, index, name):
+            yielded = keeper is not None and any(isinstance(index.parent.get(n), cst.Yield) for n in index.loads(name))
+            if obligations.hands_over(self.ctx, index, name, yield_keeps=keeper is not None):
                 continue
             closes = obligations.release_calls(self.ctx, index, name, clients.RELEASE_METHODS)
             if obligations.covers_every_path(index, closes):
                 continue
-            problem = "closed only on the happy path" if closes else "never closed"
+            problem = "closed only on the happy path" if closes else \
+                f"yielded by {keeper}, which never closes it" if yielded else "never closed"
             fix = None if flavour == clients.EITHER else self._fix(node, index, call, name, flavour == clients.ASYNC)
             self._report(node, call, flavour, name, problem, fix)
+
+    def _yield_keeper(self, fn: cst.FunctionDef, dependency: bool) -> Optional[str]:
+        """A generator whose caller takes what it yields and never closes it: a FastAPI dependency
+        or a ``@contextmanager``; how messages name it."""
+        facts = self.ctx.function_facts(fn)
+        if facts is None or not facts.is_generator:
+            return None
+        if dependency:
+            return f"the dependency `{fn.name.value}`"
+        if state.decorated_with(self.ctx, fn, CONTEXT_MANAGERS):
+            return f"the context manager `{fn.name.value}`"
+        return None
 
     @staticmethod
     def _used_inline(index: FunctionIndex, call: cst.Call) -> bool:
