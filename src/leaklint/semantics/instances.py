@@ -61,3 +61,31 @@ def constructed_per_request(project: ProjectFacts) -> FrozenSet[str]:
 def _is_class(project: ProjectFacts, name: str) -> bool:
     definition = project.definition(name)
     return definition is not None and definition.kind == "class"
+
+
+#: methods by which an object releases what it holds (callers that use them are not followed)
+RELEASING_METHODS = frozenset({"close", "aclose", "__exit__", "__aexit__", "__del__", "shutdown", "dispose",
+                               "cleanup", "stop", "teardown", "disconnect"})
+#: bases that add no such method
+_PLAIN_BASES = frozenset({"builtins.object", "abc.ABC", "typing.Generic", "typing.Protocol", "pydantic.BaseModel",
+                          "enum.Enum"})
+
+
+def may_release_what_it_holds(project: ProjectFacts, cls: str) -> bool:
+    """Does ``cls`` or one of its bases define a release method (``close``, ``__aexit__``, ...)? A
+    base that is not a linted class may, unless it is a plain one (``object``, ``BaseModel``)."""
+    seen, stack = set(), [project.canonical(cls)]
+    while stack:
+        current = stack.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        if any(f"{current}.{method}" in project.functions for method in RELEASING_METHODS):
+            return True
+        definition = project.definition(current)
+        if definition is None or definition.kind != "class":
+            if current not in _PLAIN_BASES and current != project.canonical(cls):
+                return True
+            continue
+        stack.extend(project.canonical(base) for base in definition.bases)
+    return False

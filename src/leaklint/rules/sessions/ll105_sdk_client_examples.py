@@ -1,8 +1,9 @@
-"""LL105's examples for API SDK clients (OpenAI, Anthropic): each one builds its own connection pool."""
+"""LL105's examples for API SDK clients (OpenAI, Anthropic), which build their own connection pool, and
+for clients kept on an object made per request."""
 
 from __future__ import annotations
 
-from leaklint.rule import Invalid
+from leaklint.rule import Invalid, Valid
 
 _PROVIDERS = {"app/__init__.py": "", "app/providers.py": """
 import httpx
@@ -75,6 +76,48 @@ def summarise(text: str):
 async def embed(text: str):
     return (await shared.embeddings.create(model="e", input=text)).model_dump()
 """,
+    # kept on an object that closes it, on one made once, and on one whose base class closes it
+    Valid("""
+import httpx
+from fastapi import FastAPI
+from openai import OpenAI
+
+from app.base import Closing
+
+app = FastAPI()
+
+
+class Exporter:
+    def __init__(self):
+        self.http = httpx.Client()
+
+    def close(self):
+        self.http.close()
+
+
+class Advisor:
+    def __init__(self):
+        self.client = OpenAI()
+
+
+class Mirror(Closing):
+    def __init__(self):
+        self.http = httpx.Client()
+
+
+ADVISOR = Advisor()
+
+
+@app.post("/export")
+def export():
+    exporter, mirror = Exporter(), Mirror()
+    try:
+        return [exporter.http.get("/a").status_code, mirror.http.get("/b").status_code, ADVISOR.client]
+    finally:
+        exporter.close()
+        mirror.close()
+""", files={"app/__init__.py": "", "app/base.py": "class Closing:\n    def close(self):\n        self.http.close()\n"},
+        path="app/routes.py"),
 ]
 
 INVALID = [
@@ -119,4 +162,25 @@ async def models(base_url: str):
     client = llm_client(base_url, is_async=True)
     return [m.id for m in (await client.models.list()).data]
 """, files=_PROVIDERS, path="app/routes.py", line=10, message="use `with` / `async with` or one shared client"),
+    # a service made per request keeps a client it never closes
+    Invalid("""
+from fastapi import FastAPI
+from openai import OpenAI
+
+app = FastAPI()
+
+
+class Suggester:
+    def __init__(self, tenant):
+        self.tenant = tenant
+        self.client = OpenAI()
+
+    def suggest(self, text):
+        return self.client.completions.create(model="m", prompt=text)
+
+
+@app.post("/suggest")
+def suggest(tenant: str, text: str):
+    return Suggester(tenant).suggest(text).model_dump()
+""", line=10, message="`self.client` is created per request and kept on the instance, and no method of `Suggester` closes it"),
 ]
