@@ -14,8 +14,7 @@ import ast
 from dataclasses import dataclass, field
 from typing import Callable, Dict, FrozenSet, List, Optional, Set, Tuple
 
-from leaklint.semantics.resources import (ASYNC_SDK_CLIENTS, DOCUMENT_PARSERS, IN_MEMORY_BUFFERS, OWNING_CALLS,
-                                          SDK_CLIENTS, SHARED_POOL_KEYWORD)
+from leaklint.semantics.resources import DOCUMENT_PARSERS, IN_MEMORY_BUFFERS, OWNING_CALLS, SHARED_POOL_KEYWORDS
 
 Names = FrozenSet[str]
 #: ("call", callee) | ("call-of-call", inner callee) | ("next", generator function) | ("param", (index,))
@@ -98,7 +97,6 @@ _INSPECTING = frozenset({"builtins.isinstance", "builtins.issubclass", "builtins
                          "typing.cast", "inspect.signature", "inspect.iscoroutinefunction",
                          "asyncio.iscoroutinefunction", "dataclasses.fields", "typing.get_type_hints"})
 _MKSTEMP = frozenset({"tempfile.mkstemp"})
-_SDK_CLIENTS = SDK_CLIENTS | ASYNC_SDK_CLIENTS
 #: module-level names whose attributes change with every request
 _REQUEST_PROXIES = ("flask.request", "flask.g", "flask.session", "quart.request", "quart.g", "quart.session",
                     "starlette_context.context", "contextvars")
@@ -308,8 +306,8 @@ class _Scanner:
             if isinstance(value.func, ast.Call):
                 return [("call-of-call", tuple(sorted(self.qualify(value.func.func))))]
             callee = self.qualify(value.func)
-            if callee & _SDK_CLIENTS and any(k.arg == SHARED_POOL_KEYWORD and not isinstance(k.value, ast.Call)
-                                             for k in value.keywords):
+            if any(k.arg in SHARED_POOL_KEYWORDS and callee & SHARED_POOL_KEYWORDS[k.arg] and
+                   not isinstance(k.value, ast.Call) for k in value.keywords):
                 return []  # ``OpenAI(http_client=shared)``: the pool is the shared client's, not this one's
             if callee & _NEXT and value.args and isinstance(value.args[0], ast.Call):
                 return [("next", tuple(sorted(self.qualify(value.args[0].func))))]

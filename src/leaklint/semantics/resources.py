@@ -17,7 +17,7 @@ from leaklint.semantics import sqlalchemy as sa
 
 @dataclass(frozen=True)
 class ResourceKind:
-    name: str  # "session", "connection", "engine", "file", "temp-path", "http-client", or a user's kind
+    name: str  # "session", "connection", "engine", "file", "temp-path", "http-client", "redis-client", or a user's
     label: str  # how messages name it: "Session", "HTTP client"
     acquire: FrozenSet[str]  # qualified names of the calls that create one
     release: FrozenSet[str]  # method names that release it (``close``); for temp paths, remover functions
@@ -35,12 +35,21 @@ SDK_CLIENTS = frozenset({"openai.OpenAI", "openai.Client", "openai.AzureOpenAI",
 ASYNC_SDK_CLIENTS = frozenset({"openai.AsyncOpenAI", "openai.AsyncClient", "openai.AsyncAzureOpenAI",
                                "anthropic.AsyncAnthropic", "anthropic.AsyncClient",
                                "anthropic.AsyncAnthropicBedrock", "anthropic.AsyncAnthropicVertex"})
-#: the keyword that hands an SDK client a pool it does not own
-SHARED_POOL_KEYWORD = "http_client"
 HTTP_CLIENTS = frozenset({"httpx.Client", "requests.Session", "requests.sessions.Session", "requests.session",
                           "urllib3.PoolManager", "urllib3.poolmanager.PoolManager"}) | SDK_CLIENTS
 ASYNC_HTTP_CLIENTS = frozenset({"httpx.AsyncClient", "aiohttp.ClientSession",
                                 "aiohttp.client.ClientSession"}) | ASYNC_SDK_CLIENTS
+#: Redis clients: each builds its own connection pool unless handed one (``connection_pool=``)
+REDIS_CLIENTS = frozenset({"redis.Redis", "redis.StrictRedis", "redis.client.Redis", "redis.client.StrictRedis",
+                           "redis.from_url", "redis.Redis.from_url", "redis.StrictRedis.from_url",
+                           "redis.client.Redis.from_url"})
+ASYNC_REDIS_CLIENTS = frozenset({"redis.asyncio.Redis", "redis.asyncio.StrictRedis", "redis.asyncio.client.Redis",
+                                 "redis.asyncio.from_url", "redis.asyncio.Redis.from_url",
+                                 "redis.asyncio.client.Redis.from_url", "aioredis.Redis", "aioredis.StrictRedis",
+                                 "aioredis.from_url", "aioredis.Redis.from_url"})
+#: per constructor family, the keyword that hands it a pool it does not own
+SHARED_POOL_KEYWORDS = {"http_client": SDK_CLIENTS | ASYNC_SDK_CLIENTS,
+                        "connection_pool": REDIS_CLIENTS | ASYNC_REDIS_CLIENTS}
 FILE_OPENERS = frozenset({"builtins.open", "io.open", "codecs.open", "os.fdopen", "gzip.open", "bz2.open",
                           "lzma.open", "tarfile.open", "zipfile.ZipFile", "tempfile.TemporaryFile",
                           "tempfile.SpooledTemporaryFile"})
@@ -57,6 +66,7 @@ BUILTIN_KINDS: Tuple[ResourceKind, ...] = (
     ResourceKind("file", "File", FILE_OPENERS, frozenset({"close"})),
     ResourceKind("temp-path", "Temporary path", TEMP_PATHS, PATH_REMOVERS),
     ResourceKind("http-client", "HTTP client", HTTP_CLIENTS, frozenset({"close"}), ASYNC_HTTP_CLIENTS),
+    ResourceKind("redis-client", "Redis client", REDIS_CLIENTS, frozenset({"close"}), ASYNC_REDIS_CLIENTS),
     # not a leak by itself: tracked so that a helper returning a whole body in memory is known (LL504)
     ResourceKind("buffer", "In-memory buffer", frozenset({"io.BytesIO", "io.StringIO"}), frozenset({"close"})),
 )

@@ -1,5 +1,5 @@
-"""LL105's examples for API SDK clients (OpenAI, Anthropic), which build their own connection pool, and
-for clients kept on an object made per request."""
+"""LL105's examples for API SDK clients (OpenAI, Anthropic) and Redis clients, which build their own
+connection pool, and for clients kept on an object made per request."""
 
 from __future__ import annotations
 
@@ -118,6 +118,27 @@ def export():
         mirror.close()
 """, files={"app/__init__.py": "", "app/base.py": "class Closing:\n    def close(self):\n        self.http.close()\n"},
         path="app/routes.py"),
+    # Redis: a client over the application's pool, one closed by `async with`, one made once
+    """
+import redis
+import redis.asyncio as aioredis
+from fastapi import FastAPI
+
+app = FastAPI()
+POOL = redis.ConnectionPool.from_url("redis://cache")
+CACHE = aioredis.from_url("redis://cache")
+
+
+@app.get("/hits")
+def hits():
+    return redis.Redis(connection_pool=POOL).incr("hits")
+
+
+@app.get("/seen/{key}")
+async def seen(key: str):
+    async with aioredis.from_url("redis://cache") as client:
+        return [await client.exists(key), await CACHE.exists(key)]
+""",
 ]
 
 INVALID = [
@@ -183,4 +204,29 @@ class Suggester:
 def suggest(tenant: str, text: str):
     return Suggester(tenant).suggest(text).model_dump()
 """, line=10, message="`self.client` is created per request and kept on the instance, and no method of `Suggester` closes it"),
+    # a Redis client per request: a new connection pool each time, never closed
+    Invalid("""
+from fastapi import FastAPI
+from redis import Redis
+
+app = FastAPI()
+
+
+@app.get("/chats/{chat_id}")
+def chat(chat_id: str):
+    client = Redis(host="localhost", port=6379)
+    return client.lrange(f"chat:{chat_id}", 0, -1)
+""", line=9, message="Redis client `client` is created per request and never closed (GET /chats/{chat_id}): use `with`",
+        fixed="""
+from fastapi import FastAPI
+from redis import Redis
+
+app = FastAPI()
+
+
+@app.get("/chats/{chat_id}")
+def chat(chat_id: str):
+    with Redis(host="localhost", port=6379) as client:
+        return client.lrange(f"chat:{chat_id}", 0, -1)
+"""),
 ]

@@ -1,4 +1,4 @@
-"""LL105 unclosed-http-client: an HTTP client made for one request and not closed on every path."""
+"""LL105 unclosed-http-client: an HTTP (or Redis) client made for one request and not closed on every path."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ class UnclosedHttpClient(Rule):
     """## What it does
     Finds an HTTP client (`httpx.Client`/`AsyncClient`, `aiohttp.ClientSession`, `requests.Session`,
     `urllib3.PoolManager`, an OpenAI or Anthropic SDK client that is not handed a pool with
-    `http_client=`, or a project helper that returns a new one) created in code that runs per
+    `http_client=`, a Redis client (`redis.Redis`, `redis.asyncio.from_url`, ...) not given a
+    `connection_pool=`, or a project helper that returns a new one) created in code that runs per
     request - a route, a dependency, a middleware or anything they call, in any module - and not
     closed on every path: no `with`/`async with`, no `close()`/`aclose()` in a `finally`, and not
     handed to an owner. A client used inline (`await httpx.AsyncClient().get(url)`) is never closed,
@@ -65,7 +66,7 @@ class UnclosedHttpClient(Rule):
 
     code = "LL105"
     name = "unclosed-http-client"
-    message = "HTTP client `{var}` is created per request and {problem} ({path}): use `{keyword}` or one shared client"
+    message = "{label} `{var}` is created per request and {problem} ({path}): use `{keyword}` or one shared client"
     fix_title = "Use the client in a `with` block"
     fix_availability = FixAvailability.SOMETIMES
     family = "sessions"
@@ -90,28 +91,28 @@ class UnclosedHttpClient(Rule):
         dependency = web.roles_of(self.ctx, node).dependency  # FastAPI closes only what a generator yields
         keeper = self._yield_keeper(node, dependency)
         for call in index.all(cst.Call):
-            flavour = clients.client_created_by(self.ctx, call)
-            if flavour is None:
+            made = clients.client_created_by(self.ctx, call)
+            if made is None:
                 continue
             name = flow.assigned_name(index, call)
             if name is None:
                 owner = self._kept_by_a_per_request_instance(node, index, call)
                 if owner is not None:
-                    self._report(node, call, flavour, owner[0],
+                    self._report(node, call, made, owner[0],
                                  f"kept on the instance, and no method of `{owner[1]}` closes it", None)
                 elif self._used_inline(index, call):
-                    self._report(node, call, flavour, self.ctx.code(call.func) + "()", "never closed", None)
+                    self._report(node, call, made, self.ctx.code(call.func) + "()", "never closed", None)
                 elif dependency and isinstance(index.parent.get(call), cst.Return):
-                    self._report(node, call, flavour, self.ctx.code(call.func) + "()",
+                    self._report(node, call, made, self.ctx.code(call.func) + "()",
                                  f"returned by the dependency `{node.name.value}`: nobody closes it", None)
                 elif keeper and isinstance(index.parent.get(call), cst.Yield):
-                    self._report(node, call, flavour, self.ctx.code(call.func) + "()",
+                    self._report(node, call, made, self.ctx.code(call.func) + "()",
                                  f"yielded by {keeper}, which never closes it", None)
                 continue
             if len(index.assignments(name)) != 1 or obligations.managed_by_with(self.ctx, index, call, name):
                 continue
             if dependency and any(isinstance(index.parent.get(load), cst.Return) for load in index.loads(name)):
-                self._report(node, call, flavour, name,
+                self._report(node, call, made, name,
                              f"returned by the dependency `{node.name.value}`: nobody closes it", None)
                 continue
             yielded = keeper is not None and any(isinstance(index.parent.get(n), cst.Yield) for n in index.loads(name))
@@ -122,8 +123,9 @@ class UnclosedHttpClient(Rule):
                 continue
             problem = "closed only on the happy path" if closes else \
                 f"yielded by {keeper}, which never closes it" if yielded else "never closed"
-            fix = None if flavour == clients.EITHER else self._fix(node, index, call, name, flavour == clients.ASYNC)
-            self._report(node, call, flavour, name, problem, fix)
+            fix = None if made.flavour == clients.EITHER else \
+                self._fix(node, index, call, name, made.flavour == clients.ASYNC)
+            self._report(node, call, made, name, problem, fix)
 
     def _kept_by_a_per_request_instance(self, fn: cst.FunctionDef, index: FunctionIndex,
                                         call: cst.Call) -> Optional[Tuple[str, str]]:
@@ -181,9 +183,10 @@ class UnclosedHttpClient(Rule):
         return isinstance(parent, cst.Attribute) and parent.value is call and \
             parent.attr.value not in clients.RELEASE_METHODS and isinstance(index.parent.get(parent), cst.Call)
 
-    def _report(self, fn, call, flavour: str, var: str, problem: str, fix: Optional[Fix]) -> None:
-        keyword = {clients.ASYNC: "async with", clients.SYNC: "with"}.get(flavour, "with` / `async with")
-        self.report(call, var=var, problem=problem, keyword=keyword, path=web.request_path(self.ctx, fn), fix=fix)
+    def _report(self, fn, call, made: clients.Made, var: str, problem: str, fix: Optional[Fix]) -> None:
+        keyword = {clients.ASYNC: "async with", clients.SYNC: "with"}.get(made.flavour, "with` / `async with")
+        self.report(call, label=made.label, var=var, problem=problem, keyword=keyword,
+                    path=web.request_path(self.ctx, fn), fix=fix)
 
     def _fix(self, fn: cst.FunctionDef, index: FunctionIndex, call: cst.Call, name: str,
              is_async: bool) -> Optional[Fix]:
