@@ -47,23 +47,13 @@ def _edges(project, record, summary_facts) -> Iterable[str]:
     names += [n for group in sorted(own.callbacks) for n in group]
     for name in names:
         canonical = project.canonical(name)
-        if canonical in functions:
-            yield canonical
-            continue
         definition = project.definition(canonical)
-        if definition is not None and definition.kind == "class":
+        if canonical not in functions and definition is not None and definition.kind == "class":
             for method in ("__init__", "__post_init__"):
                 if f"{canonical}.{method}" in functions:
                     yield f"{canonical}.{method}"
             continue
-        # ``service.get_user(...)`` on a module-level ``service = UserService()``
-        owner, _, method = canonical.rpartition(".")
-        instance = project.definition(owner) if owner else None
-        if instance is not None and instance.kind == "call":
-            for cls in instance.callee:
-                target = f"{project.canonical(cls)}.{method}"
-                if target in functions:
-                    yield target
+        yield from project.functions_of(canonical)  # ``service.get_user(...)`` on ``service = UserService()``
     qualified = f"{record.module}.{record.path}"
     for nested in sorted(own.nested_calls):
         if f"{qualified}.{nested}" in functions:

@@ -145,6 +145,19 @@ class ProjectFacts:
             return None
         return self.modules[module].definitions.get(rest[0])
 
+    def functions_of(self, qualified: str) -> List[str]:
+        """The project functions a called name reaches: itself, or ``Cls.m`` for ``service.m`` on a
+        module-level ``service = Cls()``."""
+        canonical = self.canonical(qualified)
+        if canonical in self.functions:
+            return [canonical]
+        owner, _, method = canonical.rpartition(".")
+        instance = self.definition(owner) if owner else None
+        if instance is None or instance.kind != "call":
+            return []
+        targets = (f"{self.canonical(cls)}.{method}" for cls in instance.callee)
+        return [t for t in targets if t in self.functions]
+
     def is_project_name(self, qualified: str) -> bool:
         return self._split(qualified) is not None
 

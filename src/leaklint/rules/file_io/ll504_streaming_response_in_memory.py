@@ -76,14 +76,18 @@ class StreamingResponseInMemory(_FileRule):
             kinds, built = set(), False
             for binder in binders:
                 value = index.assigned_value(binder)
-                kinds.add(self._in_memory(value) if value is not None else None)
-                built = built or (value is not None and buffers.built_here(self.ctx, index, value, arg.value.value))
+                kind = self._in_memory(value) if value is not None else None
+                kinds.add(kind)
+                built = built or (kind or "").startswith("the in-memory buffer") or (
+                    value is not None and buffers.built_here(self.ctx, index, value, arg.value.value))
             if binders and None not in kinds:
                 what = f"`{arg.value.value}` ({sorted(kinds)[0]})"
         if what is not None and built:
             self.report(arg.value, what=what)
 
     def _in_memory(self, value: cst.BaseExpression) -> Optional[str]:
+        if isinstance(value, cst.Await):
+            value = value.expression
         if isinstance(value, cst.List):
             return "a list"
         if isinstance(value, cst.ListComp):
@@ -99,8 +103,10 @@ class StreamingResponseInMemory(_FileRule):
             if "builtins.iter" in names and len(value.args) == 1 and \
                     isinstance(value.args[0].value, (cst.List, cst.Tuple)) and not _one_inline_event(value.args[0].value):
                 return "`iter()` of a list"
-            returns = self.ctx.project.ownership.returns
-            helper = next((n for n in sorted(names) if returns.get(n, ("",))[0] == "buffer"), None)
+            project = self.ctx.project
+            returns = project.ownership.returns
+            helper = next((n for n in sorted(names) if any(returns.get(f, ("",))[0] == "buffer"
+                                                           for f in project.functions_of(n))), None)
             if helper is not None:  # ``StreamingResponse(export_report())``, ``export_report() -> BytesIO``
                 return f"the in-memory buffer that `{self.ctx.code(value.func)}()` returns"
         return None

@@ -24,6 +24,27 @@ def iter_rows():
 
 
 VALID = [
+    # a module-level service hands back an open file: StreamingResponse reads it in chunks
+    """
+from fastapi import FastAPI
+from fastapi.responses import StreamingResponse
+
+app = FastAPI()
+
+
+class Store:
+    async def open_blob(self, key: str):
+        return open(f"/blobs/{key}", "rb")
+
+
+store = Store()
+
+
+@app.get("/blobs/{key}")
+async def blob(key: str):
+    handle = await store.open_blob(key)
+    return StreamingResponse(handle, media_type="application/octet-stream")
+""",
         STREAM_APP + """
 def rows():
     for i in range(10):
@@ -179,4 +200,33 @@ app = FastAPI()
 def export():
     return StreamingResponse(export_report(), media_type="text/csv")
 """, files=REPORTS, path="app/main.py", line=9, column=30, message="the in-memory buffer that `export_report()` returns"),
+    # the buffer comes from a method of a module-level service, awaited into a local
+    Invalid("""
+import io
+import zipfile
+
+from fastapi import FastAPI
+from fastapi.responses import StreamingResponse
+
+app = FastAPI()
+
+
+class BundleService:
+    async def pack(self, names: list) -> io.BytesIO:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for name in names:
+                archive.writestr(name, name * 1000)
+        buffer.seek(0)
+        return buffer
+
+
+bundles = BundleService()
+
+
+@app.get("/bundle")
+async def bundle(names: str):
+    packed = await bundles.pack(names.split(","))
+    return StreamingResponse(packed, media_type="application/zip")
+""", line=26, column=30, message="the in-memory buffer that `bundles.pack()` returns"),
 ]
