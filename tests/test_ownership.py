@@ -285,3 +285,22 @@ def test_package_under_a_namespace_folder_inside_a_regular_package(tmp_path):
     facts = project(tmp_path, files)[1]
     assert facts.canonical("app.tasks.chat.streaming.engines.make_engine") == "streaming.engines.make_engine"
     assert "streaming.engines.make_engine" in facts.per_request
+
+
+def test_a_route_decorator_applied_by_hand_registers_the_endpoint(tmp_path):
+    """``kb_router.post("/docs", summary=...)(upload_docs)`` in another module is a route; a dispatch
+    table's ``handlers.get("a")(fn)`` is not."""
+    files = {
+        "app/__init__.py": "",
+        "app/docs.py": "def upload_docs(file):\n    return file\n\n\ndef render(doc):\n    return doc\n",
+        "app/routes.py": (
+            "from fastapi import APIRouter\n"
+            "from app.docs import render, upload_docs\n\n"
+            "kb_router = APIRouter(prefix='/kb')\n"
+            "kb_router.post('/docs', summary='Upload')(upload_docs)\n"
+            "handlers = {'a': print}\n"
+            "handlers.get('a')(render)\n"),
+    }
+    facts = project(tmp_path, files)[1]
+    assert facts.root_labels["app.docs.upload_docs"] == "POST /docs"
+    assert "app.docs.render" not in facts.per_request

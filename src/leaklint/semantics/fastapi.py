@@ -90,6 +90,8 @@ def function_roles(summary: ModuleSummary, project: ProjectFacts, path: str) -> 
         route, (verb, route_path) = True, facts.local_route
     if qualified in project.endpoints:
         route = True
+        if not verb:
+            verb, route_path = project.endpoint_routes.get(qualified, (verb, route_path))
     if qualified in project.lifespans:
         startup = True
     if facts.in_class and path.endswith(".dispatch") and is_base_http_middleware(

@@ -27,6 +27,8 @@ class ProjectFacts:
     modules: Dict[str, ModuleFacts] = field(default_factory=dict)
     dependencies: Set[str] = field(default_factory=set)
     endpoints: Set[str] = field(default_factory=set)
+    #: endpoints registered by applying a route decorator by hand: qualified -> (verb, path)
+    endpoint_routes: Dict[str, Tuple[str, str]] = field(default_factory=dict)
     #: functions passed as ``FastAPI(lifespan=...)`` / ``Starlette(lifespan=...)``
     lifespans: Set[str] = field(default_factory=set)
     #: functions some module-level code calls (``app = cached_app(...)``): canonical names
@@ -81,6 +83,7 @@ class ProjectFacts:
             for definition in s.definitions.values():
                 if definition.kind == "call" and "lifespan" in definition.keywords:
                     facts.lifespans.update(facts.canonical(q) for q in definition.keywords["lifespan"])
+        _hand_registered_routes(facts, summaries)
         from leaklint.semantics import callgraph, ownership
 
         readable = [s for s in summaries if s.syntax_error is None]
@@ -203,6 +206,19 @@ def _namespace_names(summary: ModuleSummary, has_init: Dict[str, bool], levels: 
         prefix = f"{name}.{prefix}"
         names.append(prefix)
     return names
+
+
+def _hand_registered_routes(facts: "ProjectFacts", summaries: List[ModuleSummary]) -> None:
+    """``kb_router.post("/upload")(upload_docs)`` on an app or router: ``upload_docs`` is a route."""
+    from leaklint.semantics.fastapi import receiver_kind
+
+    for s in summaries:
+        for receivers, verb, path, targets in s.route_registrations:
+            if any(receiver_kind(facts.canonical(r), s, facts) in ("app", "router") for r in receivers):
+                for target in targets:
+                    canonical = facts.canonical(target)
+                    facts.endpoints.add(canonical)
+                    facts.endpoint_routes.setdefault(canonical, (verb, path))
 
 
 def _body_size_middleware(facts: "ProjectFacts", summaries: List[ModuleSummary]) -> Optional[str]:

@@ -96,6 +96,9 @@ class ModuleSummary:
     depends: List[Tuple[str, ...]] = field(default_factory=list)
     dependency_factories: List[Tuple[str, ...]] = field(default_factory=list)
     endpoints: List[Tuple[str, ...]] = field(default_factory=list)
+    #: ``router.post("/docs")(upload_docs)``: (receiver candidates, verb, path, endpoint candidates);
+    #: the reduce phase keeps those whose receiver is an app or a router
+    route_registrations: List[Tuple[Tuple[str, ...], str, str, Tuple[str, ...]]] = field(default_factory=list)
     #: every qualified name this module calls (``sqlalchemy.orm.Session``, ``app.db.SessionLocal``,
     #: ``asyncio.create_task``...), resolved in the caller's scope: rules' cheap first look
     called: Set[str] = field(default_factory=set)
@@ -432,6 +435,9 @@ class _Summariser:
                 qs = self._qualify(target, chain)
                 if qs:
                     self.s.depends.append(tuple(sorted(qs)))
+        if isinstance(func, ast.Call) and isinstance(func.func, ast.Attribute) and func.func.attr in ROUTE_VERBS \
+                and len(node.args) == 1 and not node.keywords:
+            self._route_registration(func, node.args[0], chain)
         endpoint = None
         if isinstance(func, ast.Attribute) and func.attr in ENDPOINT_REGISTRARS:
             endpoint = node.args[1] if len(node.args) > 1 else next(
@@ -443,6 +449,16 @@ class _Summariser:
             qs = self._qualify(endpoint, chain) or self._local_function(endpoint, chain)
             if qs:
                 self.s.endpoints.append(tuple(sorted(qs)))
+
+    def _route_registration(self, decorator: ast.Call, target: ast.expr, chain: List[FunctionFacts]) -> None:
+        """``router.post("/docs", summary=...)(upload_docs)``: the decorator applied by hand."""
+        receivers = self._qualify(decorator.func.value, chain)
+        endpoints = self._qualify(target, chain) or self._local_function(target, chain)
+        first = decorator.args[0] if decorator.args else None
+        path = first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else ""
+        if receivers and endpoints:
+            self.s.route_registrations.append(
+                (tuple(sorted(receivers)), decorator.func.attr, path, tuple(sorted(endpoints))))
 
     def _local_function(self, ref: ast.AST, chain: List[FunctionFacts]) -> Names:
         """``self.handler`` in a method, or a function defined in an enclosing function, by its path."""
