@@ -305,6 +305,12 @@ class _Scanner:
         if isinstance(value, ast.Call):
             if isinstance(value.func, ast.Call):
                 return [("call-of-call", tuple(sorted(self.qualify(value.func.func))))]
+            if isinstance(value.func, ast.Name) and value.func.id in self.bound and value.func.id not in self.params:
+                # ``SessionLocal = get_db_session(config); return SessionLocal()``: a factory's product
+                made = [("call-of-call", tuple(sorted(self.qualify(bound.func))))
+                        for bound in self.bound[value.func.id] if isinstance(bound, ast.Call)]
+                if made:
+                    return made
             callee = self.qualify(value.func)
             if any(k.arg in SHARED_POOL_KEYWORDS and callee & SHARED_POOL_KEYWORDS[k.arg] and
                    not isinstance(k.value, ast.Call) for k in value.keywords):

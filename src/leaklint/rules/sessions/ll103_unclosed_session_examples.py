@@ -4,6 +4,31 @@ from leaklint.rule import Invalid, Valid
 from leaklint.rules.sessions._common import DB_PY, HELPERS, PKG
 
 VALID = [
+    # the same factory-from-a-helper session, closed by `with`
+    """
+from fastapi import FastAPI, Request
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+app = FastAPI()
+ENGINE = create_engine("sqlite://")
+
+
+def session_factory(engine):
+    return sessionmaker(bind=engine)
+
+
+def api_session():
+    factory = session_factory(ENGINE)
+    return factory()
+
+
+@app.middleware("http")
+async def audit(request: Request, call_next):
+    with api_session() as db:
+        db.execute(text("insert into audit values (1)"))
+    return await call_next(request)
+""",
     DB_PY + """
 def count():
     with SessionLocal() as db:
@@ -234,4 +259,29 @@ def recount():
     db = SessionLocal()
     return count(db)
 """, line=22, message="Session `db` is never closed"),
+    # the factory comes back from a helper into a local, then is called: its session is the caller's
+    Invalid("""
+from fastapi import FastAPI, Request
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+app = FastAPI()
+ENGINE = create_engine("sqlite://")
+
+
+def session_factory(engine):
+    return sessionmaker(bind=engine)
+
+
+def api_session() -> Session:
+    factory = session_factory(ENGINE)
+    return factory()
+
+
+@app.middleware("http")
+async def audit(request: Request, call_next):
+    db = api_session()
+    db.execute(text("insert into audit values (1)"))
+    return await call_next(request)
+""", line=20, message="Session `db` is never closed"),
 ]
