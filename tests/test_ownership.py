@@ -304,3 +304,27 @@ def test_a_route_decorator_applied_by_hand_registers_the_endpoint(tmp_path):
     facts = project(tmp_path, files)[1]
     assert facts.root_labels["app.docs.upload_docs"] == "POST /docs"
     assert "app.docs.render" not in facts.per_request
+
+
+def test_self_calls_reach_inherited_methods_and_subclass_overrides(tmp_path):
+    """A pure-ASGI base whose ``__call__`` calls ``self.handle_http``: every subclass's override runs
+    per request; ``self.helper()`` defined only on the base is the base's."""
+    files = {
+        "app/__init__.py": "",
+        "app/base.py": (
+            "class BaseMiddleware:\n"
+            "    def __init__(self, app):\n        self.app = app\n\n"
+            "    async def __call__(self, scope, receive, send):\n"
+            "        await self.handle_http(scope, receive, send)\n\n"
+            "    async def handle_http(self, scope, receive, send):\n        raise NotImplementedError\n\n"
+            "    def headers(self, scope):\n        return dict(scope['headers'])\n"),
+        "app/audit.py": (
+            "from app.base import BaseMiddleware\n\n\n"
+            "class Audit(BaseMiddleware):\n"
+            "    async def handle_http(self, scope, receive, send):\n"
+            "        self.headers(scope)\n        await self.app(scope, receive, send)\n\n"
+            "    def unused(self):\n        return 1\n"),
+    }
+    reached = project(tmp_path, files)[1].per_request
+    assert "app.audit.Audit.handle_http" in reached and "app.base.BaseMiddleware.headers" in reached
+    assert "app.audit.Audit.unused" not in reached

@@ -60,14 +60,36 @@ def _edges(project, record, summary_facts) -> Iterable[str]:
             yield f"{qualified}.{nested}"
     if record.in_class:
         for method in sorted(own.self_calls):
-            target = f"{record.module}.{record.in_class}.{method}"
-            if target in functions:
-                yield target
+            yield from _self_call_targets(project, f"{record.module}.{record.in_class}", method)
     for classes, method in sorted(own.instance_calls):
         for cls in _receivers(project, classes):
             target = f"{project.canonical(cls)}.{method}"
             if target in functions:
                 yield target
+
+
+def _self_call_targets(project, cls: str, method: str) -> List[str]:
+    """``self.m()`` in ``cls``: ``m`` as ``cls`` or its nearest linted base defines it, and every
+    override in a linted subclass (``self`` may be any of them: a base ``__call__`` that calls
+    ``self.handle_http`` runs each subclass's ``handle_http``)."""
+    from leaklint.semantics.instances import descendants
+
+    functions = project.functions
+    targets: List[str] = []
+    seen, todo = set(), [cls]
+    while todo:  # up: the first class on each base chain that defines it
+        current = todo.pop(0)
+        if current in seen:
+            continue
+        seen.add(current)
+        if f"{current}.{method}" in functions:
+            targets.append(f"{current}.{method}")
+            continue
+        definition = project.definition(current)
+        if definition is not None and definition.kind == "class":
+            todo.extend(project.canonical(b) for b in definition.bases)
+    targets += [f"{sub}.{method}" for sub in descendants(project, cls) if f"{sub}.{method}" in functions]
+    return targets
 
 
 def _receivers(project, classes: Iterable[str]) -> Iterable[str]:

@@ -9,7 +9,7 @@ in an ordinary function body (per request, per item, per message) does.
 
 from __future__ import annotations
 
-from typing import Dict, FrozenSet, Set
+from typing import Dict, FrozenSet, List, Set
 
 from leaklint.semantics.project import ProjectFacts
 from leaklint.semantics.state import _MEMO
@@ -42,6 +42,23 @@ def _subclasses(project: ProjectFacts) -> Dict[str, FrozenSet[str]]:
                         children.setdefault(p.canonical(base), set()).add(p.canonical(f"{module}.{name}"))
         return {k: frozenset(v) for k, v in children.items()}
     return _MEMO.get(project, "subclasses", compute)
+
+
+def descendants(project: ProjectFacts, cls: str) -> List[str]:
+    """Linted subclasses of ``cls`` at any depth, sorted."""
+    def compute(p: ProjectFacts) -> Dict[str, List[str]]:
+        return {}
+    memo = _MEMO.get(project, "descendants", compute)
+    if cls not in memo:
+        children = _subclasses(project)
+        found, stack = set(), list(children.get(project.canonical(cls), ()))
+        while stack:
+            current = stack.pop()
+            if current not in found:
+                found.add(current)
+                stack.extend(children.get(current, ()))
+        memo[cls] = sorted(found)
+    return memo[cls]
 
 
 def constructed_per_request(project: ProjectFacts) -> FrozenSet[str]:
