@@ -328,3 +328,24 @@ def test_self_calls_reach_inherited_methods_and_subclass_overrides(tmp_path):
     reached = project(tmp_path, files)[1].per_request
     assert "app.audit.Audit.handle_http" in reached and "app.base.BaseMiddleware.headers" in reached
     assert "app.audit.Audit.unused" not in reached
+
+
+def test_the_frameworks_own_routing_classes_are_no_middleware(tmp_path):
+    """Linting starlette and fastapi themselves: ``BaseRoute.__call__`` dispatches to routes (roots of
+    their own); its ``self.handle`` overrides are not per-request middleware code."""
+    files = {
+        "starlette/__init__.py": "",
+        "starlette/routing.py": (
+            "class BaseRoute:\n"
+            "    async def __call__(self, scope, receive, send):\n"
+            "        await self.handle(scope, receive, send)\n\n"
+            "    async def handle(self, scope, receive, send):\n        raise NotImplementedError\n"),
+        "fastapi/__init__.py": "",
+        "fastapi/routing.py": (
+            "from starlette.routing import BaseRoute\n\n\n"
+            "class Group(BaseRoute):\n"
+            "    async def handle(self, scope, receive, send):\n        return scope\n"),
+    }
+    facts = project(tmp_path, files)[1]
+    assert "starlette.routing.BaseRoute.__call__" not in facts.per_request
+    assert "fastapi.routing.Group.handle" not in facts.per_request

@@ -106,11 +106,16 @@ def function_roles(summary: ModuleSummary, project: ProjectFacts, path: str) -> 
 
 #: ASGI callables built for one request (a response, a class-based endpoint): their state dies with it
 PER_REQUEST_ASGI_BASES = ("starlette.responses.", "fastapi.responses.", "starlette.endpoints.")
+#: the framework's own routing (``BaseRoute``, ``Router``, ``Mount``): it dispatches to routes, which
+#: are roots of their own; its ``__call__`` is no middleware (when starlette/fastapi are linted too)
+ROUTING = ("starlette.routing.", "fastapi.routing.")
 
 
 def _is_asgi_endpoint_class(class_qualified: str, summary: ModuleSummary, project: ProjectFacts) -> bool:
-    """A ``Response`` or ``HTTPEndpoint`` subclass: an ASGI app made for one request, not a middleware."""
-    return _subclasses(class_qualified, project, PER_REQUEST_ASGI_BASES)
+    """A ``Response`` or ``HTTPEndpoint`` subclass: an ASGI app made for one request, not a middleware;
+    or a routing class."""
+    return project.canonical(class_qualified).startswith(ROUTING) or \
+        _subclasses(class_qualified, project, PER_REQUEST_ASGI_BASES + ROUTING)
 
 
 def _subclasses(class_qualified: str, project: ProjectFacts, prefixes, depth: int = 0) -> bool:
