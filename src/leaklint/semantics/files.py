@@ -237,7 +237,9 @@ def temp_bindings(ctx, index: FunctionIndex) -> list:
         kind = temp_kind(ctx, call)
         if kind is None:
             helper = _temp_helper(ctx, index.fn, call, helpers) if helpers else None
-            target = assigned_name(index, call)
+            target = assigned_name(index, call) if helper is not None else _unpacked_temp_item(ctx, index, call)
+            if helper is None and target is not None:
+                helper = temp_paths.project_callee(ctx, index.fn, call)[0].rpartition(".")[2]
             if helper is not None and target is not None:
                 binding = TempBinding(call, "returned", {target}, set(), helper=helper)
                 _follow_aliases(index, binding)
@@ -265,6 +267,26 @@ def temp_bindings(ctx, index: FunctionIndex) -> list:
         _follow_aliases(index, binding)
         out.append(binding)
     return out
+
+
+def _unpacked_temp_item(ctx, index: FunctionIndex, call: cst.Call) -> Optional[str]:
+    """``path, name = download(url)`` where ``download`` returns a temp path as that item: ``path``."""
+    items = temp_paths.tuple_temp_helpers(ctx.project)
+    if not items:
+        return None
+    target, _ = temp_paths.project_callee(ctx, index.fn, call)
+    if target not in items:
+        return None
+    node, parent = call, index.parent.get(call)
+    if isinstance(parent, cst.Await):
+        node, parent = parent, index.parent.get(parent)
+    if not (isinstance(parent, cst.Assign) and parent.value is node and len(parent.targets) == 1):
+        return None
+    unpacked = parent.targets[0].target
+    if not isinstance(unpacked, (cst.Tuple, cst.List)) or items[target] >= len(unpacked.elements):
+        return None
+    item = unpacked.elements[items[target]].value
+    return item.value if isinstance(item, cst.Name) else None
 
 
 def _temp_helper(ctx, fn: cst.FunctionDef, call: cst.Call, helpers: FrozenSet[str]) -> Optional[str]:

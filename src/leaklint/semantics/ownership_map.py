@@ -18,7 +18,8 @@ from leaklint.semantics.resources import DOCUMENT_PARSERS, IN_MEMORY_BUFFERS, OW
 
 Names = FrozenSet[str]
 #: ("call", callee) | ("call-of-call", inner callee) | ("next", generator function) | ("param", (index,))
-#: | ("ref", names) | ("temp", ("named" | "mkstemp",)): how a returned or yielded value was made
+#: | ("ref", names) | ("temp", ("named" | "mkstemp",)) | ("temp-item", (index, "named" | "mkstemp")), a
+#: tuple's item: how a returned or yielded value was made
 Value = Tuple[str, Tuple[str, ...]]
 #: what a parameter's use is: ("method", name) | ("with", "") | ("pass", callee, slot) | ("escape", "")
 Use = Tuple[str, ...]
@@ -302,6 +303,9 @@ class _Scanner:
             return [("temp", ("named",))]
         if isinstance(value, ast.Name) and value.id in self.temp_paths:
             return [("temp", ("mkstemp",))]
+        if isinstance(value, ast.Tuple) and depth == 0:  # ``return path, filename``: which item is a temp path
+            return [("temp-item", (str(i), *inner[1])) for i, item in enumerate(value.elts)
+                    for inner in self.describe(item, depth + 1) if inner[0] == "temp"]
         if isinstance(value, ast.Call):
             if isinstance(value.func, ast.Call):
                 return [("call-of-call", tuple(sorted(self.qualify(value.func.func))))]

@@ -33,6 +33,15 @@ def temp_path_helpers(project) -> FrozenSet[str]:
         name for name, (kind, _) in p.ownership.returns.items() if kind == "temp-path"))
 
 
+def tuple_temp_helpers(project) -> Dict[str, int]:
+    """Project functions that return a tuple with a temp path they left behind in it
+    (``return tmp.name, filename``): function -> the item's index."""
+    def compute(p) -> Dict[str, int]:
+        return {name: int(names[0]) for name, record in p.functions.items() if record.ownership is not None
+                for how, names in record.ownership.returns if how == "temp-item"}
+    return state._MEMO.get(project, "tuple-temp-helpers", compute)
+
+
 def only_reads(project, function: str, index: int) -> bool:
     """Does ``function`` only read the path passed as parameter ``index`` (see the module doc)?"""
     known = state._MEMO.get(project, "reads-path", lambda p: {})

@@ -251,4 +251,34 @@ async def h():
     print(work)
 """, files={"app/__init__.py": "", "app/web.py": "from fastapi import APIRouter\nrouter = APIRouter()\n"},
             path="app/h.py", line=6, message="Temporary directory from `mkdtemp`"),
+    # the path comes back as one item of a tuple; the route unpacks it and never removes it
+    Invalid("""
+import os
+import tempfile
+
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+def download(url: str) -> tuple:
+    with tempfile.NamedTemporaryFile(delete=False) as tmp:
+        tmp.write(url.encode())
+    return tmp.name, os.path.basename(url)
+
+
+@app.post("/url")
+def from_url(url: str):
+    path, name = download(url)
+    return {"name": name, "size": os.path.getsize(path)}
+
+
+@app.post("/url/kept")
+def kept(url: str):
+    path, name = download(url)
+    try:
+        return {"name": name, "size": os.path.getsize(path)}
+    finally:
+        os.remove(path)
+""", line=17, message="Temporary path from `download()` is never removed"),
 ]
