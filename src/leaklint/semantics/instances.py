@@ -89,15 +89,17 @@ _PLAIN_BASES = frozenset({"builtins.object", "abc.ABC", "typing.Generic", "typin
 
 
 def may_release_what_it_holds(project: ProjectFacts, cls: str) -> bool:
-    """Does ``cls`` or one of its bases define a release method (``close``, ``__aexit__``, ...)? A
-    base that is not a linted class may, unless it is a plain one (``object``, ``BaseModel``)."""
-    seen, stack = set(), [project.canonical(cls)]
+    """Does a base of ``cls`` define a release method (``close``, ``__aexit__``, ...)? A base that
+    is not a linted class may, unless it is a plain one (``object``, ``BaseModel``). (The class's
+    own methods are the caller's to read: a ``close()`` that does not close the client is no release.)"""
+    own = project.canonical(cls)
+    seen, stack = set(), [own]
     while stack:
         current = stack.pop()
         if current in seen:
             continue
         seen.add(current)
-        if any(f"{current}.{method}" in project.functions for method in RELEASING_METHODS):
+        if current != own and any(f"{current}.{method}" in project.functions for method in RELEASING_METHODS):
             return True
         definition = project.definition(current)
         if definition is None or definition.kind != "class":

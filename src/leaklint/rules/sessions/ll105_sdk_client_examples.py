@@ -229,4 +229,32 @@ def chat(chat_id: str):
     with Redis(host="localhost", port=6379) as client:
         return client.lrange(f"chat:{chat_id}", 0, -1)
 """),
+    # its own close() does not close the client it holds
+    Invalid("""
+import requests
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+class DirectoryConnector:
+    def __init__(self, token):
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = token
+
+    def close(self):
+        pass  # no held resources
+
+    def users(self):
+        return self.session.get("https://directory.example/users").json()
+
+
+@app.get("/directory/test")
+def test_connection(token: str):
+    connector = DirectoryConnector(token)
+    try:
+        return connector.users()
+    finally:
+        connector.close()
+""", line=9, message="kept on the instance, and no method of `DirectoryConnector` closes it"),
 ]
