@@ -9,7 +9,7 @@ import libcst as cst
 from leaklint.diagnostics import Applicability
 from leaklint.rule import Fix, FixAvailability, Rule
 from leaklint.rules.sessions import ll105_sdk_client_examples as sdk
-from leaklint.rules.sessions import ll105_yielded_client_examples as yielded
+from leaklint.rules.sessions import ll105_yielded_client_examples as yielded_examples
 from leaklint.rules.sessions.ll105_unclosed_http_client_examples import INVALID, VALID
 from leaklint.semantics import clients, flow, instances, obligations, state
 from leaklint.semantics import fastapi as web
@@ -70,8 +70,8 @@ class UnclosedHttpClient(Rule):
     fix_title = "Use the client in a `with` block"
     fix_availability = FixAvailability.SOMETIMES
     family = "sessions"
-    valid = VALID + sdk.VALID + yielded.VALID
-    invalid = INVALID + sdk.INVALID + yielded.INVALID
+    valid = VALID + sdk.VALID + yielded_examples.VALID
+    invalid = INVALID + sdk.INVALID + yielded_examples.INVALID
 
     @classmethod
     def can_fire(cls, summary, project) -> bool:
@@ -143,11 +143,12 @@ class UnclosedHttpClient(Rule):
             return None
         qualified = f"{self.ctx.summary.module}.{self.ctx.function_path(fn).rpartition('.')[0]}"
         project = self.ctx.project
+        attr = target.attr.value
         if qualified not in instances.constructed_per_request(project) or \
-                instances.may_release_what_it_holds(project, qualified) or \
-                self._uses_beyond_methods(cls, target.attr.value):
-            return None
-        return f"self.{target.attr.value}", cls.name.value
+                instances.may_release_what_it_holds(project, qualified) or self._uses_beyond_methods(cls, attr) \
+                or f".{attr}.close(".encode() in self.ctx.source or f".{attr}.aclose(".encode() in self.ctx.source:
+            return None  # closed from outside the class in this module (``svc.client.close()``)
+        return f"self.{attr}", cls.name.value
 
     @staticmethod
     def _uses_beyond_methods(cls: cst.ClassDef, attr: str) -> bool:
