@@ -61,6 +61,20 @@ def descendants(project: ProjectFacts, cls: str) -> List[str]:
     return memo[cls]
 
 
+def constructed_without(project: ProjectFacts, cls: str, index: int, keyword: str) -> bool:
+    """Some per-request function constructs ``cls`` leaving out ``__init__``'s parameter ``index``
+    (``self`` is 0): neither that many positional arguments nor the keyword."""
+    for function in project.per_request:
+        record = project.functions.get(function)
+        if record is None:
+            continue
+        for callee, (positional, keywords) in record.ownership.passes.items():
+            if project.canonical(callee) == cls and positional < index and keyword not in keywords \
+                    and "*" not in keywords:
+                return True
+    return False
+
+
 def constructed_per_request(project: ProjectFacts) -> FrozenSet[str]:
     """Linted classes constructed in a per-request function (``project.per_request``) or used as
     ``Depends(Cls)``: as many instances as requests."""

@@ -170,3 +170,56 @@ def covers_every_path(index: FunctionIndex, releases: list) -> bool:
         return True
     broad = [c for c in releases if _broad_handler(index, c)]
     return bool(broad) and any(not index.in_except(c) for c in releases)
+
+
+def kept_on_per_request_instance(ctx, fn: cst.FunctionDef, index: FunctionIndex, call: cst.Call,
+                                 release_methods: Iterable[str]) -> Optional[Tuple[str, str]]:
+    """``self.x = Make()`` (or ``self.x = x or Make()``, made when a caller leaves ``x`` out) in
+    ``__init__`` of a class made per request, where neither the class nor the module releases
+    ``self.x`` and no base has a release method: (``self.x``, class name). The instance is the
+    resource's owner, and nothing releases it for the instance."""
+    from leaklint.semantics import instances
+
+    cls = ctx.enclosing_class(fn)
+    params = fn.params.params
+    if fn.name.value != "__init__" or cls is None or not params:
+        return None
+    node, parent = call, index.parent.get(call)
+    fallback = None
+    if isinstance(parent, cst.BooleanOperation) and isinstance(parent.operator, cst.Or) and parent.right is call \
+            and isinstance(parent.left, cst.Name):
+        fallback, node, parent = parent.left.value, parent, index.parent.get(parent)
+    if not (isinstance(parent, cst.Assign) and len(parent.targets) == 1 and parent.value is node):
+        return None
+    target = parent.targets[0].target
+    if not (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name)
+            and target.value.value == params[0].name.value):
+        return None
+    attr, qualified = target.attr.value, f"{ctx.summary.module}.{ctx.function_path(fn).rpartition('.')[0]}"
+    project, methods = ctx.project, frozenset(release_methods) | {"aclose"}
+    if qualified not in instances.constructed_per_request(project) or \
+            instances.may_release_what_it_holds(project, qualified) or _released_in(cls, attr, methods) or \
+            any(f".{attr}.{m}(".encode() in ctx.source for m in methods):
+        return None
+    if fallback is not None:
+        names = [p.name.value for p in params]
+        if fallback not in names or not instances.constructed_without(project, qualified, names.index(fallback),
+                                                                     fallback):
+            return None
+    return f"self.{attr}", cls.name.value
+
+
+def _released_in(cls: cst.ClassDef, attr: str, methods) -> bool:
+    """``self.<attr>`` released (``.close()``, ``.aclose``), used as a ``with`` item, handed to a
+    call, returned or yielded anywhere in the class: someone may release it."""
+    def is_attr(node) -> bool:
+        return isinstance(node, cst.Attribute) and node.attr.value == attr
+
+    for node in walk(cls):
+        if isinstance(node, cst.Attribute) and node.attr.value in methods and is_attr(node.value):
+            return True
+        if isinstance(node, cst.WithItem) and is_attr(node.item) or \
+                isinstance(node, (cst.Arg, cst.Return, cst.Yield)) and is_attr(node.value):
+            return True
+    return False
+

@@ -12,6 +12,7 @@ from leaklint.semantics import sqlalchemy as sa
 from leaklint.semantics import obligations
 from leaklint.semantics.context import dotted_parts
 from leaklint.semantics.flow import FunctionIndex
+from leaklint.rules.sessions import ll103_kept_session_examples as kept
 from leaklint.rules.sessions.ll103_unclosed_session_examples import INVALID, VALID
 
 
@@ -54,7 +55,9 @@ class UnclosedSession(_SessionRule):
     (`get_factory()()`), the session of a generator (`next(generate_session())`). A helper that
     closes the session it receives (`_safe_close(db)`) counts as a close; a helper that only uses it
     (`crud.count(db)`) does not take it over. A session kept on `request.state` in a middleware is
-    reported too: nobody closes `request.state`.
+    reported too: nobody closes `request.state`. So is one that `__init__` of a class made per
+    request keeps on `self` (also `self.db = db or new_session()`, when a per-request caller leaves
+    `db` out) while neither the class, its bases nor the module closes it.
 
     ## Why is this bad?
     An open session holds a pooled connection (and its identity map holds every loaded object). A
@@ -87,8 +90,8 @@ class UnclosedSession(_SessionRule):
     name = "unclosed-session"
     message = "{what} `{var}` is {problem}; use `with` or close it in `finally`"
 
-    valid = VALID
-    invalid = INVALID
+    valid = VALID + kept.VALID
+    invalid = INVALID + kept.INVALID
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         facts = self.ctx.function_facts(node)
@@ -105,6 +108,11 @@ class UnclosedSession(_SessionRule):
                     if not obligations.covers_every_path(index, closes):
                         problem = "closed only on the happy path" if closes else "never closed"
                         self.report(call, what=what, var=target, problem=problem)
+                    continue
+                owner = obligations.kept_on_per_request_instance(self.ctx, node, index, call, resource.close_methods)
+                if owner is not None:
+                    self.report(call, what=what, var=owner[0],
+                                problem=f"kept on an instance of `{owner[1]}`, made per request, and never closed")
                 continue
             if len(index.assignments(name)) != 1 or _on_managed_connection(index, call):
                 continue

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from typing import List, Optional
 
 import libcst as cst
 
@@ -11,7 +11,7 @@ from leaklint.rule import Fix, FixAvailability, Rule
 from leaklint.rules.sessions import ll105_sdk_client_examples as sdk
 from leaklint.rules.sessions import ll105_yielded_client_examples as yielded_examples
 from leaklint.rules.sessions.ll105_unclosed_http_client_examples import INVALID, VALID
-from leaklint.semantics import clients, flow, instances, obligations, state
+from leaklint.semantics import clients, flow, obligations, state
 from leaklint.semantics import fastapi as web
 from leaklint.semantics.flow import FunctionIndex
 
@@ -96,7 +96,7 @@ class UnclosedHttpClient(Rule):
                 continue
             name = flow.assigned_name(index, call)
             if name is None:
-                owner = self._kept_by_a_per_request_instance(node, index, call)
+                owner = obligations.kept_on_per_request_instance(self.ctx, node, index, call, clients.RELEASE_METHODS)
                 if owner is not None:
                     self._report(node, call, made, owner[0],
                                  f"kept on the instance, and no method of `{owner[1]}` closes it", None)
@@ -126,44 +126,6 @@ class UnclosedHttpClient(Rule):
             fix = None if made.flavour == clients.EITHER else \
                 self._fix(node, index, call, name, made.flavour == clients.ASYNC)
             self._report(node, call, made, name, problem, fix)
-
-    def _kept_by_a_per_request_instance(self, fn: cst.FunctionDef, index: FunctionIndex,
-                                        call: cst.Call) -> Optional[Tuple[str, str]]:
-        """``self.client = Client()`` in ``__init__`` of a class made per request that has no
-        release method and never closes ``self.client``: (``self.client``, class name)."""
-        parent = index.parent.get(call)
-        cls = self.ctx.enclosing_class(fn)
-        if fn.name.value != "__init__" or cls is None or not isinstance(parent, cst.Assign) or \
-                len(parent.targets) != 1 or parent.value is not call:
-            return None
-        target = parent.targets[0].target
-        params = fn.params.params
-        if not (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and params and
-                target.value.value == params[0].name.value):
-            return None
-        qualified = f"{self.ctx.summary.module}.{self.ctx.function_path(fn).rpartition('.')[0]}"
-        project = self.ctx.project
-        attr = target.attr.value
-        if qualified not in instances.constructed_per_request(project) or \
-                instances.may_release_what_it_holds(project, qualified) or self._uses_beyond_methods(cls, attr) \
-                or f".{attr}.close(".encode() in self.ctx.source or f".{attr}.aclose(".encode() in self.ctx.source:
-            return None  # closed from outside the class in this module (``svc.client.close()``)
-        return f"self.{attr}", cls.name.value
-
-    @staticmethod
-    def _uses_beyond_methods(cls: cst.ClassDef, attr: str) -> bool:
-        """``self.<attr>`` closed (``.close()``, ``.aclose``), used as a ``with`` item, handed to a
-        call, returned or yielded anywhere in the class: someone may close it."""
-        def is_attr(node) -> bool:
-            return isinstance(node, cst.Attribute) and node.attr.value == attr
-
-        for node in flow.walk(cls):
-            if isinstance(node, cst.Attribute) and node.attr.value in clients.RELEASE_METHODS and is_attr(node.value):
-                return True
-            if isinstance(node, cst.WithItem) and is_attr(node.item) or \
-                    isinstance(node, (cst.Arg, cst.Return, cst.Yield)) and is_attr(node.value):
-                return True
-        return False
 
     def _yield_keeper(self, fn: cst.FunctionDef, dependency: bool) -> Optional[str]:
         """A generator whose caller takes what it yields and never closes it: a FastAPI dependency
