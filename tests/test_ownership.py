@@ -233,6 +233,14 @@ class ItemsRouter:
     assert "app.factory.create_app" not in reached  # the factory runs once, at startup
 
 
+_ENGINES = "from sqlalchemy import create_engine\n\n\ndef make_engine(url):\n    return create_engine(url)\n"
+
+
+def _items_route(engines_module):
+    return (f"from fastapi import FastAPI\nfrom {engines_module} import make_engine\n\n"
+            "app = FastAPI()\n\n\n@app.get('/items')\ndef items():\n    return str(make_engine('sqlite://').url)\n")
+
+
 def test_package_in_a_namespace_folder_resolves_under_both_names(tmp_path):
     """``keep/`` without ``__init__.py`` holding regular packages: modules import each other as
     ``keep.db.engines`` while the files are named from their own package (``db.engines``)."""
@@ -240,20 +248,10 @@ def test_package_in_a_namespace_folder_resolves_under_both_names(tmp_path):
 
     files = {
         "keep/db/__init__.py": "",
-        "keep/db/engines.py": "from sqlalchemy import create_engine\n\n\ndef make_engine(url):\n"
-                              "    return create_engine(url)\n",
+        "keep/db/engines.py": _ENGINES,
         "keep/api/__init__.py": "",
-        "keep/api/routes.py": (
-            "from fastapi import FastAPI\n"
-            "from keep.db.engines import make_engine\n\n"
-            "app = FastAPI()\n\n\n"
-            "@app.get('/items')\n"
-            "def items():\n"
-            "    return str(make_engine('sqlite://').url)\n"),
+        "keep/api/routes.py": _items_route("keep.db.engines"),
     }
-    for name, text in files.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text(text)
     facts = project(tmp_path, files)[1]
     assert facts.canonical("keep.db.engines.make_engine") == "db.engines.make_engine"
     assert "db.engines.make_engine" in facts.per_request
@@ -268,20 +266,9 @@ def test_package_under_a_namespace_folder_inside_a_regular_package(tmp_path):
         "app/__init__.py": "",
         "app/tasks/__init__.py": "",
         "app/tasks/chat/streaming/__init__.py": "",
-        "app/tasks/chat/streaming/engines.py": (
-            "from sqlalchemy import create_engine\n\n\ndef make_engine(url):\n"
-            "    return create_engine(url)\n"),
-        "app/routes.py": (
-            "from fastapi import FastAPI\n"
-            "from app.tasks.chat.streaming.engines import make_engine\n\n"
-            "app = FastAPI()\n\n\n"
-            "@app.get('/items')\n"
-            "def items():\n"
-            "    return str(make_engine('sqlite://').url)\n"),
+        "app/tasks/chat/streaming/engines.py": _ENGINES,
+        "app/routes.py": _items_route("app.tasks.chat.streaming.engines"),
     }
-    for name, text in files.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text(text)
     facts = project(tmp_path, files)[1]
     assert facts.canonical("app.tasks.chat.streaming.engines.make_engine") == "streaming.engines.make_engine"
     assert "streaming.engines.make_engine" in facts.per_request

@@ -8,7 +8,7 @@ the rules never compare bare identifiers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, FrozenSet, Optional, Set
+from typing import Dict, FrozenSet, Optional, Set, Tuple
 
 import libcst as cst
 
@@ -237,9 +237,9 @@ def temp_bindings(ctx, index: FunctionIndex) -> list:
         kind = temp_kind(ctx, call)
         if kind is None:
             helper = _temp_helper(ctx, index.fn, call, helpers) if helpers else None
-            target = assigned_name(index, call) if helper is not None else _unpacked_temp_item(ctx, index, call)
-            if helper is None and target is not None:
-                helper = temp_paths.project_callee(ctx, index.fn, call)[0].rpartition(".")[2]
+            target = assigned_name(index, call) if helper is not None else None
+            if helper is None:
+                helper, target = _unpacked_temp_item(ctx, index, call) or (None, None)
             if helper is not None and target is not None:
                 binding = TempBinding(call, "returned", {target}, set(), helper=helper)
                 _follow_aliases(index, binding)
@@ -269,8 +269,9 @@ def temp_bindings(ctx, index: FunctionIndex) -> list:
     return out
 
 
-def _unpacked_temp_item(ctx, index: FunctionIndex, call: cst.Call) -> Optional[str]:
-    """``path, name = download(url)`` where ``download`` returns a temp path as that item: ``path``."""
+def _unpacked_temp_item(ctx, index: FunctionIndex, call: cst.Call) -> Optional[Tuple[str, str]]:
+    """``path, name = download(url)`` where ``download`` returns a temp path as that item:
+    (``download``, ``path``)."""
     items = temp_paths.tuple_temp_helpers(ctx.project)
     if not items:
         return None
@@ -286,7 +287,7 @@ def _unpacked_temp_item(ctx, index: FunctionIndex, call: cst.Call) -> Optional[s
     if not isinstance(unpacked, (cst.Tuple, cst.List)) or items[target] >= len(unpacked.elements):
         return None
     item = unpacked.elements[items[target]].value
-    return item.value if isinstance(item, cst.Name) else None
+    return (target.rpartition(".")[2], item.value) if isinstance(item, cst.Name) else None
 
 
 def _temp_helper(ctx, fn: cst.FunctionDef, call: cst.Call, helpers: FrozenSet[str]) -> Optional[str]:

@@ -100,7 +100,7 @@ _INSPECTING = frozenset({"builtins.isinstance", "builtins.issubclass", "builtins
 _MKSTEMP = frozenset({"tempfile.mkstemp"})
 #: module-level names whose attributes change with every request
 _REQUEST_PROXIES = ("flask.request", "flask.g", "flask.session", "quart.request", "quart.g", "quart.session",
-                    "starlette_context.context", "contextvars")
+                    "starlette_context.context")
 
 
 class _Scanner:

@@ -19,8 +19,8 @@ class StreamingResponseInMemory(_FileRule):
     `io.BytesIO` / `io.StringIO` that it writes into (`csv.writer(buf)`, `zipfile.ZipFile(buf, "w")`,
     `buf.write(...)`) or fills with data it serialises (`json.dumps(rows)`, `"".join(lines)`,
     `other.getvalue()`), also through a variable, or the buffer a project helper in any module
-    returns (`StreamingResponse(export_report())`); `iter([...])`, a list or a tuple of such a
-    serialised body. One value another component produced whole (`io.BytesIO(document.content)`,
+    returns (`StreamingResponse(export_report())`, `await service.pack()` on a module-level
+    service); `iter([...])`, a list or a tuple of such a serialised body. One value another component produced whole (`io.BytesIO(document.content)`,
     `iter([converted_pdf])`, a literal) is not reported: `Response` would hold the same bytes.
 
     ## Why is this bad?

@@ -20,7 +20,8 @@ class TempFileNeverRemoved(_FileRule):
     `Path.unlink`/`shutil.rmtree`, no `BackgroundTasks.add_task`/`BackgroundTask` cleanup, not moved
     away, not returned and not handed to a function of the project. A path that a project helper
     made and returned (`return NamedTemporaryFile(delete=False).name`, `mkstemp`'s path, `mkdtemp()`,
-    in any module) is the caller's to remove, and is checked in the caller the same way.
+    in any module, also as one item of a tuple: `path, name = download(url)`) is the caller's to
+    remove, and is checked in the caller the same way.
 
     ## Why is this bad?
     `delete=False` and `mkstemp` exist precisely so that the file survives; nobody deletes it
