@@ -19,4 +19,4 @@ while IFS=$'\t' read -r repo commit; do
     git --git-dir="$git_dir" cat-file blob "$full:$path" > "$out/$path" 2>/dev/null || rm -f "$out/$path"
   done
   echo "$name $full"
-done < "$HERE/apps.tsv"
+done < <(cat "$HERE"/apps*.tsv)

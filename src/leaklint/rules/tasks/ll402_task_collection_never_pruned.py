@@ -130,6 +130,9 @@ class _Uses:
 
 
 def _key(expr: cst.CSTNode) -> Optional[Tuple[str, str]]:
+    if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and not expr.args \
+            and expr.func.attr.value in ("values", "keys", "items"):
+        expr = expr.func.value  # ``gather(*tasks.values())`` awaits the collection itself
     if isinstance(expr, cst.Name):
         return ("global", expr.value)
     if isinstance(expr, cst.Attribute):

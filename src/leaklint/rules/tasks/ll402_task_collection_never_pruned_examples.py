@@ -102,6 +102,22 @@ class Crawler:
             self.tasks.append(asyncio.create_task(fetch(url)))
         return await asyncio.gather(*self.tasks)
 """,
+    # a dict of tasks, one per node of a run, gathered by its values
+    """
+import asyncio
+
+class RunExecutor:
+    def __init__(self):
+        self._by_node = {}
+
+    def start(self, node_id, run_node):
+        if node_id not in self._by_node:
+            self._by_node[node_id] = asyncio.create_task(run_node(node_id))
+        return self._by_node[node_id]
+
+    async def finish(self):
+        return await asyncio.gather(*self._by_node.values(), return_exceptions=True)
+""",
     # cancelled at shutdown
     """
 import asyncio
