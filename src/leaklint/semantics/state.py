@@ -509,10 +509,18 @@ def made_by_cached_factories(project: ProjectFacts) -> FrozenSet[str]:
 
 
 def instantiated_at_module_level(project: ProjectFacts) -> FrozenSet[str]:
-    """Canonical callees of module-level ``name = Callee(...)`` in every linted module."""
-    return _MEMO.get(project, "instantiated", lambda p: frozenset(
-        p.canonical(c) for m in p.modules.values() for d in m.definitions.values() if d.kind == "call"
-        for c in d.callee))
+    """Canonical callees of module-level ``name = Callee(...)`` in every linted module.
+
+    One bound only under ``if __name__ == "__main__":`` in a module that other modules import is that
+    module's demo or self-test: when the server imports the module, the instance does not exist."""
+    def compute(p: ProjectFacts) -> FrozenSet[str]:
+        def imported_elsewhere(module: str) -> bool:
+            return any(q == module or q.startswith(module + ".") for other, facts in p.modules.items()
+                       if other != module for qs in facts.imports.values() for q in qs)
+        return frozenset(
+            p.canonical(c) for name, m in p.modules.items() for d in m.definitions.values() if d.kind == "call"
+            and not (d.main_only and imported_elsewhere(name)) for c in d.callee)
+    return _MEMO.get(project, "instantiated", compute)
 
 
 # -- gunicorn --------------------------------------------------------------------------------

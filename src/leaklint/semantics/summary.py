@@ -52,6 +52,8 @@ class Definition:
     #: an ``async def`` with a ``while True:`` loop that no ``break``/``return`` of its own leaves:
     #: a background loop that runs until cancelled (LL403 asks this across modules)
     runs_forever: bool = False
+    #: bound only under ``if __name__ == "__main__":``: exists only when the file is the program
+    main_only: bool = False
 
 
 @dataclass
@@ -221,7 +223,7 @@ class _Summariser:
         for stmt in self.tree.body:
             self._walk(stmt, [], None)
 
-    def _collect_module_bindings(self, body: List[ast.stmt]) -> None:
+    def _collect_module_bindings(self, body: List[ast.stmt], main_only: bool = False) -> None:
         for stmt in body:
             if isinstance(stmt, (ast.Import, ast.ImportFrom)):
                 self._record_import(stmt, self.s.imports)
@@ -236,18 +238,22 @@ class _Summariser:
                 value = stmt.value
                 for target in targets:
                     if isinstance(target, ast.Name):
-                        self._define(target.id, value, stmt.lineno)
+                        self._define(target.id, value, stmt.lineno, main_only)
+            elif isinstance(stmt, ast.If) and _is_main_guard(stmt.test):
+                self._collect_module_bindings(stmt.body, True)
+                self._collect_module_bindings(stmt.orelse, main_only)
             elif isinstance(stmt, (ast.If, ast.Try)) or type(stmt).__name__ == "TryStar":
                 for block in _blocks(stmt):
-                    self._collect_module_bindings(block)
+                    self._collect_module_bindings(block, main_only)
 
-    def _define(self, name: str, value: Optional[ast.expr], lineno: int) -> None:
+    def _define(self, name: str, value: Optional[ast.expr], lineno: int, main_only: bool = False) -> None:
         previous = self.s.definitions.get(name)
         definition = self._describe(value, lineno)
         if previous is not None and (previous.kind, previous.callee, previous.literal) != (
             definition.kind, definition.callee, definition.literal
         ):
             definition = Definition("other", lineno=lineno)  # rebound to something else: unknown
+        definition.main_only = main_only and (previous is None or previous.main_only)
         self.s.definitions[name] = definition
 
     def _describe(self, value: Optional[ast.expr], lineno: int) -> Definition:
@@ -483,6 +489,15 @@ def _merge(old: FunctionFacts, new: FunctionFacts) -> None:
     old.is_generator = old.is_generator or new.is_generator
     old.calls |= new.calls
     old.called |= new.called
+
+
+def _is_main_guard(test: ast.expr) -> bool:
+    """``__name__ == "__main__"`` (either way round)."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = [test.left, test.comparators[0]]
+    return any(isinstance(x, ast.Name) and x.id == "__name__" for x in sides) and \
+        any(isinstance(x, ast.Constant) and x.value == "__main__" for x in sides)
 
 
 def _blocks(stmt: ast.stmt) -> List[List[ast.stmt]]:
