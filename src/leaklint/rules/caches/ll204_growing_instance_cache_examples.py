@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from leaklint.rule import Invalid, Valid
+from leaklint.rule import Invalid
+from leaklint.rules.caches.ll204_main_guard_examples import MAIN_GUARD_INVALID, MAIN_GUARD_VALID
 
 VALID = [
     # the connection manager idiom: connect and disconnect
@@ -163,23 +164,6 @@ class Cache:
 
 cache = Cache()
 """,
-    # the module's demo under `if __name__ == "__main__":`: the server imports the module, so that
-    # instance never exists there; the route makes its own executor per run
-    Valid("""
-class RunExecutor:
-    def __init__(self):
-        self.outputs = {}
-
-    def run(self, step):
-        self.outputs[step] = step * 2
-
-if __name__ == "__main__":
-    executor = RunExecutor()
-    print(executor)
-""", files={"app/__init__.py": "", "app/main.py": "from fastapi import FastAPI\nfrom app.executor import RunExecutor\n\n"
-            "app = FastAPI()\n\n@app.post('/runs/{step}')\ndef run(step: int):\n    executor = RunExecutor()\n"
-            "    executor.run(step)\n"},
-        path="app/executor.py"),
 ]
 INVALID = [
     Invalid("""
@@ -257,28 +241,6 @@ class Tracker:
 """, files={"app/__init__.py": "", "app/main.py": "from fastapi import FastAPI\nfrom app.tracker import Tracker\n\napp = FastAPI()\ntracker = Tracker()\n\n"
                                                          "@app.get('/{key}')\ndef hit(key: str):\n    tracker.hit(key)\n"},
         path="app/tracker.py", line=6, message="module-level instance"),
-    # made under `if __name__ == "__main__":` of the server script itself, which nothing imports
-    Invalid("""
-import uvicorn
-from fastapi import FastAPI
-
-class Tracker:
-    def __init__(self):
-        self.seen = set()
-
-    def hit(self, key):
-        self.seen.add(key)
-
-app = FastAPI()
-
-@app.get("/{key}")
-def hit(key: str):
-    tracker.hit(key)
-
-if __name__ == "__main__":
-    tracker = Tracker()
-    uvicorn.run(app)
-""", line=9, message="module-level instance"),
     # the singleton dependency lives in another module than the class and the route
     Invalid("""
 class RateBook:
@@ -319,3 +281,5 @@ def cancel(thread_id: str):
     gate.cancel(thread_id)
 """, line=13, column=9, message="`self._cancel` of `TurnGate` only grows, in `cancel`"),
 ]
+VALID += MAIN_GUARD_VALID
+INVALID += MAIN_GUARD_INVALID

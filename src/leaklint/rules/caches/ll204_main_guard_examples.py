@@ -1,0 +1,49 @@
+"""LL204 examples for instances made under `if __name__ == "__main__":`."""
+
+from __future__ import annotations
+
+from leaklint.rule import Invalid, Valid
+
+MAIN_GUARD_VALID = [
+    # the module's demo under `if __name__ == "__main__":`: the server imports the module, so that
+    # instance never exists there; the route makes its own executor per run
+    Valid("""
+class RunExecutor:
+    def __init__(self):
+        self.outputs = {}
+
+    def run(self, step):
+        self.outputs[step] = step * 2
+
+if __name__ == "__main__":
+    executor = RunExecutor()
+    print(executor)
+""", files={"app/__init__.py": "", "app/main.py": "from fastapi import FastAPI\nfrom app.executor import RunExecutor\n\n"
+            "app = FastAPI()\n\n@app.post('/runs/{step}')\ndef run(step: int):\n    executor = RunExecutor()\n"
+            "    executor.run(step)\n"},
+        path="app/executor.py"),
+]
+MAIN_GUARD_INVALID = [
+    # made under `if __name__ == "__main__":` of the server script itself, which nothing imports
+    Invalid("""
+import uvicorn
+from fastapi import FastAPI
+
+class Tracker:
+    def __init__(self):
+        self.seen = set()
+
+    def hit(self, key):
+        self.seen.add(key)
+
+app = FastAPI()
+
+@app.get("/{key}")
+def hit(key: str):
+    tracker.hit(key)
+
+if __name__ == "__main__":
+    tracker = Tracker()
+    uvicorn.run(app)
+""", line=9, message="module-level instance"),
+]
