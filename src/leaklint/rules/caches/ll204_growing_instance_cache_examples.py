@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from leaklint.rule import Invalid
-from leaklint.rules.caches.ll204_main_guard_examples import MAIN_GUARD_INVALID, MAIN_GUARD_VALID
+from leaklint.rules.caches.ll204_main_guard_examples import MAIN_GUARD_INVALID, MAIN_GUARD_VALID, TRACKER_CLASS
 
 VALID = [
     # the connection manager idiom: connect and disconnect
@@ -231,14 +231,7 @@ def record(value: float, request: Request):
     request.app.state.metrics.record(value)
 """, line=9, message="stored on `app.state`"),
     # instantiated at module level in another linted module
-    Invalid("""
-class Tracker:
-    def __init__(self):
-        self.seen = set()
-
-    def hit(self, key):
-        self.seen.add(key)
-""", files={"app/__init__.py": "", "app/main.py": "from fastapi import FastAPI\nfrom app.tracker import Tracker\n\napp = FastAPI()\ntracker = Tracker()\n\n"
+    Invalid(TRACKER_CLASS, files={"app/__init__.py": "", "app/main.py": "from fastapi import FastAPI\nfrom app.tracker import Tracker\n\napp = FastAPI()\ntracker = Tracker()\n\n"
                                                          "@app.get('/{key}')\ndef hit(key: str):\n    tracker.hit(key)\n"},
         path="app/tracker.py", line=6, message="module-level instance"),
     # the singleton dependency lives in another module than the class and the route

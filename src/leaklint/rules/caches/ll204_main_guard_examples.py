@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from leaklint.rule import Invalid, Valid
 
+#: a per-key set on a class; the examples differ in where its instance is made
+TRACKER_CLASS = """
+class Tracker:
+    def __init__(self):
+        self.seen = set()
+
+    def hit(self, key):
+        self.seen.add(key)
+"""
+
 MAIN_GUARD_VALID = [
     # the module's demo under `if __name__ == "__main__":`: the server imports the module, so that
     # instance never exists there; the route makes its own executor per run
@@ -28,14 +38,7 @@ MAIN_GUARD_INVALID = [
     Invalid("""
 import uvicorn
 from fastapi import FastAPI
-
-class Tracker:
-    def __init__(self):
-        self.seen = set()
-
-    def hit(self, key):
-        self.seen.add(key)
-
+""" + TRACKER_CLASS + """
 app = FastAPI()
 
 @app.get("/{key}")
