@@ -262,8 +262,9 @@ def is_collection_definition(definition) -> bool:
 
 def imported_elsewhere(project: ProjectFacts, qualified: str, own_module: str) -> bool:
     """Does another linted module import ``qualified`` (and so perhaps prune it)?"""
-    for module, facts in project.modules.items():
-        if module == own_module:
+    own = project.modules.get(own_module)
+    for facts in project.modules.values():
+        if facts is own:  # also under its namespace-folder aliases
             continue
         for candidates in facts.imports.values():
             for q in candidates:

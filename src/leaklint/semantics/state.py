@@ -515,10 +515,14 @@ def instantiated_at_module_level(project: ProjectFacts) -> FrozenSet[str]:
     module's demo or self-test: when the server imports the module, the instance does not exist."""
     def compute(p: ProjectFacts) -> FrozenSet[str]:
         def imported_elsewhere(module: str) -> bool:
-            return any(q == module or q.startswith(module + ".") for other, facts in p.modules.items()
-                       if other != module for qs in facts.imports.values() for q in qs)
+            # ``backend/pkg/mod.py`` is importable as ``pkg.mod`` and as ``backend.pkg.mod``
+            names = {module, *(alias for alias, target in p.module_aliases.items() if target == module)}
+            return any(q == n or q.startswith(n + ".") for other, facts in p.modules.items()
+                       if facts is not p.modules[module] for qs in facts.imports.values() for q in qs
+                       for n in names)
         return frozenset(
-            p.canonical(c) for name, m in p.modules.items() for d in m.definitions.values() if d.kind == "call"
+            p.canonical(c) for name, m in p.modules.items() if name not in p.module_aliases
+            for d in m.definitions.values() if d.kind == "call"
             and not (d.main_only and imported_elsewhere(name)) for c in d.callee)
     return _MEMO.get(project, "instantiated", compute)
 

@@ -32,6 +32,22 @@ if __name__ == "__main__":
             "app = FastAPI()\n\n@app.post('/runs/{step}')\ndef run(step: int):\n    executor = RunExecutor()\n"
             "    executor.run(step)\n"},
         path="app/executor.py"),
+    # the same, with the package inside a plain folder (``backend/`` has no ``__init__.py``): the module
+    # is known as ``app.executor`` and as ``backend.app.executor``, and the route imports it relatively
+    Valid("""
+class RunExecutor:
+    def __init__(self):
+        self.outputs = {}
+
+    def run(self, step):
+        self.outputs[step] = step * 2
+
+if __name__ == "__main__":
+    executor = RunExecutor()
+""", files={"backend/app/__init__.py": "", "backend/app/main.py": "from fastapi import FastAPI\n"
+            "from .executor import RunExecutor\n\napp = FastAPI()\n\n@app.post('/runs/{step}')\n"
+            "def run(step: int):\n    executor = RunExecutor()\n    executor.run(step)\n"},
+        path="backend/app/executor.py"),
 ]
 MAIN_GUARD_INVALID = [
     # made under `if __name__ == "__main__":` of the server script itself, which nothing imports
