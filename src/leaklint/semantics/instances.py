@@ -77,12 +77,13 @@ def constructed_without(project: ProjectFacts, cls: str, index: int, keyword: st
 
 def constructed_per_request(project: ProjectFacts) -> FrozenSet[str]:
     """Linted classes constructed in a per-request function (``project.per_request``) or used as
-    ``Depends(Cls)``: as many instances as requests."""
+    ``Depends(Cls)``: as many instances as requests. An ``@lru_cache`` function is no such place: its
+    body runs once per key (``@lru_cache(maxsize=1) def get_auth(): return JWTAuth()`` makes one)."""
     def compute(p: ProjectFacts) -> FrozenSet[str]:
         made = set()
         for function in p.per_request:
             record = p.functions.get(function)
-            if record is not None:
+            if record is not None and not record.cached:
                 made.update(c for c in map(p.canonical, record.ownership.direct) if _is_class(p, c))
         made.update(d for d in p.dependencies if _is_class(p, d))
         return frozenset(made)

@@ -135,6 +135,28 @@ class Window:
 def build(start):
     return Window().bounds(start)
 """,
+        # made by a cached dependency (once, whichever branch is configured), not per request
+        """
+from functools import lru_cache
+from fastapi import Depends, FastAPI
+
+app = FastAPI()
+
+class TokenAuth:
+    @lru_cache
+    def signing_key(self, issuer):
+        return issuer
+
+@lru_cache(maxsize=1)
+def get_auth(mode: str = "token"):
+    if mode == "token":
+        return TokenAuth()
+    return None
+
+@app.get("/me")
+def me(auth: TokenAuth = Depends(get_auth)):
+    return auth.signing_key("issuer")
+""",
         # a function nested in a method is not a method
         """
 from functools import lru_cache
