@@ -107,6 +107,7 @@ def check(paths: Sequence[str], python_files: Sequence[str], root: str,
     from leaklint.engine import FileResult
     from leaklint.registry import rule_by_code
     from leaklint.semantics.command_lines import command_sites
+    from leaklint.semantics.compose_builds import dev_only_dockerfiles
     from leaklint.rules.server.ll602_server_commands import (Project, env_may_supply, judge, parse_options,
                                                              server_command)
     from leaklint.semantics.state import GUNICORN_CONFIG_FILE
@@ -128,10 +129,12 @@ def check(paths: Sequence[str], python_files: Sequence[str], root: str,
             project.env_may_supply = True
     if any(GUNICORN_CONFIG_FILE.match(os.path.basename(p)) for p in python_files):
         project.gunicorn_elsewhere = True
+    dev_only = dev_only_dockerfiles({p: t for p, t in texts.items() if kind_of(p) == "yaml"})
     name = rule_by_code(CODE).name
     results = []
     for path in sorted(commands):
-        if CODE not in codes_for(path) or not is_production_path(path, root):
+        if CODE not in codes_for(path) or not is_production_path(path, root) or \
+                os.path.normpath(os.path.abspath(path)) in dev_only:
             continue
         noqa = noqa_index(texts[path], kind_of(path) or "")
         diagnostics: List[Diagnostic] = []

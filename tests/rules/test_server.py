@@ -207,6 +207,11 @@ CLEAN_CASES = {
         "check.sh": "#!/bin/sh\ngunicorn --check-config app.main:app\nuvicorn --version\n"},
     "an unknown -c config": {"Procfile": "web: gunicorn -c /etc/shop/gunicorn.py app.main:app\n"},
     "uvicorn in development": {"docker-compose.yml": "services:\n  api:\n    command: uvicorn app.main:app --reload\n"},
+    "a Dockerfile that only a --reload compose service builds": {
+        "backend/Dockerfile": 'FROM python:3.12\nENTRYPOINT ["uvicorn", "app.main:app", "--host", "0.0.0.0"]\n',
+        "docker-compose.yml": "services:\n  db:\n    image: postgres\n  backend:\n    build:\n"
+                              "      context: backend\n    volumes:\n      - ./backend:/backend\n"
+                              "    command:\n      - --reload\n"},
     "uvicorn that recycles itself": {"Procfile": "web: uvicorn app.main:app --limit-max-requests 10000\n"},
     "uvicorn next to gunicorn": {
         "Procfile": "web: gunicorn app.main:app --max-requests 1000 --max-requests-jitter 50\n",
@@ -224,6 +229,17 @@ CLEAN_CASES = {
 def test_deployment_guards(tmp_path, case):
     result = leaklint_602(".", cwd=_project(tmp_path, CLEAN_CASES[case]))
     assert _rows(result) == [], result.stdout
+
+
+def test_a_dockerfile_some_compose_service_runs_without_reload_is_judged(tmp_path):
+    dockerfile = 'FROM python:3.12\nCMD ["uvicorn", "app.main:app"]\n'
+    dev = "services:\n  api:\n    build: ./backend  # the dev image\n    command: [\"--reload\"]\n"
+    project = _project(tmp_path, {"backend/Dockerfile": dockerfile, "docker-compose.yml": dev,
+                                  "deploy/compose.yaml": "services:\n  api:\n    build:\n      context: ..\n"
+                                                         "      dockerfile: backend/Dockerfile\n"})
+    assert _rows(leaklint_602(".", cwd=project)) == [("backend/Dockerfile", 2, 6)]
+    only_dev = _project(tmp_path / "dev", {"backend/Dockerfile": dockerfile, "docker-compose.yml": dev})
+    assert _rows(leaklint_602(".", cwd=only_dev)) == []
 
 
 def test_the_config_module_is_judged_in_its_own_file(tmp_path):

@@ -34,7 +34,9 @@ class GunicornWithoutWorkerRecycling(Rule):
     such as `$GUNICORN_OPTS`/`"$@"` stands where arguments go. A deployment that runs `uvicorn`
     alone (no gunicorn anywhere) is reported without `--limit-max-requests`, unless it runs with
     `--reload`. Development, test, CI and example files (`Dockerfile.dev`,
-    `docker-compose.test.yml`, `tests/`, `.github/`, `examples/`) are not production and are skipped.
+    `docker-compose.test.yml`, `tests/`, `.github/`, `examples/`) are not production and are skipped,
+    and so is a Dockerfile that only compose services running with `--reload` build (the dev image
+    beside the production one).
     `# noqa: LL602` goes at the end of the line, or for a Dockerfile on the comment line just above
     the instruction; `# leaklint: noqa` on a line of its own silences the whole file.
 
