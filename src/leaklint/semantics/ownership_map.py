@@ -11,6 +11,7 @@ module of the project is known (``semantics.ownership``).
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Dict, FrozenSet, List, Optional, Set, Tuple
 
@@ -101,6 +102,12 @@ _MKSTEMP = frozenset({"tempfile.mkstemp"})
 #: module-level names whose attributes change with every request
 _REQUEST_PROXIES = ("flask.request", "flask.g", "flask.session", "quart.request", "quart.g", "quart.session",
                     "starlette_context.context")
+DEPENDS_CALLEES = frozenset(
+    {"fastapi.Depends", "fastapi.Security", "fastapi.params.Depends", "fastapi.params.Security",
+     "fastapi.param_functions.Depends", "fastapi.param_functions.Security"}
+)
+#: an attribute named like configuration, read through (``service.config.api_keys``, ``self.settings.x``)
+_CONFIG_ATTRIBUTE = re.compile(r"^(?:\w+_)?(?:config|settings|conf|cfg|configuration)$", re.IGNORECASE)
 
 
 class _Scanner:
@@ -116,6 +123,10 @@ class _Scanner:
         self.params = {name: i for i, name in enumerate(params)}
         self.qualify = qualify
         self.self_name = params[0] if is_method and params else None
+        #: ``self`` and parameters the framework injects (``service: Service = Depends(get_service)``):
+        #: objects of the application, not values of the request
+        self.injected = {self.self_name} | {arg.arg for arg, default in _defaults(args)
+                                            if _is_injection(default, arg.annotation, qualify)}
         self.out = Ownership()
         self.parents: Dict[ast.AST, ast.AST] = {}
         self.bound: Dict[str, List[ast.expr]] = {}  # local name -> values assigned to it
@@ -202,11 +213,17 @@ class _Scanner:
 
     def fixed_value(self, value: ast.expr) -> bool:
         """A module-level or imported name, or an attribute of one (``settings.model_name``,
-        ``sys.stdout``, ``Color.RED``): as many values as the code base and its configuration
-        hold, not one per request. Request proxies (``flask.request.args``) are not fixed."""
+        ``sys.stdout``, ``Color.RED``), or configuration read through ``self`` or an injected
+        dependency (``service.config.api_keys``): as many values as the code base and its
+        configuration hold, not one per request. Request proxies (``flask.request.args``) are not fixed."""
         root = value
+        through_config = False  # a name before the last one reads like configuration
         while isinstance(root, ast.Attribute):
             root = root.value
+            label = root.attr if isinstance(root, ast.Attribute) else getattr(root, "id", "")
+            through_config = through_config or bool(_CONFIG_ATTRIBUTE.match(label))
+        if isinstance(root, ast.Name) and root.id in self.injected and root.id not in self.stored:
+            return through_config
         if not isinstance(root, ast.Name) or root.id in self.params or root.id in self.stored:
             return False
         names = self.qualify(root)
@@ -447,6 +464,21 @@ def _is_lifespan_test(test: ast.expr) -> bool:
     constant = next((s.value for s in sides if isinstance(s, ast.Constant) and isinstance(s.value, str)), "")
     return constant.split(".")[0] == "lifespan" and any(
         isinstance(s, ast.Subscript) and isinstance(s.slice, ast.Constant) and s.slice.value == "type" for s in sides)
+
+
+def _defaults(args: ast.arguments) -> List[Tuple[ast.arg, Optional[ast.expr]]]:
+    positional = args.posonlyargs + args.args
+    padded: List[Optional[ast.expr]] = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+    return list(zip(positional, padded)) + list(zip(args.kwonlyargs, args.kw_defaults))
+
+
+def _is_injection(default: Optional[ast.expr], annotation: Optional[ast.expr],
+                  qualify: Callable[[ast.AST], Names]) -> bool:
+    """``= Depends(...)`` or ``Annotated[X, Depends(...)]``."""
+    marks = [default] if default is not None else []
+    if isinstance(annotation, ast.Subscript) and isinstance(annotation.slice, ast.Tuple):
+        marks.extend(annotation.slice.elts[1:])
+    return any(isinstance(m, ast.Call) and bool(qualify(m.func) & DEPENDS_CALLEES) for m in marks)
 
 
 def _annotation_parts(annotation: Optional[ast.expr]) -> List[ast.expr]:

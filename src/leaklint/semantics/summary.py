@@ -13,17 +13,13 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from leaklint.semantics.downgrade import downgrade
-from leaklint.semantics.ownership_map import Ownership, child_nodes, scan_function
+from leaklint.semantics.ownership_map import DEPENDS_CALLEES, Ownership, child_nodes, scan_function
 from leaklint.semantics.names import BUILTIN_NAMES, Names, import_bindings, qualify_parts
 
 #: methods that add an entry to a container (``X.append(v)``, ``X.setdefault(k, [])``)
 GROW_METHODS = frozenset({"append", "extend", "add", "update", "setdefault", "insert", "appendleft",
                           "extendleft", "__setitem__"})
 
-DEPENDS_CALLEES = frozenset(
-    {"fastapi.Depends", "fastapi.Security", "fastapi.params.Depends", "fastapi.params.Security",
-     "fastapi.param_functions.Depends", "fastapi.param_functions.Security"}
-)
 #: ``app.add_api_route(path, endpoint)``, ``router.add_route(...)``, Starlette ``Route(path, endpoint)``
 ENDPOINT_REGISTRARS = frozenset({"add_api_route", "add_route", "add_api_websocket_route", "add_websocket_route"})
 APP_CLASSES = frozenset({"fastapi.FastAPI", "fastapi.applications.FastAPI", "starlette.applications.Starlette"})
