@@ -131,6 +131,8 @@ class _Scanner:
         self.parents: Dict[ast.AST, ast.AST] = {}
         self.bound: Dict[str, List[ast.expr]] = {}  # local name -> values assigned to it
         self.nested: Set[str] = set()
+        #: ``globals_set_by_functions`` of the module, computed on first need (few functions ask)
+        self.lazy_globals: Callable[[], FrozenSet[str]] = frozenset
 
     def run(self) -> Ownership:
         self.out.param_types = {self.params[n]: tuple(sorted(t)) for n, t in self.param_types.items()
@@ -169,7 +171,7 @@ class _Scanner:
             elif isinstance(node, ast.Call):
                 self.call_edges(node)
                 callee = self.qualify(node.func)
-                once = self.memoised(node) or self.for_lifespan(node)
+                once = self.memoised(node) or self.for_lifespan(node) or self.until_global_set(node)
                 (self.out.run_once if once else self.out.direct).update(callee)
                 self.record_arguments(node, callee)
             elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in self.params:
@@ -271,6 +273,20 @@ class _Scanner:
                     node = self.parents[node]
                     if isinstance(node, ast.If):
                         return True
+        return False
+
+    def until_global_set(self, call: ast.Call) -> bool:
+        """Under ``if not _SINGLETON:`` / ``if _SINGLETON is None:``, where some function of the module
+        sets that global: the first call initialises it, later ones skip the branch."""
+        node: ast.AST = call
+        while node in self.parents and node is not self.fn:
+            parent = self.parents[node]
+            if isinstance(parent, ast.If) and node in parent.body:
+                name, when_missing = _missing_test(parent.test)
+                if when_missing and name is not None and name not in self.params and \
+                        (name not in self.stored or name in self.declared_global) and name in self.lazy_globals():
+                    return True
+            node = parent
         return False
 
     def for_lifespan(self, call: ast.Call) -> bool:
@@ -518,8 +534,22 @@ def _missing_test(test: ast.expr) -> Tuple[Optional[str], bool]:
 
 
 def scan_function(fn, params: Tuple[str, ...], qualify: Callable[[ast.AST], Names],
-                  is_method: bool) -> Optional[Ownership]:
-    return _Scanner(fn, params, qualify, is_method).run()
+                  is_method: bool, lazy_globals: Callable[[], FrozenSet[str]] = frozenset) -> Optional[Ownership]:
+    scanner = _Scanner(fn, params, qualify, is_method)
+    scanner.lazy_globals = lazy_globals
+    return scanner.run()
+
+
+def globals_set_by_functions(tree: ast.Module) -> FrozenSet[str]:
+    """Module names some function declares ``global`` and assigns: the lazy singletons of the module
+    (``if not _APP: init()`` where ``init`` sets ``_APP``)."""
+    out: Set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            declared = {n for stmt in ast.walk(node) if isinstance(stmt, ast.Global) for n in stmt.names}
+            out.update(n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+                       and n.id in declared)
+    return frozenset(out)
 
 
 #: how an instance call on ``app.state.<attr>`` names its receiver until the reduce phase resolves it

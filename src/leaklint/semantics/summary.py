@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 from leaklint.semantics.downgrade import downgrade
-from leaklint.semantics.ownership_map import DEPENDS_CALLEES, Ownership, child_nodes, scan_function
+from leaklint.semantics.ownership_map import (DEPENDS_CALLEES, Ownership, child_nodes, globals_set_by_functions,
+                                              scan_function)
 from leaklint.semantics.names import BUILTIN_NAMES, Names, import_bindings, qualify_parts
 
 #: methods that add an entry to a container (``X.append(v)``, ``X.setdefault(k, [])``)
@@ -216,8 +217,14 @@ class _Summariser:
     def run(self) -> None:
         self._collect_module_bindings(self.tree.body)
         self.module_names = set(self.s.imports) | set(self.s.definitions)
+        self._lazy_globals: Optional[FrozenSet[str]] = None
         for stmt in self.tree.body:
             self._walk(stmt, [], None)
+
+    def _module_lazy_globals(self) -> FrozenSet[str]:
+        if self._lazy_globals is None:
+            self._lazy_globals = globals_set_by_functions(self.tree)
+        return self._lazy_globals
 
     def _collect_module_bindings(self, body: List[ast.stmt], main_only: bool = False) -> None:
         for stmt in body:
@@ -401,7 +408,7 @@ class _Summariser:
             self._record_import(stmt, facts.imports)
         inner = chain + [facts]
         facts.ownership = scan_function(node, facts.params, lambda n: self._qualify(n, inner),
-                                        facts.in_class is not None)
+                                        facts.in_class is not None, self._module_lazy_globals)
         stored = self.s.functions.setdefault(fpath, facts)
         if stored is not facts:
             _merge(stored, facts)

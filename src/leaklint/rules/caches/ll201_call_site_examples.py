@@ -130,6 +130,38 @@ class Telemetry:
             start_exporters(self.config)
         await self.app(scope, receive, send)
 """,
+    # a lazy singleton: the branch runs until `init_runtime` sets `_RUNTIME`, once per process
+    """
+from fastapi import FastAPI
+
+app = FastAPI()
+_SHUTDOWN_HOOKS = []
+_RUNTIME = None
+
+
+class Runtime:
+    def __init__(self):
+        _SHUTDOWN_HOOKS.append(self.close)
+
+    def close(self):
+        pass
+
+
+def init_runtime(runtime):
+    global _RUNTIME
+    _RUNTIME = runtime
+
+
+def get_runtime():
+    if _RUNTIME is None:
+        init_runtime(Runtime())
+    return _RUNTIME
+
+
+@app.get("/status")
+def status():
+    return {"runtime": id(get_runtime())}
+""",
 ]
 
 INVALID = [
