@@ -232,4 +232,18 @@ import json
 def events(file: UploadFile):
     return json.loads(gzip.open(file.file).read())
 """,
+    # every file of the list is size-checked in an earlier loop over the same list
+    UPLOAD_APP + """
+from typing import List
+
+@app.post("/attachments")
+async def attachments(parts: List[UploadFile]):
+    for part in parts:
+        if part.size > 1_000_000:
+            return {"error": "too large"}
+    saved = []
+    for upload in parts:
+        saved.append(len(await upload.read()))
+    return {"sizes": saved}
+""",
 ]
