@@ -38,6 +38,11 @@ class Roles:
         return self.route or self.dependency or self.middleware
 
 
+#: packages whose ``.get``/``.patch``/``.post`` are no route decorators (``@mock.patch("...")``)
+NOT_ROUTERS = frozenset({"unittest", "mock", "pytest", "pytest_mock", "requests", "httpx", "aiohttp", "respx",
+                         "responses"})
+
+
 def uses_web_framework(summary: ModuleSummary) -> bool:
     return summary.imports_from(*WEB_PACKAGES)
 
@@ -59,7 +64,7 @@ def receiver_kind(receiver: str, summary: ModuleSummary, project: ProjectFacts) 
                                              for c in definition.callee):
             return None
         return None
-    if project.is_project_name(receiver):
+    if project.is_project_name(receiver) or receiver.split(".")[0] in NOT_ROUTERS:
         return None
     return "external" if uses_web_framework(summary) and "." in receiver else None
 

@@ -40,6 +40,21 @@ def get_session():
 def items(session=Depends(get_session)):
     return []
 """, files={"app/__init__.py": "", "app/sessions.py": _SESSIONS}, path="app/main.py"),
+    # `@mock.patch(...)` is no PATCH route: a test helper that builds an engine runs once per test
+    """
+from unittest import mock
+
+from fastapi import FastAPI
+from sqlalchemy import create_engine
+
+app = FastAPI()
+
+
+@mock.patch("app.tasks.send_email")
+def check_masking(send_email):
+    engine = create_engine("sqlite://")
+    engine.dispose()
+""",
 ]
 
 FALLBACK_INVALID = [
