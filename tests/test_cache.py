@@ -223,8 +223,9 @@ def test_a_caller_elsewhere_changing_what_it_passes_is_seen(tmp_path):
     """LL202 in ``cards.py`` depends on what ``routes.py`` passes: literals bound the cache, request
     data does not. The callee's file did not change; its cached result must not be reused."""
     cards = "from functools import cache\n\n\n@cache\ndef card(name):\n    return {'name': name}\n"
-    literal = "from app.cards import card\n\n\ndef home():\n    return card('home')\n"
-    traffic = "from app.cards import card\n\n\ndef home(name):\n    return card(name)\n"
+    route = "from fastapi import FastAPI\nfrom app.cards import card\n\napp = FastAPI()\n\n\n@app.get('/h')\n"
+    literal = route + "def home():\n    return card('home')\n"
+    traffic = route + "def home(name: str):\n    return card(name)\n"
     write(tmp_path, {"pyproject.toml": "[tool.leaklint]\n", "app/__init__.py": "", "app/cards.py": cards,
                      "app/routes.py": literal})
     assert [f[2] for f in _run(tmp_path)[0]] == []

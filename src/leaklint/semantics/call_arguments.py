@@ -61,6 +61,13 @@ def called_only_at_import(project, function: str) -> bool:
         function not in project.endpoints
 
 
+def called_in_project(project, function: str) -> bool:
+    """Some linted code calls ``function``, refers to it or hands it on: its callers are known."""
+    callers = state._MEMO.get(project, "callers", _callers)
+    return bool(callers.get(function)) or function in project.called_at_import or \
+        function in state._MEMO.get(project, "aliased", _aliased) or function in state._MEMO.get(project, "handed", _handed)
+
+
 def bounded_parameters(project) -> Dict[str, Tuple[bool, ...]]:
     """Per function that something calls: ``called_only_at_import``, then ``literal_parameter`` per
     parameter. What the result cache keys a module's findings on: a caller elsewhere changing what

@@ -10,7 +10,9 @@ from leaklint.diagnostics import Applicability
 from leaklint.rule import Fix, FixAvailability, ImportSpec
 from leaklint.rules.caches._common import _CacheRule
 from leaklint.rules.caches.ll202_unbounded_function_cache_examples import INVALID, VALID
+from leaklint.semantics import fastapi as web
 from leaklint.semantics import state
+from leaklint.semantics.call_arguments import called_in_project
 from leaklint.semantics.names import matches
 
 
@@ -28,7 +30,11 @@ class UnboundedFunctionCache(_CacheRule):
     or a `Literal[...]`: its keys are bounded by the code base. The project's calls count too: a
     function that only module-level code calls (compiling a route table once), or whose every
     caller passes literals and configuration (`settings.jwt_ttl`, a module constant, `sys.stdout`)
-    for each argument, holds as many entries as the code base spells out.
+    for each argument, holds as many entries as the code base spells out. Only a function that
+    runs per request (reached from a route, a dependency or a middleware) is reported, or a public
+    one that no linted code calls (a library's API, whose callers are unseen): a cache that only a
+    CLI, a job or startup code calls is keyed by what those calls pass, not by traffic (in the
+    real-code study, every such finding was harmless).
 
     ## Example
     ```python
@@ -77,6 +83,9 @@ class UnboundedFunctionCache(_CacheRule):
             if cls is not None and not is_static and not is_class:
                 return  # instance method: LL203
             skip_first = cls is not None and is_class
+            if not web.runs_per_request(self.ctx, node) and (
+                    node.name.value.startswith("_") or called_in_project(self.ctx.project, self.ctx.qualified_function_name(node))):
+                return  # only a CLI, a job or startup calls it (or nothing does): not traffic's keys
             if not state.takes_arguments(node, skip_first) or state.bounded_by_callers(
                     self.ctx, node, self.ctx.parent(node), skip_first):
                 return

@@ -129,6 +129,23 @@ def check(service: Service = Depends(Service.current)):
 def check2(conf: Annotated[Service, Depends(Service.current)]):
     return split_keys(conf.api_keys)
 """,
+    # a private cache that only a CLI command calls: as many keys as the command is run with
+    Valid("""
+from functools import cache
+
+import click
+
+
+@cache
+def _load_template(name: str) -> str:
+    return name.upper()
+
+
+@click.command()
+@click.argument("name")
+def render(name):
+    click.echo(_load_template(name))
+"""),
     # only import-time code calls it: the route table's patterns, compiled once
     """
 import functools
@@ -264,7 +281,10 @@ def warm():
     Invalid("""
 from functools import lru_cache
 
-from flask import g
+from fastapi import FastAPI
+from starlette_context import context
+
+app = FastAPI()
 
 
 @lru_cache(maxsize=None)
@@ -272,9 +292,10 @@ def search(term):
     return [term]
 
 
+@app.get("/search")
 def view():
-    return search(g.query_text)
-""", line=6),
+    return search(context.query_text)
+""", line=9),
     # a module-level lambda calls it whenever the lambda runs, not once at import
     Invalid("""
 from functools import cache
