@@ -68,6 +68,35 @@ def called_in_project(project, function: str) -> bool:
         function in state._MEMO.get(project, "aliased", _aliased) or function in state._MEMO.get(project, "handed", _handed)
 
 
+def constructed_in_project(project, cls: str) -> bool:
+    """Some linted code (a function, a method, module level) constructs ``cls`` by name."""
+    def compute(p) -> FrozenSet[str]:
+        made = {p.canonical(c) for r in p.functions.values() for c in r.ownership.direct | r.ownership.run_once}
+        made.update(p.canonical(c) for m in p.modules.values() for d in m.definitions.values()
+                    if d.kind == "call" for c in d.callee)
+        return frozenset(made)
+    return project.canonical(cls) in state._MEMO.get(project, "constructed-in-project", compute)
+
+
+def runs_with_unknown_callers(ctx, fn) -> bool:
+    """Does ``fn`` run per request, or is it public with no caller in the linted code (a library's
+    entry point: its callers, and how often they call, are unknown)? A private function, or one only
+    a CLI, a job or startup code calls, runs as often as they do: not with traffic.
+    An ``__init__`` is called where its class is constructed."""
+    from leaklint.semantics.fastapi import runs_per_request
+
+    if runs_per_request(ctx, fn):
+        return True
+    name = fn.name.value
+    if name == "__init__":
+        cls = ctx.enclosing_class(fn)
+        if cls is None:
+            return False
+        qualified = ctx.qualified_function_name(fn)[:-len(".__init__")]
+        return not cls.name.value.startswith("_") and not constructed_in_project(ctx.project, qualified)
+    return not name.startswith("_") and not called_in_project(ctx.project, ctx.qualified_function_name(fn))
+
+
 def bounded_parameters(project) -> Dict[str, Tuple[bool, ...]]:
     """Per function that something calls: ``called_only_at_import``, then ``literal_parameter`` per
     parameter. What the result cache keys a module's findings on: a caller elsewhere changing what

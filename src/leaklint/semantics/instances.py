@@ -2,7 +2,7 @@
 
 A cache keyed by ``self`` (LL203) or a per-instance container costs memory in proportion to the
 number of instances. A class the project only ever instantiates at module level, on ``app.state``,
-in an ``@lru_cache`` factory, or not by name at all (an actor or a model class handed to a
+in an ``@lru_cache`` factory, in the ``__init__`` of a class made only so, or not by name at all (an actor or a model class handed to a
 framework that makes one per process) gives no evidence of many instances; a class constructed
 in an ordinary function body (per request, per item, per message) does.
 """

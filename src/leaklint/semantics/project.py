@@ -239,11 +239,27 @@ def constructed_at_runtime(facts: "ProjectFacts", summaries: Iterable[ModuleSumm
         return definition is not None and definition.kind == "class"
 
     made = {d for d in facts.dependencies if is_class(d)}
+    #: class -> the classes whose ``__init__`` constructs it: made as often as they are
+    made_by_owner: Dict[str, Set[str]] = {}
     for s in summaries:
-        if s.syntax_error is not None:
+        if s.syntax_error is not None or s.is_test_module:
             continue
         for path, f in s.functions.items():
             record = facts.functions.get(f"{s.module}.{path}")
-            if record is None or not record.cached:
-                made.update(c for c in map(facts.canonical, f.called) if is_class(c))
+            if record is not None and record.cached:
+                continue
+            owner = path[:-len(".__init__")] if path.endswith(".__init__") and "." not in path[:-9] else None
+            for c in map(facts.canonical, f.called):
+                if is_class(c):
+                    if owner is None:
+                        made.add(c)
+                    else:
+                        made_by_owner.setdefault(c, set()).add(facts.canonical(f"{s.module}.{owner}"))
+    changed = True
+    while changed:
+        changed = False
+        for c, owners in made_by_owner.items():
+            if c not in made and owners & made:
+                made.add(c)
+                changed = True
     return made

@@ -10,9 +10,8 @@ from leaklint.diagnostics import Applicability
 from leaklint.rule import Fix, FixAvailability, ImportSpec
 from leaklint.rules.caches._common import _CacheRule
 from leaklint.rules.caches.ll202_unbounded_function_cache_examples import INVALID, VALID
-from leaklint.semantics import fastapi as web
 from leaklint.semantics import state
-from leaklint.semantics.call_arguments import called_in_project
+from leaklint.semantics.call_arguments import runs_with_unknown_callers
 from leaklint.semantics.names import matches
 
 
@@ -83,8 +82,7 @@ class UnboundedFunctionCache(_CacheRule):
             if cls is not None and not is_static and not is_class:
                 return  # instance method: LL203
             skip_first = cls is not None and is_class
-            if not web.runs_per_request(self.ctx, node) and (
-                    node.name.value.startswith("_") or called_in_project(self.ctx.project, self.ctx.qualified_function_name(node))):
+            if not runs_with_unknown_callers(self.ctx, node):
                 return  # only a CLI, a job or startup calls it (or nothing does): not traffic's keys
             if not state.takes_arguments(node, skip_first) or state.bounded_by_callers(
                     self.ctx, node, self.ctx.parent(node), skip_first):

@@ -21,9 +21,9 @@ class CachedInstanceMethod(_CacheRule):
     A bounded `lru_cache` (bare: 128 entries) is reported only on a class constructed per request
     (in a route, a dependency or what they call): it pins the last requests' objects.
     Methods of `Enum` classes, `staticmethod`s and `classmethod`s are not reported, nor are methods
-    of a class only instantiated at module level, in a cached factory or by a framework (a
-    process-lifetime singleton, a model or actor class: the cache holds nothing that would
-    otherwise be freed).
+    of a class only instantiated at module level, in a cached factory, in the `__init__` of such a
+    class, or by a framework (a process-lifetime singleton, a model or actor class: the cache holds
+    nothing that would otherwise be freed).
 
     ## Why is this bad?
     The cache lives on the function, i.e. on the class, for the life of the process, and its keys
@@ -156,6 +156,21 @@ def get_auth(mode: str = "token"):
 @app.get("/me")
 def me(auth: TokenAuth = Depends(get_auth)):
     return auth.signing_key("issuer")
+""",
+        # made only by the __init__ of a module-level singleton: one instance, as long-lived as the cache
+        """
+from functools import lru_cache
+
+class Prefixes:
+    @lru_cache(maxsize=None)
+    def lookup(self, prefix):
+        return prefix.upper()
+
+class System:
+    def __init__(self):
+        self.prefixes = Prefixes()
+
+system = System()
 """,
         # a function nested in a method is not a method
         """

@@ -7,6 +7,7 @@ import libcst as cst
 from leaklint.rule import Invalid, Valid
 from leaklint.rules.context_vars._common import CONTEXT_PY, _ContextVarRule
 from leaklint.semantics import contextvars_ as cv
+from leaklint.semantics.call_arguments import runs_with_unknown_callers
 
 
 class ContextVarCreatedInFunction(_ContextVarRule):
@@ -33,6 +34,12 @@ class ContextVarCreatedInFunction(_ContextVarRule):
     class RequestContext:
         user = _user
     ```
+
+    ## Known problems
+    Reported where the function runs per request (an `__init__`: where its class is constructed per
+    request), or where nothing in the linted code calls it (a library's entry point). A variable made
+    in a function only startup code, a CLI or a job calls, or in the `__init__` of a class made once
+    (at module level, in a singleton's `__init__`), is one variable per run: not reported.
     """
 
     code = "LL302"
@@ -84,8 +91,47 @@ class Globals:
 
 g = Globals()
 """,
+        # one variable per process: the class is made at module level, its helper in its __init__,
+        # and the setup function only by the command that starts the server
+        """
+from contextvars import ContextVar
+
+class Spans:
+    def __init__(self):
+        self.stack = ContextVar("stack", default=())
+
+class Tracer:
+    def __init__(self):
+        self.spans = Spans()
+        self.current = ContextVar("current", default=None)
+
+tracer = Tracer()
+
+def setup_tracing(name):
+    return ContextVar(name, default=None)
+
+def main():
+    setup_tracing("trace")
+
+if __name__ == "__main__":
+    main()
+""",
     ]
     invalid = [
+        Invalid("""
+from contextvars import ContextVar
+from fastapi import FastAPI
+
+app = FastAPI()
+
+class Scope:
+    def __init__(self, user):
+        self.user = ContextVar("user", default=user)
+
+@app.get("/me")
+def me(user: str):
+    return Scope(user).user.get()
+""", line=8, message="inside `__init__`"),
         Invalid("""
 from contextvars import ContextVar as CV
 
@@ -112,7 +158,8 @@ def middleware_factory(app):
         if "ContextVar" not in name and not isinstance(func, cst.Name):
             return
         fn = self.ctx.current_function()
-        if fn is None or not cv.is_contextvar_constructor(self.ctx, node) or self._memoised(node):
+        if fn is None or not cv.is_contextvar_constructor(self.ctx, node) or self._memoised(node) or \
+                not runs_with_unknown_callers(self.ctx, fn):
             return
         self.report(node, func=fn.name.value)
 
