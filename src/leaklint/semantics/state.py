@@ -18,7 +18,7 @@ import libcst as cst
 from leaklint.semantics.flow import index_of, walk
 from leaklint.semantics.names import matches
 from leaklint.semantics.project import ProjectFacts
-from leaklint.semantics.summary import GROW_METHODS, Definition, ModuleSummary
+from leaklint.semantics.summary import GROW_METHODS, Definition, ModuleSummary, is_test_module_name
 
 # -- containers ------------------------------------------------------------------------------
 
@@ -495,9 +495,12 @@ _MEMO = _ProjectMemo()
 
 
 def imported_elsewhere(project: ProjectFacts) -> FrozenSet[str]:
-    """Canonical names any linted module imports (``from app.cache import CACHE``)."""
+    """Canonical names any linted module but a test imports (``from app.cache import CACHE``). A test
+    that imports a container to inspect it or to ``clear()`` it between tests does not manage it in
+    the server."""
     return _MEMO.get(project, "imported", lambda p: frozenset(
-        p.canonical(q) for m in p.modules.values() for qs in m.imports.values() for q in qs))
+        p.canonical(q) for name, m in p.modules.items() if not is_test_module_name(name)
+        for qs in m.imports.values() for q in qs))
 
 
 def made_by_cached_factories(project: ProjectFacts) -> FrozenSet[str]:

@@ -127,10 +127,7 @@ class ModuleSummary:
     def is_test_module(self) -> bool:
         """A test module or fixture file (``tests/``, ``test_*.py``, ``*_test.py``, ``conftest.py``):
         the test process ends with the run, so what leaks there leaks nothing that outlives it."""
-        parts = self.module.split(".")  # package-relative: a checkout under /home/me/test/ is not a test
-        name = parts[-1]
-        return name == "conftest" or name.startswith("test_") or name.endswith("_test") or \
-            any(p in ("tests", "test") for p in parts[:-1])
+        return is_test_module_name(self.module)
 
     @property
     def is_script_module(self) -> bool:
@@ -492,6 +489,14 @@ def _merge(old: FunctionFacts, new: FunctionFacts) -> None:
     old.is_generator = old.is_generator or new.is_generator
     old.calls |= new.calls
     old.called |= new.called
+
+
+def is_test_module_name(module: str) -> bool:
+    """``ModuleSummary.is_test_module`` by dotted name, for project facts that keep only the name."""
+    parts = module.split(".")  # package-relative: a checkout under /home/me/test/ is not a test
+    name = parts[-1]
+    return name == "conftest" or name.startswith("test_") or name.endswith("_test") or \
+        any(p in ("tests", "test") for p in parts[:-1])
 
 
 def _is_main_guard(test: ast.expr) -> bool:

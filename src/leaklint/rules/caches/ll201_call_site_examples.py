@@ -230,4 +230,18 @@ class Telemetry:
             record(scope)
         await self.app(scope, receive, send)
 """, line=5, message="grows on every request in `record`"),
+    # a test imports the registry to empty it between tests: the server never does
+    Invalid("""
+from fastapi import FastAPI
+
+app = FastAPI()
+finished = {}
+
+
+@app.post("/runs/{run_id}/done")
+def done(run_id: str, result: dict):
+    finished[run_id] = result
+""", files={"app/__init__.py": "", "tests/__init__.py": "", "tests/test_runs.py": (
+        "from app.runs import finished\n\n\ndef test_done():\n    finished.clear()\n")},
+        path="app/runs.py", line=9, message="Module-level dict `finished` grows on every request"),
 ]

@@ -85,9 +85,9 @@ class UnboundedModuleContainer(Rule):
     (`X[organization_id] = v`, `X[workspace_id] += 1`: keys named for an organisation, tenant,
     workspace, team, account, company or namespace, the entry replaced rather than appended to). A
     key bounded by other configuration (a model name checked against the configured list) is still
-    reported. A container imported by another linted module, passed to a function, returned or
-    aliased is assumed to be managed elsewhere. Uses through `import module; module.X` in other
-    modules are not seen.
+    reported. A container imported by another linted module (a test does not count: it inspects or
+    empties it between tests), passed to a function, returned or aliased is assumed to be managed
+    elsewhere. Uses through `import module; module.X` in other modules are not seen.
     """
 
     code = "LL201"
