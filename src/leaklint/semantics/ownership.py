@@ -74,6 +74,14 @@ class _Closure:
         self.table = table
         self.facts = OwnershipFacts()
         self.release_names = frozenset(m for k in table.kinds for m in k.release) | {"aclose"}
+        #: the fixpoint asks for the same names on every round; the project does not change meanwhile
+        self._canonical: Dict[str, str] = {}
+
+    def canonical(self, name: str) -> str:
+        found = self._canonical.get(name)
+        if found is None:
+            found = self._canonical[name] = self.project.canonical(name)
+        return found
 
     def callee(self, candidates: Iterable[str], record: Optional[FunctionRecord] = None
                ) -> Tuple[Optional[str], int]:
@@ -82,7 +90,7 @@ class _Closure:
             if name.startswith("<self>.") and record is not None and record.in_class:
                 qualified = f"{record.module}.{record.in_class}.{name[7:]}"
                 return (qualified, 1) if qualified in self.functions else (None, 0)
-            canonical = self.project.canonical(name)
+            canonical = self.canonical(name)
             if canonical in self.functions:
                 return canonical, 0
             definition = self.project.definition(canonical)
@@ -92,7 +100,7 @@ class _Closure:
 
     def acquired(self, value, record: FunctionRecord) -> Optional[Acquired]:
         how, names = value
-        canonical = frozenset(self.project.canonical(n) for n in names) | frozenset(names)
+        canonical = frozenset(self.canonical(n) for n in names) | frozenset(names)
         if how == "call":
             found = self.table.acquired_by(canonical)
             if found is not None:
@@ -122,7 +130,7 @@ class _Closure:
 
     def factory(self, value, record: FunctionRecord) -> Optional[Acquired]:
         how, names = value
-        canonical = frozenset(self.project.canonical(n) for n in names) | frozenset(names)
+        canonical = frozenset(self.canonical(n) for n in names) | frozenset(names)
         if how == "ref":
             return sa.session_factory(self.project, canonical)
         if how == "call" and canonical & sa.SESSIONMAKERS:
@@ -144,7 +152,7 @@ class _Closure:
                 borrowed = False  # inside a list or tuple argument: whatever the callee does with it
             elif kind == "pass":
                 names, slot = tuple(use[1].split(",")), use[2]
-                canonical = frozenset(self.project.canonical(n) for n in names)
+                canonical = frozenset(self.canonical(n) for n in names)
                 if canonical & BORROWING_CALLS:
                     continue
                 if canonical & OWNING_CALLS:
@@ -185,7 +193,7 @@ class _Closure:
             for use in uses:
                 if use[0] != "pass":
                     continue
-                names = frozenset(self.project.canonical(n) for n in use[1].split(","))
+                names = frozenset(self.canonical(n) for n in use[1].split(","))
                 if names & DOCUMENT_PARSERS or names & self.facts.parsers:
                     return True
         return False

@@ -544,11 +544,24 @@ def globals_set_by_functions(tree: ast.Module) -> FrozenSet[str]:
     """Module names some function declares ``global`` and assigns: the lazy singletons of the module
     (``if not _APP: init()`` where ``init`` sets ``_APP``)."""
     out: Set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            declared = {n for stmt in ast.walk(node) if isinstance(stmt, ast.Global) for n in stmt.names}
-            out.update(n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
-                       and n.id in declared)
+    scopes: List[ast.AST] = [tree]
+    while scopes:  # each node is visited once: a nested function is its own scope
+        scope = scopes.pop()
+        declared: Set[str] = set()
+        stored: Set[str] = set()
+        stack = list(ast.iter_child_nodes(scope))
+        while stack:
+            node = stack.pop()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+                scopes.append(node)
+                continue
+            if isinstance(node, ast.Global):
+                declared.update(node.names)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                stored.add(node.id)
+            stack.extend(ast.iter_child_nodes(node))
+        if scope is not tree:
+            out.update(declared & stored)
     return frozenset(out)
 
 
