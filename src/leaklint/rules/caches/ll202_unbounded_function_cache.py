@@ -9,6 +9,7 @@ import libcst as cst
 from leaklint.diagnostics import Applicability
 from leaklint.rule import Fix, FixAvailability, ImportSpec
 from leaklint.rules.caches._common import _CacheRule
+from leaklint.rules.caches import ll202_configuration_examples as configuration
 from leaklint.rules.caches.ll202_unbounded_function_cache_examples import INVALID, VALID
 from leaklint.semantics import state
 from leaklint.semantics.call_arguments import runs_with_unknown_callers
@@ -67,8 +68,8 @@ class UnboundedFunctionCache(_CacheRule):
     fix_title = "Bound the cache with `lru_cache(maxsize=128)`"
     fix_availability = FixAvailability.SOMETIMES
 
-    valid = VALID
-    invalid = INVALID
+    valid = VALID + configuration.VALID
+    invalid = INVALID + configuration.INVALID
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if not node.decorators:

@@ -94,41 +94,6 @@ def refresh(claims):
     return token_signer(3600), claims
 """, files={"app/__init__.py": "", "app/config.py": "class _S:\n    jwt_ttl = 60\n    jwt_audience = 'api'\n\n\nsettings = _S()\n"},
         path="app/tokens.py"),
-    # configuration read through an injected service or config, or through `self`: one entry per configured value
-    """
-from functools import cache
-from typing import Annotated
-
-from fastapi import Depends, FastAPI
-
-app = FastAPI()
-
-
-class Service:
-    config = None
-
-    @classmethod
-    def current(cls):
-        return cls()
-
-    def tokens(self):
-        return split_keys(self.app_settings.api_keys)
-
-
-@cache
-def split_keys(raw: str) -> list:
-    return [key.strip() for key in raw.split(",") if key.strip()]
-
-
-@app.get("/check")
-def check(service: Service = Depends(Service.current)):
-    return split_keys(service.config.api_keys)
-
-
-@app.get("/check2")
-def check2(conf: Annotated[Service, Depends(Service.current)]):
-    return split_keys(conf.api_keys)
-""",
     # a private cache that only a CLI command calls: as many keys as the command is run with
     Valid("""
 from functools import cache
@@ -163,33 +128,6 @@ PATTERNS = {(compile_path(path), method) for path, method in ROUTES}
 """,
 ]
 INVALID = [
-    # a request body's `config` is what the client sent, not the service's configuration
-    Invalid("""
-from functools import cache
-
-from fastapi import FastAPI
-from pydantic import BaseModel
-
-app = FastAPI()
-
-
-class RunConfig(BaseModel):
-    model: str
-
-
-class RunRequest(BaseModel):
-    config: RunConfig
-
-
-@cache
-def load_model(name: str):
-    return object()
-
-
-@app.post("/runs")
-def run(body: RunRequest):
-    return {"model": id(load_model(body.config.model))}
-""", line=17, column=2, message="`cache` on `load_model`"),
     Invalid("""
 from functools import lru_cache
 
