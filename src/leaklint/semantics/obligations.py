@@ -163,6 +163,42 @@ def _broad_handler(index: FunctionIndex, node: cst.CSTNode) -> bool:
     return False
 
 
+def rebound_later(index: FunctionIndex, binder: cst.CSTNode, name: str) -> bool:
+    """Is ``binder`` (``client = Redis()``) the first of exactly two plain bindings of ``name`` in one
+    run of statements, the second later and not made from ``name`` (``client = Llama(...)``, maybe in
+    a ``try:`` or ``with`` body, never in a branch or handler)? From the second on, the name holds
+    something else: the first object is lost unless released or handed over before."""
+    def statement_level(node: cst.CSTNode) -> cst.CSTNode:  # ``AssignTarget`` -> its ``Assign``
+        return index.parent.get(node, node) if isinstance(node, cst.AssignTarget) else node
+
+    others = [b for b in map(statement_level, index.assignments(name)) if b is not binder]
+    if len(others) != 1 or not isinstance(binder, cst.Assign):
+        return False
+    other = others[0]
+    if not isinstance(other, (cst.Assign, cst.AnnAssign)) or other.value is None or any(
+            isinstance(n, cst.Name) and n.value == name for n in walk(other.value)):
+        return False
+    first, second = index.statement_of(binder), index.statement_of(other)
+    block = index.parent.get(first) if first is not None else None
+    if not isinstance(block, cst.IndentedBlock) or second is None:
+        return False
+    node: cst.CSTNode = second
+    while index.parent.get(node) is not block:
+        parent = index.parent.get(node)
+        if parent is None or parent is index.fn:
+            return False
+        # a ``try:`` or ``with`` body runs in line; an ``if``, a loop or a handler may not run at all
+        if isinstance(parent, cst.IndentedBlock) and isinstance(index.parent.get(parent), (cst.Try, cst.With)) \
+                and index.parent.get(parent).body is parent:
+            node = index.parent[parent]
+            continue
+        if isinstance(parent, cst.IndentedBlock):
+            return False
+        node = parent
+    body = list(block.body)
+    return node in body and body.index(first) < body.index(node)
+
+
 def covers_every_path(index: FunctionIndex, releases: list) -> bool:
     """Released in a ``finally``, or both on the normal path and in an ``except Exception:`` (or bare)
     handler: every path but a ``BaseException`` such as cancellation releases it."""

@@ -8,6 +8,7 @@ import libcst as cst
 
 from leaklint.diagnostics import Applicability
 from leaklint.rule import Fix, FixAvailability, Rule
+from leaklint.rules.sessions import ll105_rebound_client_examples as rebound_examples
 from leaklint.rules.sessions import ll105_sdk_client_examples as sdk
 from leaklint.rules.sessions import ll105_yielded_client_examples as yielded_examples
 from leaklint.rules.sessions.ll105_unclosed_http_client_examples import INVALID, VALID
@@ -30,7 +31,9 @@ class UnclosedHttpClient(Rule):
     handed to an owner. A client used inline (`await httpx.AsyncClient().get(url)`) is never closed,
     and neither is one a dependency *returns* (FastAPI runs cleanup only for what a generator yields)
     nor one a generator dependency or a `@contextmanager` yields without closing it after the
-    `yield` (neither FastAPI nor the `with` statement closes what it is given).
+    `yield` (neither FastAPI nor the `with` statement closes what it is given). Nor is one whose
+    name is later rebound to another object in the same run of statements (`client = Redis(...)`,
+    then `client = Llama(...)`) with no close or hand-over in the function.
 
     ## Why is this bad?
     Every client owns a connection pool with open sockets, TLS state and buffers. Dropped without a
@@ -70,8 +73,8 @@ class UnclosedHttpClient(Rule):
     fix_title = "Use the client in a `with` block"
     fix_availability = FixAvailability.SOMETIMES
     family = "sessions"
-    valid = VALID + sdk.VALID + yielded_examples.VALID
-    invalid = INVALID + sdk.INVALID + yielded_examples.INVALID
+    valid = VALID + sdk.VALID + yielded_examples.VALID + rebound_examples.VALID
+    invalid = INVALID + sdk.INVALID + yielded_examples.INVALID + rebound_examples.INVALID
 
     @classmethod
     def can_fire(cls, summary, project) -> bool:
@@ -109,7 +112,9 @@ class UnclosedHttpClient(Rule):
                     self._report(node, call, made, self.ctx.code(call.func) + "()",
                                  f"yielded by {keeper}, which never closes it", None)
                 continue
-            if len(index.assignments(name)) != 1 or obligations.managed_by_with(self.ctx, index, call, name):
+            binders = index.assignments(name)
+            rebound = len(binders) == 2 and obligations.rebound_later(index, index.parent.get(call), name)
+            if (len(binders) != 1 and not rebound) or obligations.managed_by_with(self.ctx, index, call, name):
                 continue
             if dependency and any(isinstance(index.parent.get(load), cst.Return) for load in index.loads(name)):
                 self._report(node, call, made, name,
@@ -122,8 +127,9 @@ class UnclosedHttpClient(Rule):
             if obligations.covers_every_path(index, closes):
                 continue
             problem = "closed only on the happy path" if closes else \
-                f"yielded by {keeper}, which never closes it" if yielded else "never closed"
-            fix = None if made.flavour == clients.EITHER else \
+                f"yielded by {keeper}, which never closes it" if yielded else \
+                "rebound to another object before it is closed" if rebound else "never closed"
+            fix = None if made.flavour == clients.EITHER or rebound else \
                 self._fix(node, index, call, name, made.flavour == clients.ASYNC)
             self._report(node, call, made, name, problem, fix)
 
