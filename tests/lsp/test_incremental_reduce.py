@@ -94,3 +94,19 @@ def test_each_kind_of_edit_keeps_the_facts_equal(tree: Path) -> None:
     Path(added).write_text("from demo_app.deps import get_reporting_session\n")
     incremental.replace(added, resummarise(tree, added, Path(added).read_text()))
     check(incremental)
+
+
+def test_every_caller_of_an_edited_factory_is_closed_again(tmp_path: Path) -> None:
+    """Two modules return what ``make()`` returns; ``make`` stops returning a client. Both callers'
+    facts must follow, not only the first one the closure asked about the name for."""
+    files = {"lib.py": "import httpx\n\n\ndef make():\n    return httpx.Client()\n",
+             "a.py": "from lib import make\n\n\ndef f1():\n    return make()\n",
+             "c.py": "from lib import make\n\n\ndef f2():\n    return make()\n"}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    incremental = IncrementalProject(summaries_of(tmp_path), None)
+    assert {"a.f1", "c.f2"} <= set(incremental.project.ownership.returns)
+    lib = next(p for p in incremental.summaries if p.endswith("lib.py"))
+    incremental.replace(lib, resummarise(tmp_path, lib, "import httpx\n\n\ndef make():\n    return None\n"))
+    check(incremental)
+    assert not {"a.f1", "c.f2"} & set(incremental.project.ownership.returns)

@@ -69,13 +69,19 @@ def called_in_project(project, function: str) -> bool:
 
 
 def constructed_in_project(project, cls: str) -> bool:
-    """Some linted code (a function, a method, module level) constructs ``cls`` by name."""
+    """Some linted code (a function, a method, module level) constructs ``cls`` or a subclass of it
+    (which runs ``cls.__init__`` too) by name."""
+    from leaklint.semantics.instances import descendants
+
     def compute(p) -> FrozenSet[str]:
         made = {p.canonical(c) for r in p.functions.values() for c in r.ownership.direct | r.ownership.run_once}
         made.update(p.canonical(c) for m in p.modules.values() for d in m.definitions.values()
                     if d.kind == "call" for c in d.callee)
+        made.update(p.called_at_import)
         return frozenset(made)
-    return project.canonical(cls) in state._MEMO.get(project, "constructed-in-project", compute)
+    made = state._MEMO.get(project, "constructed-in-project", compute)
+    name = project.canonical(cls)
+    return name in made or any(child in made for child in descendants(project, name))
 
 
 def runs_with_unknown_callers(ctx, fn) -> bool:

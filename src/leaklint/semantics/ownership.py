@@ -74,10 +74,15 @@ class _Closure:
         self.table = table
         self.facts = OwnershipFacts()
         self.release_names = frozenset(m for k in table.kinds for m in k.release) | {"aclose"}
-        #: the fixpoint asks for the same names on every round; the project does not change meanwhile
-        self._canonical: Dict[str, str] = {}
+        #: the fixpoint asks for the same names on every round; the project does not change meanwhile.
+        #: Only for a plain project: the editor's wrapper memoises itself and notes who read each name.
+        from leaklint.semantics.project import ProjectFacts  # project.py imports this module
+
+        self._canonical: Optional[Dict[str, str]] = {} if isinstance(project, ProjectFacts) else None
 
     def canonical(self, name: str) -> str:
+        if self._canonical is None:
+            return self.project.canonical(name)
         found = self._canonical.get(name)
         if found is None:
             found = self._canonical[name] = self.project.canonical(name)

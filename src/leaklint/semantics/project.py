@@ -255,11 +255,25 @@ def constructed_at_runtime(facts: "ProjectFacts", summaries: Iterable[ModuleSumm
                         made.add(c)
                     else:
                         made_by_owner.setdefault(c, set()).add(facts.canonical(f"{s.module}.{owner}"))
+    # a subclass made at runtime runs its bases' ``__init__`` too
+    children: Dict[str, Set[str]] = {}
+    for module, m in facts.modules.items():
+        for name, d in m.definitions.items():
+            if d.kind == "class":
+                for base in d.bases:
+                    children.setdefault(facts.canonical(base), set()).add(facts.canonical(f"{module}.{name}"))
+
+    def has_made_descendant(cls: str, seen: Set[str]) -> bool:
+        if cls in made:
+            return True
+        seen.add(cls)
+        return any(has_made_descendant(c, seen) for c in children.get(cls, ()) if c not in seen)
+
     changed = True
     while changed:
         changed = False
         for c, owners in made_by_owner.items():
-            if c not in made and owners & made:
+            if c not in made and any(has_made_descendant(o, set()) for o in owners):
                 made.add(c)
                 changed = True
     return made

@@ -39,7 +39,8 @@ class ContextVarCreatedInFunction(_ContextVarRule):
     Reported where the function runs per request (an `__init__`: where its class is constructed per
     request), or where nothing in the linted code calls it (a library's entry point). A variable made
     in a function only startup code, a CLI or a job calls, or in the `__init__` of a class made once
-    (at module level, in a singleton's `__init__`), is one variable per run: not reported.
+    (at module level, in a singleton's `__init__`), is one variable per run: not reported. Nor,
+    a miss, is a private helper or class that only such an uncalled public function uses.
     """
 
     code = "LL302"
@@ -115,6 +116,23 @@ def main():
 
 if __name__ == "__main__":
     main()
+""",
+        # made once by module-level code that binds nothing, or through a subclass made once
+        """
+from contextvars import ContextVar
+
+class Hooks:
+    def __init__(self):
+        self.active = ContextVar("active", default=False)
+
+class Plugin(Hooks):
+    pass
+
+def register(hooks):
+    return hooks
+
+register(Hooks())
+plugin = Plugin()
 """,
     ]
     invalid = [
