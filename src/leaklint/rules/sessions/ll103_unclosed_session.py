@@ -13,6 +13,7 @@ from leaklint.semantics import obligations
 from leaklint.semantics.context import dotted_parts
 from leaklint.semantics.flow import FunctionIndex
 from leaklint.rules.sessions import ll103_kept_session_examples as kept
+from leaklint.rules.sessions import ll103_rebound_session_examples as rebound_examples
 from leaklint.rules.sessions.ll103_unclosed_session_examples import INVALID, VALID
 
 
@@ -57,7 +58,8 @@ class UnclosedSession(_SessionRule):
     (`crud.count(db)`) does not take it over. A session kept on `request.state` in a middleware is
     reported too: nobody closes `request.state`. So is one that `__init__` of a class made per
     request keeps on `self` (also `self.db = db or new_session()`, when a per-request caller leaves
-    `db` out) while neither the class, its bases nor the module closes it.
+    `db` out) while neither the class, its bases nor the module closes it. So is one whose name is
+    later rebound to another object (`db = None`) with no close or hand-over in the function.
 
     ## Why is this bad?
     An open session holds a pooled connection (and its identity map holds every loaded object). A
@@ -90,8 +92,8 @@ class UnclosedSession(_SessionRule):
     name = "unclosed-session"
     message = "{what} `{var}` is {problem}; use `with` or close it in `finally`"
 
-    valid = VALID + kept.VALID
-    invalid = INVALID + kept.INVALID
+    valid = VALID + kept.VALID + rebound_examples.VALID
+    invalid = INVALID + kept.INVALID + rebound_examples.INVALID
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         facts = self.ctx.function_facts(node)
@@ -114,12 +116,15 @@ class UnclosedSession(_SessionRule):
                     self.report(call, what=what, var=owner[0],
                                 problem=f"kept on an instance of `{owner[1]}`, made per request, and never closed")
                 continue
-            if len(index.assignments(name)) != 1 or _on_managed_connection(index, call):
+            binders = index.assignments(name)
+            rebound = len(binders) == 2 and obligations.rebound_later(index, index.parent.get(call), name)
+            if (len(binders) != 1 and not rebound) or _on_managed_connection(index, call):
                 continue
             if obligations.managed_by_with(self.ctx, index, call, name) or obligations.hands_over(self.ctx, index, name):
                 continue
             closes = obligations.release_calls(self.ctx, index, name, resource.close_methods)
             if obligations.covers_every_path(index, closes):
                 continue
-            problem = "closed only on the happy path" if closes else "never closed"
+            problem = "closed only on the happy path" if closes else \
+                "rebound to another object before it is closed" if rebound else "never closed"
             self.report(call, what=what, var=name, problem=problem)
