@@ -248,13 +248,16 @@ def constructed_at_runtime(facts: "ProjectFacts", summaries: Iterable[ModuleSumm
             record = facts.functions.get(f"{s.module}.{path}")
             if record is not None and record.cached:
                 continue
-            owner = path[:-len(".__init__")] if path.endswith(".__init__") and "." not in path[:-9] else None
+            head = path[:-len(".__init__")] if path.endswith(".__init__") else ""
+            owner = facts.canonical(f"{s.module}.{head}") if head and "." not in head else None
+            if owner is not None and not is_class(owner):
+                owner = None  # a function nested in a function ``head``, named ``__init__``
             for c in map(facts.canonical, f.called):
                 if is_class(c):
                     if owner is None:
                         made.add(c)
                     else:
-                        made_by_owner.setdefault(c, set()).add(facts.canonical(f"{s.module}.{owner}"))
+                        made_by_owner.setdefault(c, set()).add(owner)
     # a subclass made at runtime runs its bases' ``__init__`` too
     children: Dict[str, Set[str]] = {}
     for module, m in facts.modules.items():
