@@ -32,16 +32,19 @@ def has_runtime_instances(project: ProjectFacts, cls: str, per_request: bool = F
     return False
 
 
+def subclass_map(project: ProjectFacts) -> Dict[str, FrozenSet[str]]:
+    """Linted class -> its direct linted subclasses (canonical names), computed afresh."""
+    children: Dict[str, Set[str]] = {}
+    for module, m in project.modules.items():
+        for name, d in m.definitions.items():
+            if d.kind == "class":
+                for base in d.bases:
+                    children.setdefault(project.canonical(base), set()).add(project.canonical(f"{module}.{name}"))
+    return {k: frozenset(v) for k, v in children.items()}
+
+
 def _subclasses(project: ProjectFacts) -> Dict[str, FrozenSet[str]]:
-    def compute(p: ProjectFacts):
-        children: Dict[str, Set[str]] = {}
-        for module, m in p.modules.items():
-            for name, d in m.definitions.items():
-                if d.kind == "class":
-                    for base in d.bases:
-                        children.setdefault(p.canonical(base), set()).add(p.canonical(f"{module}.{name}"))
-        return {k: frozenset(v) for k, v in children.items()}
-    return _MEMO.get(project, "subclasses", compute)
+    return _MEMO.get(project, "subclasses", subclass_map)
 
 
 def descendants(project: ProjectFacts, cls: str) -> List[str]:

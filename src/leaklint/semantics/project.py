@@ -258,13 +258,11 @@ def constructed_at_runtime(facts: "ProjectFacts", summaries: Iterable[ModuleSumm
                         made.add(c)
                     else:
                         made_by_owner.setdefault(c, set()).add(owner)
-    # a subclass made at runtime runs its bases' ``__init__`` too
-    children: Dict[str, Set[str]] = {}
-    for module, m in facts.modules.items():
-        for name, d in m.definitions.items():
-            if d.kind == "class":
-                for base in d.bases:
-                    children.setdefault(facts.canonical(base), set()).add(facts.canonical(f"{module}.{name}"))
+    # a subclass made at runtime runs its bases' ``__init__`` too (not memoised: the editor
+    # recomputes this on facts it keeps updating)
+    from leaklint.semantics.instances import subclass_map
+
+    children = subclass_map(facts)
 
     def has_made_descendant(cls: str, seen: Set[str]) -> bool:
         if cls in made:

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from leaklint.rule import Invalid, Valid
 
+#: a method cache whose instances the two examples below make once and per request
+_PREFIXES = """class Prefixes:
+    @lru_cache(maxsize=None)
+    def lookup(self, prefix):
+        return prefix.upper()
+"""
+
 VALID = [
     """
 from functools import lru_cache, cached_property
@@ -111,11 +118,9 @@ def me(auth: TokenAuth = Depends(get_auth)):
     """
 from functools import lru_cache
 
-class Prefixes:
-    @lru_cache(maxsize=None)
-    def lookup(self, prefix):
-        return prefix.upper()
-
+"""
+    + _PREFIXES
+    + """
 class System:
     def __init__(self):
         self.prefixes = Prefixes()
@@ -200,11 +205,9 @@ from fastapi import FastAPI
 
 app = FastAPI()
 
-class Prefixes:
-    @lru_cache(maxsize=None)
-    def lookup(self, prefix):
-        return prefix.upper()
-
+"""
+    + _PREFIXES
+    + """
 class Base:
     def __init__(self):
         self.prefixes = Prefixes()
