@@ -14,7 +14,7 @@ import os
 import pickle
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Collection, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Collection, Dict, List, Optional, Sequence, Tuple
 
 from leaklint import registry
 from leaklint.cache import Cache, content_hash, summary_key
@@ -155,9 +155,27 @@ def _check_chunk(items: Sequence[Tuple[str, ModuleSummary]]) -> List[FileResult]
     return [check_one(path, summary, _PROJECT, _JOB) for path, summary in items]
 
 
-def _chunks(items: list, jobs: int) -> List[list]:
-    size = max(1, min(32, len(items) // (jobs * 8) or 1))
-    return [items[i:i + size] for i in range(0, len(items), size)]
+def _chunks(items: list, jobs: int, sizes: Sequence[int]) -> List[list]:
+    """Chunks of about equal bytes, the largest files first (``items`` sorted that way): a big file
+    goes alone, so no worker is left with a chunk of the largest files while the others idle."""
+    budget = max(1, sum(sizes) // (jobs * 8))
+    chunks: List[list] = []
+    current: list = []
+    held = 0
+    for item, size in zip(items, sizes):
+        current.append(item)
+        held += size
+        if held >= budget or len(current) >= 32:
+            chunks.append(current)
+            current, held = [], 0
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _largest_first(items: list, path_of: Callable[[object], str]) -> Tuple[list, List[int]]:
+    sized = sorted(((_size(path_of(item)), item) for item in items), key=lambda pair: pair[0], reverse=True)
+    return [item for _, item in sized], [size for size, _ in sized]
 
 
 def _context():
@@ -228,9 +246,9 @@ def run(files: Sequence[str], settings: Settings, codes: Sequence[str], options:
     checked: List[FileResult] = []
     if jobs > 1 and len(readable) >= SERIAL_BELOW:
         # largest files first, so that the last chunks are small and the workers end together
-        readable.sort(key=lambda item: _size(item[0]), reverse=True)
+        readable, sizes = _largest_first(readable, lambda item: item[0])
         with _pool(jobs, _init_worker, (pickle.dumps(project, pickle.HIGHEST_PROTOCOL), job)) as pool:
-            for chunk in pool.map(_check_chunk, _chunks(readable, jobs)):
+            for chunk in pool.map(_check_chunk, _chunks(readable, jobs, sizes)):
                 checked.extend(chunk)
     else:
         checked.extend(check_one(p, s, project, job) for p, s in readable)
@@ -302,7 +320,8 @@ def _map(files: Sequence[str], roots: Tuple[str, ...], jobs: int, cache: Optiona
     if jobs > 1 and len(todo) >= SERIAL_BELOW:
         # the fork server (started here, while the parent is small) preloads libcst for every worker
         with _pool(jobs, tune_gc) as pool:
-            chunks = _chunks(todo, jobs)
+            todo, sizes = _largest_first(todo, lambda path: path)
+            chunks = _chunks(todo, jobs, sizes)
             fresh = [r for chunk in pool.map(_summarise_hashed, chunks, [roots] * len(chunks)) for r in chunk]
     else:
         fresh = _summarise_hashed(todo, roots)

@@ -55,15 +55,21 @@ class Ownership:
     arguments: Dict[str, Dict[str, str]] = field(default_factory=dict)
 
 
+#: per node type, the fields that can hold child nodes: ``ctx`` (``Load``/``Store``), ``op`` and
+#: ``ops`` hold only leaf markers that no summary looks at, and they are a third of all nodes
+_CHILD_FIELDS: Dict[type, Tuple[str, ...]] = {}
+
+
 def child_nodes(node: ast.AST) -> List[ast.AST]:
-    """``list(ast.iter_child_nodes(node))`` (same nodes, same order) without the two generators: the
-    map phase iterates every node's children several times."""
+    """``ast.iter_child_nodes(node)`` (same order) without the two generators and without the
+    context and operator markers: the map phase iterates every node's children several times."""
+    kind = type(node)
+    fields = _CHILD_FIELDS.get(kind)
+    if fields is None:
+        fields = _CHILD_FIELDS[kind] = tuple(f for f in kind._fields if f not in ("ctx", "op", "ops"))
     out: List[ast.AST] = []
-    for name in node._fields:
-        try:
-            value = getattr(node, name)
-        except AttributeError:
-            continue
+    for name in fields:
+        value = getattr(node, name, None)
         if isinstance(value, ast.AST):
             out.append(value)
         elif isinstance(value, list):
@@ -549,7 +555,7 @@ def globals_set_by_functions(tree: ast.Module) -> FrozenSet[str]:
         scope = scopes.pop()
         declared: Set[str] = set()
         stored: Set[str] = set()
-        stack = list(ast.iter_child_nodes(scope))
+        stack = child_nodes(scope)
         while stack:
             node = stack.pop()
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
@@ -559,7 +565,7 @@ def globals_set_by_functions(tree: ast.Module) -> FrozenSet[str]:
                 declared.update(node.names)
             elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                 stored.add(node.id)
-            stack.extend(ast.iter_child_nodes(node))
+            stack.extend(child_nodes(node))
         if scope is not tree:
             out.update(declared & stored)
     return frozenset(out)
