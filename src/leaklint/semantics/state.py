@@ -295,6 +295,59 @@ def _replaces_entry(ctx, node: cst.CSTNode, fn: cst.FunctionDef) -> bool:
     return False
 
 
+def only_overwrites(node: cst.CSTNode, parents) -> bool:
+    """``X[k] = v`` (or ``X[k] += 1``) that runs only when ``k`` is already in ``X``: under
+    ``if k in X:``, or after ``if k not in X: return`` in the same or an enclosing block. It
+    replaces an entry and never adds one."""
+    target = node.target if isinstance(node, cst.AugAssign) else node
+    key = _growth_key(target)
+    if key is None or not isinstance(target, cst.Subscript):
+        return False
+    container = target.value
+    child, current = target, parents.get(target)
+    while current is not None and not isinstance(current, (cst.FunctionDef, cst.Lambda)):
+        if isinstance(current, cst.If):
+            present = _membership(current.test, key, container)
+            if present is not None and (child is current.body) == present:
+                return True
+        if isinstance(current, (cst.IndentedBlock, cst.Module)):
+            position = next(i for i, stmt in enumerate(current.body) if stmt is child)
+            for earlier in current.body[:position]:
+                if isinstance(earlier, cst.If) and earlier.orelse is None and \
+                        _membership(earlier.test, key, container) is False and _always_leaves(earlier.body):
+                    return True
+        child, current = current, parents.get(current)
+    return False
+
+
+def _membership(test: cst.BaseExpression, key: cst.BaseExpression, container: cst.BaseExpression
+                ) -> Optional[bool]:
+    """``k in X`` -> True, ``k not in X`` / ``not k in X`` -> False, anything else -> None."""
+    negated = False
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        test, negated = test.expression, True
+    if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1):
+        return None
+    comparison = test.comparisons[0]
+    if not (test.left.deep_equals(key) and comparison.comparator.deep_equals(container)):
+        return None
+    if isinstance(comparison.operator, cst.In):
+        return not negated
+    if isinstance(comparison.operator, cst.NotIn):
+        return negated
+    return None
+
+
+def _always_leaves(block: cst.BaseSuite) -> bool:
+    statements = block.body if isinstance(block, cst.IndentedBlock) else [block]
+    if not statements:
+        return False
+    last = statements[-1]
+    small = last.body if isinstance(last, cst.SimpleStatementLine) else (
+        list(last.body) if isinstance(last, cst.SimpleStatementSuite) else [])
+    return bool(small) and isinstance(small[-1], (cst.Return, cst.Raise, cst.Continue, cst.Break))
+
+
 def _growth_key(node: cst.CSTNode) -> Optional[cst.BaseExpression]:
     """``X[k] = v`` / ``X[k] += 1`` / ``X.setdefault(k, d)`` / ``X[k].append(v)`` / ``X.add(k)`` -> ``k``."""
     if isinstance(node, cst.AugAssign):

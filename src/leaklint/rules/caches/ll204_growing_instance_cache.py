@@ -72,7 +72,8 @@ class GrowingInstanceCache(Rule):
     bounded by configuration is recognised only when `__init__` fills the container in a loop
     (`for name in PROVIDERS: self._clients[name] = ...`); a membership check in a caller
     (`if provider not in PROVIDERS: raise`) is not seen: suppress such a finding with
-    `# noqa: LL204`.
+    `# noqa: LL204`. A store that runs only for a key already there (`if key not in self.x:
+    return`, then `self.x[key] = value`) replaces an entry and is not growth.
     """
 
     code = "LL204"
@@ -142,7 +143,8 @@ class GrowingInstanceCache(Rule):
                 if use.kind in ("evict", "escape"):
                     entry.managed = True
                 elif use.kind == "grow" and not state.constant_key(use.node) \
-                        and not state.lazily_initialised(n, me, parents):
+                        and not state.lazily_initialised(n, me, parents) \
+                        and not state.only_overwrites(use.node, parents):
                     entry.growths.append((use.node, method))
         self.candidates.extend(found.values())
 

@@ -41,6 +41,9 @@ class MiddlewareInstanceState(Rule):
     A one-time lazy initialisation (`if self._ready is None: self._ready = ...`) is not reported,
     nor is an ASGI "responder" class that the module instantiates inside a function (Starlette's
     GZip and body-limit middlewares build one per request, so its state is per request).
+    A count or table that a `finally:` of the same method takes back from (`self.active -= 1`,
+    `self.per_user.pop(user)`) is an in-flight limiter, shared on purpose: not reported. A plain
+    value reset in `finally` still is: concurrent requests see each other's.
     """
 
     code = "LL601"
@@ -104,6 +107,29 @@ class Dispatcher:
     async def dispatch(self, request, call_next):
         self.last = request
 """,
+        # an in-flight limiter: the count and the per-user table are shared on purpose, and the
+        # `finally` takes back what the request added
+        """
+class UploadLimiter:
+    def __init__(self, app):
+        self.app = app
+        self.active = 0
+        self.per_user = {}
+
+    async def __call__(self, scope, receive, send):
+        user = scope.get("user")
+        self.active += 1
+        self.per_user[user] = self.per_user.get(user, 0) + 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.active -= 1
+            left = self.per_user[user] - 1
+            if left:
+                self.per_user[user] = left
+            else:
+                self.per_user.pop(user)
+""",
         # a Response subclass is an ASGI app that serves one request: its state is that response's
         """
 from starlette.responses import Response
@@ -136,6 +162,19 @@ class Recorder:
             await send(message)
         await self.app(scope, receive, send_wrapper)
 """, line=8, message="`self.paths` is grown"),
+        # a value reset in `finally` is still shared by the requests served at the same time
+        Invalid("""
+class CurrentRequest:
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        self.scope = scope
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.scope = None
+""", line=6, message="`self.scope` is assigned on every request"),
         # the BaseHTTPMiddleware subclass comes from another linted module
         Invalid("""
 from app.base import AppMiddleware
@@ -190,6 +229,8 @@ class AppMiddleware(BaseHTTPMiddleware):
                 what, site = "grown", use.node
             if _guarded_by_itself(n, attr, me, parents) or state.lazily_initialised(n, me, parents):
                 continue
+            if what != "assigned" and _undone_in_finally(self.ctx, node, attr, me, parents):
+                continue
             reported.add(attr)
             self.report(site, attr=attr, what=what, cls=cls.name.value, method=node.name.value)
 
@@ -203,6 +244,20 @@ def _per_call_classes_of(ctx) -> Set[str]:
         ctx.cache[key] = {f"{ctx.summary.module}.{c}" for c in called
                           if c in definitions and definitions[c].kind == "class"}
     return ctx.cache[key]
+
+
+def _undone_in_finally(ctx, method: cst.FunctionDef, attr: str, me: str, parents) -> bool:
+    """A ``finally:`` of the method takes back from ``self.attr`` (``self.active -= 1``,
+    ``self.per_user.pop(user)``): an in-flight count or table that is shared on purpose and holds
+    only the requests being served, not state kept per request."""
+    for n in flow.walk(method.body):
+        if not (isinstance(n, cst.Try) and n.finalbody is not None):
+            continue
+        for inner in flow.walk(n.finalbody):
+            if isinstance(inner, cst.Attribute) and inner.attr.value == attr and isinstance(inner.value, cst.Name) \
+                    and inner.value.value == me and state.classify_use(ctx, inner, parents.get).kind == "evict":
+                return True
+    return False
 
 
 def _guarded_by_itself(node: cst.CSTNode, attr: str, me: str, parents) -> bool:

@@ -65,6 +65,11 @@ class UnclosedHttpClient(Rule):
     statement and the rest of the body into `async with` (`with` for a sync client) and drops a
     trailing `close()`. It is **unsafe**: the client is now closed when the block ends, which breaks
     code that keeps using it afterwards (a streaming response reading from it, for example).
+
+    ## Known problems
+    A client made in an `@lru_cache` / `@cache` function is made once per key and lives in the
+    cache: not reported. A client handed to any call or stored on an object made in the function is
+    assumed to be owned there, even when that object never closes it.
     """
 
     code = "LL105"
@@ -88,8 +93,8 @@ class UnclosedHttpClient(Rule):
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         facts = self.ctx.function_facts(node)
         if facts is None or not clients.may_create_clients(facts, self.ctx.project) or \
-                not web.runs_per_request(self.ctx, node):
-            return  # the function's own calls (map facts) make no client: nothing to index
+                not web.runs_per_request(self.ctx, node) or any(state.cache_decorators(self.ctx, node)):
+            return  # no client made here, or made once per key by a cache (it lives in the cache)
         index = flow.index_of(self.ctx, node)
         dependency = web.roles_of(self.ctx, node).dependency  # FastAPI closes only what a generator yields
         keeper = self._yield_keeper(node, dependency)

@@ -1,0 +1,79 @@
+"""LL204 examples for stores that only replace an entry already in the container."""
+
+from __future__ import annotations
+
+from leaklint.rule import Invalid, Valid
+
+#: a route that stores per-request values on one module-level instance
+_ROUTE = """
+app = FastAPI()
+store = Store()
+
+@app.post("/values/{key}")
+def put(key: str, value: int):
+    return store.update(key, value)
+"""
+
+EXISTING_KEY_VALID = [
+    # an early exit when the key is new: the store overwrites an entry and never adds one
+    Valid("""
+from fastapi import FastAPI
+
+class Store:
+    def __init__(self):
+        self.values = {}
+
+    def update(self, key, value):
+        if key not in self.values:
+            return False
+        self.values[key] = value
+        return True
+""" + _ROUTE),
+    # the store sits under the membership check itself, or in the `else` of its negation
+    Valid("""
+from fastapi import FastAPI
+
+class Store:
+    def __init__(self):
+        self.values = {}
+        self.hits = {}
+
+    def update(self, key, value):
+        if key in self.values:
+            self.values[key] = value
+        if key not in self.hits:
+            raise KeyError(key)
+        else:
+            self.hits[key] += 1
+""" + _ROUTE),
+]
+
+EXISTING_KEY_INVALID = [
+    # the early exit checks another container: every new key is added
+    Invalid("""
+from fastapi import FastAPI
+
+class Store:
+    def __init__(self):
+        self.allowed = {}
+        self.values = {}
+
+    def update(self, key, value):
+        if key not in self.allowed:
+            print("new key")
+        self.values[key] = value
+""" + _ROUTE, line=11, message="`self.values` of `Store` only grows"),
+    # the check on the key does not leave the function: the store still adds it
+    Invalid("""
+from fastapi import FastAPI
+
+class Store:
+    def __init__(self):
+        self.values = {}
+
+    def update(self, key, value):
+        if key not in self.values:
+            print("new key")
+        self.values[key] = value
+""" + _ROUTE, line=10, message="`self.values` of `Store` only grows"),
+]
