@@ -195,8 +195,8 @@ def build(project, summaries) -> Tuple[Dict[str, Optional[str]], Dict[str, str]]
     return reach(project, roots, facts_of)
 
 
-def request_path(project, qualified: str, limit: int = 6) -> str:
-    """``GET /items -> get_store() -> Store.__init__`` for a per-request function."""
+def _chain_to_root(project, qualified: str) -> List[str]:
+    """``qualified`` and the functions it was reached from, back to the root the framework calls."""
     chain: List[str] = []
     node: Optional[str] = qualified
     seen = set()
@@ -204,6 +204,20 @@ def request_path(project, qualified: str, limit: int = 6) -> str:
         seen.add(node)
         chain.append(node)
         node = project.per_request.get(node)
+    return chain
+
+
+def root_route_path(project, qualified: str) -> Optional[str]:
+    """The path of the route whose request runs ``qualified`` (``/videos``, without the prefix of
+    its router), or None when the path starts at a dependency or a middleware."""
+    label = project.root_labels.get(_chain_to_root(project, qualified)[-1], "")
+    verb, _, path = label.partition(" ")
+    return path if verb.isupper() and path.startswith("/") else None
+
+
+def request_path(project, qualified: str, limit: int = 6) -> str:
+    """``GET /items -> get_store() -> Store.__init__`` for a per-request function."""
+    chain = _chain_to_root(project, qualified)
     chain.reverse()
     root = chain[0]
     label = project.root_labels.get(root, f"`{root}`")

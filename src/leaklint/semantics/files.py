@@ -15,6 +15,7 @@ import libcst as cst
 from leaklint.traversal import children
 from leaklint.semantics import fastapi as web
 from leaklint.semantics import temp_paths
+from leaklint.semantics.asyncio_ import THREAD_RUNNERS
 from leaklint.semantics.flow import FunctionIndex, assigned_name
 from leaklint.semantics.names import matches
 from leaklint.semantics.resources import DOCUMENT_PARSERS, IN_MEMORY_BUFFERS
@@ -524,9 +525,23 @@ def _to_parser(ctx, index: FunctionIndex, value: cst.CSTNode, depth: int) -> boo
         names = ctx.qualify(call.func)
         if names & DOCUMENT_PARSERS or names & ctx.project.ownership.parsers:
             return True
+        if names & THREAD_RUNNERS and call.args and call.args[0] is not parent and call.args[0].keyword is None:
+            parser = ctx.qualify(call.args[0].value)  # ``asyncio.to_thread(json.loads, data)``
+            return bool(parser & DOCUMENT_PARSERS or parser & ctx.project.ownership.parsers)
         return bool(names & IN_MEMORY_BUFFERS) and _to_parser(ctx, index, call, depth + 1)
     name = assigned_name(index, value)
     if name is None:
         return False
     loads = list(index.loads(name))
     return bool(loads) and all(_to_parser(ctx, index, load, depth + 1) for load in loads)
+
+
+def route_body_limited(project, qualified: str) -> bool:
+    """The route this function runs for is one a path-scoped body-size middleware bounds (the
+    route's own path, maybe without its router's prefix, ends the middleware's path)."""
+    if not project.body_size_paths:
+        return False
+    from leaklint.semantics.callgraph import root_route_path
+
+    route = root_route_path(project, qualified)
+    return route is not None and any(path.endswith(route) for path in project.body_size_paths)

@@ -50,6 +50,8 @@ class ProjectFacts:
     #: a middleware that rejects request bodies over a size (reads ``content-length``, answers 413):
     #: every upload of the app is bounded before a handler reads it
     body_size_middleware: Optional[str] = None
+    #: request paths that a middleware limited to them bounds the body of (``/api/videos/upload``)
+    body_size_paths: Set[str] = field(default_factory=set)
     #: the resource kinds in force (built-in and ``[tool.leaklint.resources]``)
     table: object = None
     #: linted classes constructed by name in a function body that is not an ``@lru_cache`` factory,
@@ -228,7 +230,10 @@ def _body_size_middleware(facts: "ProjectFacts", summaries: List[ModuleSummary])
         if s.mentions_413:
             for path, f in s.functions.items():
                 if f.reads_content_length and function_roles(s, facts, path).middleware:
-                    return f"{s.module}.{path}"
+                    if f.limited_paths:
+                        facts.body_size_paths.update(f.limited_paths)
+                    else:
+                        return f"{s.module}.{path}"
     return None
 
 

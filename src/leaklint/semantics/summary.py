@@ -82,6 +82,8 @@ class FunctionFacts:
     called_only_in_with: Set[str] = field(default_factory=set)
     #: reads the ``content-length`` header (a body-size limit, with ``mentions_413``)
     reads_content_length: bool = False
+    #: the request paths a body-size limit here is scoped to (``if path != "/upload": pass on``); empty: all
+    limited_paths: Tuple[str, ...] = ()
 
 
 @dataclass
@@ -413,6 +415,8 @@ class _Summariser:
         self._with_calls[id(inner[-1])] = (set(), set())
         for stmt in node.body:
             self._walk(stmt, inner, None, fpath)
+        if inner[-1].reads_content_length:
+            inner[-1].limited_paths = _limited_paths(node)
         in_with, elsewhere = self._with_calls.pop(id(inner[-1]))
         only_in_with = in_with - elsewhere
         inner[-1].called_only_in_with = only_in_with if stored is facts else stored.called_only_in_with & only_in_with
@@ -542,6 +546,50 @@ def _leaves(body: List[ast.stmt], own_loop: bool) -> bool:
             continue
         stack.extend(child_nodes(node))
     return False
+
+
+def _limited_paths(fn: ast.AST) -> Tuple[str, ...]:
+    """The paths a body-size check in ``fn`` is limited to: a test on the request path that passes
+    every other request on (``if not path == "/upload": return await self.app(...)``), or that holds
+    the check in its branch (``if path == "/upload": <check>``). An exemption (``if path in SKIP:
+    return ...``) leaves the check for every other path: ``()``, as for no path test at all."""
+    found: List[str] = []
+    for node in ast.walk(fn):
+        if isinstance(node, ast.If):
+            test = _path_test(node.test)
+            if test is not None and test[0] != (bool(node.body) and isinstance(node.body[-1], ast.Return)):
+                found.extend(test[1])
+    return tuple(sorted(set(found)))
+
+
+def _path_test(test: ast.expr) -> Optional[Tuple[bool, List[str]]]:
+    """(True if the test holds exactly for the literal paths, False if it holds for every other
+    path, the paths) for a test that compares with literals that start with ``/``; else None."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        inner = _path_test(test.operand)
+        return None if inner is None else (not inner[0], inner[1])
+    if isinstance(test, ast.BoolOp):
+        parts = [p for p in (_path_test(v) for v in test.values) if p is not None]
+        wanted = isinstance(test.op, ast.And)  # ``a and path == x`` holds only for x; ``a or path != x`` for all but x
+        chosen = [p for p in parts if p[0] == wanted]
+        return (wanted, [path for p in chosen for path in p[1]]) if chosen else None
+    if isinstance(test, ast.Compare) and len(test.ops) == 1:
+        paths = [c for side in (test.left, test.comparators[0]) for c in _path_literals(side)]
+        if paths and isinstance(test.ops[0], (ast.Eq, ast.In)):
+            return True, paths
+        if paths and isinstance(test.ops[0], (ast.NotEq, ast.NotIn)):
+            return False, paths
+    if isinstance(test, ast.Call) and isinstance(test.func, ast.Attribute) and test.func.attr == "startswith" \
+            and test.args:
+        paths = _path_literals(test.args[0])
+        return (True, paths) if paths else None
+    return None
+
+
+def _path_literals(node: ast.expr) -> List[str]:
+    items = node.elts if isinstance(node, (ast.Tuple, ast.List, ast.Set)) else [node]
+    return [i.value for i in items if isinstance(i, ast.Constant) and isinstance(i.value, str)
+            and i.value.startswith("/")]
 
 
 def _scan_function(fn) -> Tuple[Set[str], Set[str], List[ast.stmt], bool]:

@@ -82,14 +82,17 @@ class WholeUploadRead(_FileRule):
     overrides `read()` is bypassed. No fix is offered for a decompressing reader.
 
     ## Known problems
-    An unannotated Starlette endpoint parameter (`async def endpoint(request)`) is not known to be
-    a request. A helper that reads whole an upload it is given is reported in the helper when its
-    parameter is annotated `UploadFile`, else at the call in the handler (`await save_upload(file)`).
-    A request body that is parsed (JSON, protobuf, a signature check, decompression) is not
-    reported: the parser needs all of it; nor is an upload whose bytes go only to a document parser
-    (`json.loads`, `yaml.safe_load`, `tomllib.loads`...). Nothing is reported when the project
-    has a middleware that rejects large bodies (it reads `content-length` and answers 413): that
-    bounds every upload, but it also silences the rule for every app of a repository linted as one.
+    An unannotated Starlette endpoint parameter (`async def endpoint(request)`) is not known to be a
+    request. A helper that reads whole an upload it is given is reported in the helper when its
+    parameter is annotated `UploadFile`, else at the call in the handler (`await
+    save_upload(file)`). A request body that is parsed (JSON, protobuf, a signature check,
+    decompression) is not reported: the parser needs all of it; nor is an upload whose bytes go only
+    to a document parser (`json.loads`, `yaml.safe_load`, `tomllib.loads`..., also run by
+    `asyncio.to_thread`). Nothing is reported when the project has a middleware that rejects large
+    bodies (it reads `content-length` and answers 413): that bounds every upload, but it also
+    silences the rule for every app of a repository linted as one. A middleware whose check is
+    limited to some paths (`if path != "/videos": pass it on`) bounds only the routes whose path
+    ends one of those.
     """
 
     code = "LL501"
@@ -105,6 +108,12 @@ class WholeUploadRead(_FileRule):
     def can_fire(cls, summary, project) -> bool:
         # an app-wide middleware that rejects large bodies bounds every read of one
         return project.body_size_middleware is None and files.may_read_whole(summary, project)
+
+    def report(self, node: cst.CSTNode, message=None, fix=None, **data: object) -> None:
+        fn = self.ctx.current_function()
+        if fn is not None and files.route_body_limited(self.ctx.project, self.ctx.qualified_function_name(fn)):
+            return
+        super().report(node, message, fix, **data)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         """``data: bytes = File(...)``: FastAPI reads the whole upload into ``bytes`` before the handler runs."""
@@ -291,3 +300,4 @@ class WholeUploadRead(_FileRule):
         if not any(index.contains(s, write) for s in statements[position + 1:]):
             return False
         return _loops_around(index, write) <= _loops_around(index, line)
+

@@ -4,6 +4,7 @@ in ``ll501_whole_upload_read_valid_examples``."""
 from __future__ import annotations
 
 from leaklint.rule import Invalid
+from leaklint.rules.file_io.ll501_path_limit_examples import PATH_LIMIT_INVALID, PATH_LIMIT_VALID
 from leaklint.rules.file_io.ll501_whole_upload_read_valid_examples import UPLOAD_APP, VALID as _VALID
 
 __all__ = ["INVALID", "VALID"]
@@ -212,6 +213,17 @@ async def logs(file: UploadFile):
 ]
 
 VALID = _VALID + [
+    # parsed in a worker thread: the parser needs every byte anyway
+    UPLOAD_APP + """
+import asyncio
+import json
+
+@app.post("/presets/import")
+async def import_presets(file: UploadFile):
+    raw = await file.read()
+    presets = await asyncio.to_thread(json.loads, raw)
+    return {"count": len(presets)}
+""",
     # decompressed in chunks; a gzip file of the server's own; a decompressed upload parsed as JSON
     UPLOAD_APP + """
 import gzip
@@ -247,3 +259,6 @@ async def attachments(parts: List[UploadFile]):
     return {"sizes": saved}
 """,
 ]
+
+INVALID += PATH_LIMIT_INVALID
+VALID += PATH_LIMIT_VALID

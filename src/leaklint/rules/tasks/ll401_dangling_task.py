@@ -19,10 +19,6 @@ TASKS_SET = "_background_tasks"
 TASKS_SET_STATEMENT = f"{TASKS_SET}: set = set()"
 
 
-EXECUTOR_RUNNERS = frozenset({"asyncio.to_thread", "asyncio.threads.to_thread", "anyio.to_thread.run_sync",
-                              "starlette.concurrency.run_in_threadpool", "fastapi.concurrency.run_in_threadpool"})
-
-
 class DanglingTask(_TaskRule):
     """## What it does
     Finds a task created with `asyncio.create_task(...)`, `asyncio.ensure_future(...)` or
@@ -116,7 +112,7 @@ class DanglingTask(_TaskRule):
         if not isinstance(first, cst.Call):
             return False
         func = first.func
-        return bool(self.ctx.qualify(func) & EXECUTOR_RUNNERS) or (
+        return bool(self.ctx.qualify(func) & aio.THREAD_RUNNERS) or (
             isinstance(func, cst.Attribute) and func.attr.value == "run_in_executor")
 
     # -- fix --------------------------------------------------------------------------------
