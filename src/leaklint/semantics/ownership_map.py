@@ -79,6 +79,18 @@ def child_nodes(node: ast.AST) -> List[ast.AST]:
     return out
 
 
+def _owning_attribute(target: ast.expr) -> bool:
+    """``obj.attr`` / ``app.state.attr``, but not ``request.state.attr``: nobody closes what the
+    request's state holds."""
+    if not isinstance(target, ast.Attribute):
+        return False
+    holder = target.value
+    if isinstance(holder, ast.Attribute) and holder.attr == "state":
+        owner = holder.value
+        return (owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", "")) == "app"
+    return True
+
+
 def _constant(value: ast.expr) -> bool:
     if isinstance(value, ast.Constant):
         return True
@@ -137,6 +149,8 @@ class _Scanner:
         self.parents: Dict[ast.AST, ast.AST] = {}
         self.bound: Dict[str, List[ast.expr]] = {}  # local name -> values assigned to it
         self.nested: Set[str] = set()
+        #: locals also stored on an object (``request.app.state.client = client``): that object owns them
+        self.kept_on_objects: Set[str] = set()
         #: ``globals_set_by_functions`` of the module, computed on first need (few functions ask)
         self.lazy_globals: Callable[[], FrozenSet[str]] = frozenset
 
@@ -162,6 +176,9 @@ class _Scanner:
         self.stored = {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
         self.declared_global = {n for node in nodes if isinstance(node, (ast.Global, ast.Nonlocal)) for n in node.names}
         for node in nodes:
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) and \
+                    any(_owning_attribute(t) for t in node.targets):
+                self.kept_on_objects.add(node.value.id)
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                 self.bound.setdefault(node.targets[0].id, []).append(node.value)
             elif isinstance(node, ast.AnnAssign) and node.value is not None and isinstance(node.target, ast.Name):
@@ -362,8 +379,10 @@ class _Scanner:
                 return [("next", tuple(sorted(self.qualify(value.args[0].func))))]
             return [("call", tuple(sorted(callee)))] if callee else []
         if isinstance(value, ast.Name):
-            if value.id in self.declared_global:
-                return []  # ``global _client; _client = Client(); return _client``: a lazily made singleton
+            if value.id in self.declared_global or value.id in self.kept_on_objects:
+                # ``global _client; _client = Client(); return _client``: a lazily made singleton; or
+                # ``app.state.client = client; return client``: the object it is kept on owns it
+                return []
             if value.id in self.params:
                 return [("param", (str(self.params[value.id]),))]
             if value.id in self.bound:

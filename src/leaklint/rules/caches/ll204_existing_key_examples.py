@@ -1,4 +1,4 @@
-"""LL204 examples for stores that only replace an entry already in the container."""
+"""LL204 examples for stores that only replace an entry: an existing key, or a list entry reset first."""
 
 from __future__ import annotations
 
@@ -48,7 +48,36 @@ class Store:
 """ + _ROUTE),
 ]
 
+#: a per-instance prompt cache whose "refs" list gets the request's extra references
+_PROMPT_CACHE = """
+from fastapi import FastAPI
+
+class Voice:
+    def __init__(self):
+        self.prompt = {"refs": [], "text": None}
+
+    def set_refs(self, paths):
+        self.prompt["refs"] = [self.prompt["refs"][0]] if self.prompt["refs"] else []
+        for path in paths:
+            self.prompt["refs"].append(path)
+
+app = FastAPI()
+voice = Voice()
+
+@app.post("/refs")
+def refs(paths: list[str]):
+    voice.set_refs(paths)
+"""
+
+EXISTING_KEY_VALID.append(
+    # the list entry is reset before the request's items go in: it holds one request's worth
+    Valid(_PROMPT_CACHE))
+
 EXISTING_KEY_INVALID = [
+    # never reset: every request's references pile up in the entry
+    Invalid(_PROMPT_CACHE.replace(
+        '        self.prompt["refs"] = [self.prompt["refs"][0]] if self.prompt["refs"] else []\n', ''),
+        line=9, message="`self.prompt` of `Voice` only grows"),
     # the early exit checks another container: every new key is added
     Invalid("""
 from fastapi import FastAPI

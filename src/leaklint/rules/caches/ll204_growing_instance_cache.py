@@ -27,6 +27,8 @@ class _InstanceCache:
     #: growth outside ``__init__``, in source order: (node, method)
     growths: List[Tuple[cst.CSTNode, cst.FunctionDef]] = field(default_factory=list)
     managed: bool = False  # evicted, reassigned, size-checked or handed elsewhere
+    #: literal keys whose entry a method replaces (``self.x["refs"] = [...]``): what grows in it is reset
+    reset_entries: Set[str] = field(default_factory=set)
 
 
 class GrowingInstanceCache(Rule):
@@ -73,7 +75,8 @@ class GrowingInstanceCache(Rule):
     (`for name in PROVIDERS: self._clients[name] = ...`); a membership check in a caller
     (`if provider not in PROVIDERS: raise`) is not seen: suppress such a finding with
     `# noqa: LL204`. A store that runs only for a key already there (`if key not in self.x:
-    return`, then `self.x[key] = value`) replaces an entry and is not growth.
+    return`, then `self.x[key] = value`) replaces an entry and is not growth, nor is an append to a
+    list entry under a literal key that a method resets (`self.x["refs"] = [...]`).
     """
 
     code = "LL204"
@@ -142,6 +145,8 @@ class GrowingInstanceCache(Rule):
                     continue  # filling or resetting it while constructing is bounded
                 if use.kind in ("evict", "escape"):
                     entry.managed = True
+                elif use.kind == "grow" and isinstance(use.node, cst.Subscript) and _literal_entry(use.node):
+                    entry.reset_entries.add(_literal_entry(use.node) or "")
                 elif use.kind == "grow" and not state.constant_key(use.node) \
                         and not state.lazily_initialised(n, me, parents) \
                         and not state.only_overwrites(use.node, parents):
@@ -160,6 +165,7 @@ class GrowingInstanceCache(Rule):
                 for callee in d.callee:
                     instances_of.setdefault(project.canonical(callee), set()).add(name)
         for entry in self.candidates:
+            entry.growths = [(n, m) for n, m in entry.growths if _literal_entry(n) not in entry.reset_entries]
             if entry.managed or not entry.growths:
                 continue
             cls_name = entry.cls.name.value
@@ -203,3 +209,13 @@ def _in_loop(node: cst.CSTNode, parents) -> bool:
             return True
         current = parents.get(current)
     return False
+
+
+def _literal_entry(node: cst.CSTNode) -> Optional[str]:
+    """``X["refs"].append(v)`` / ``X["refs"] = v`` -> ``"refs"`` (the key as written)."""
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        node = node.func.value
+    if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index) \
+            and isinstance(node.slice[0].slice.value, cst.SimpleString):
+        return node.slice[0].slice.value.value
+    return None

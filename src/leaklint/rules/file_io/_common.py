@@ -15,12 +15,17 @@ CLEANUP_CALLS = temp_paths.REMOVING_NAMES
 
 
 class _FileRule(Rule):
-    """Base: the rules that only look inside handlers (LL501, LL503, LL506)."""
+    """Base of the LL5xx rules on handlers and what they call. Test modules are not checked: their
+    apps serve the test run only, as for the session and task rules."""
 
     family = "file-io"
 
     @classmethod
     def can_fire(cls, summary, project) -> bool:
+        return not summary.is_test_module and cls.fires_in(summary, project)
+
+    @classmethod
+    def fires_in(cls, summary, project) -> bool:
         return files.has_handlers(summary, project)
 
 

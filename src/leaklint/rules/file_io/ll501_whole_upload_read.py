@@ -105,7 +105,7 @@ class WholeUploadRead(_FileRule):
     invalid = INVALID
 
     @classmethod
-    def can_fire(cls, summary, project) -> bool:
+    def fires_in(cls, summary, project) -> bool:
         # an app-wide middleware that rejects large bodies bounds every read of one
         return project.body_size_middleware is None and files.may_read_whole(summary, project)
 

@@ -66,7 +66,7 @@ class WholeFileResponse(_FileRule):
     """
 
     @classmethod
-    def can_fire(cls, summary, project) -> bool:
+    def fires_in(cls, summary, project) -> bool:
         return files.may_read_file(summary, project) and (
             files.has_handlers(summary, project) or files.calls_response(summary, project, "plain"))
 

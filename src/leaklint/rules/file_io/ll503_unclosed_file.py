@@ -66,7 +66,7 @@ class UnclosedFile(_FileRule):
     invalid = INVALID
 
     @classmethod
-    def can_fire(cls, summary, project) -> bool:
+    def fires_in(cls, summary, project) -> bool:
         return files.may_open_files(summary, project)
 
     def _opens(self, node: cst.Call) -> bool:

@@ -48,7 +48,7 @@ class StreamingResponseInMemory(_FileRule):
     """
 
     @classmethod
-    def can_fire(cls, summary, project) -> bool:
+    def fires_in(cls, summary, project) -> bool:
         return files.calls_response(summary, project, "streaming")
 
     code = "LL504"

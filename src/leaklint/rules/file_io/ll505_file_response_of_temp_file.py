@@ -7,7 +7,7 @@ from typing import Optional
 import libcst as cst
 
 from leaklint.diagnostics import Applicability
-from leaklint.rule import Fix, FixAvailability, ImportSpec, Invalid
+from leaklint.rule import Fix, FixAvailability, ImportSpec, Invalid, Valid
 from leaklint.rules.file_io._common import FILE_APP, _FileRule, _cleans_up, _name_available
 from leaklint.semantics import fastapi as web
 from leaklint.semantics import files
@@ -58,7 +58,7 @@ class FileResponseOfTempFile(_FileRule):
     """
 
     @classmethod
-    def can_fire(cls, summary, project) -> bool:
+    def fires_in(cls, summary, project) -> bool:
         return files.may_use_tempfile(summary, project) and files.calls_response(summary, project, "file")
 
     code = "LL505"
@@ -116,6 +116,14 @@ def e():
     response.background = None or shutil.rmtree
     return response
 """,
+        # a fixture app of the test suite: its temp files live as long as the test run
+        Valid(FILE_APP + """
+@app.get("/fixture.png")
+def fixture_png():
+    tmp = tempfile.NamedTemporaryFile(delete=False, suffix=".png")
+    tmp.close()
+    return FileResponse(tmp.name)
+""", path="tests/fixtures/wrapper.py"),
     ]
     invalid = [
         Invalid(FILE_APP + """

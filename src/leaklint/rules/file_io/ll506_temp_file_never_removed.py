@@ -54,7 +54,7 @@ class TempFileNeverRemoved(_FileRule):
     """
 
     @classmethod
-    def can_fire(cls, summary, project) -> bool:
+    def fires_in(cls, summary, project) -> bool:
         return files.may_use_tempfile(summary, project) and files.has_handlers(summary, project)
 
     code = "LL506"

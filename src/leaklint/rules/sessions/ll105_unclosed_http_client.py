@@ -8,6 +8,7 @@ import libcst as cst
 
 from leaklint.diagnostics import Applicability
 from leaklint.rule import Fix, FixAvailability, Rule
+from leaklint.rules.sessions import ll105_kept_client_examples as kept_examples
 from leaklint.rules.sessions import ll105_rebound_client_examples as rebound_examples
 from leaklint.rules.sessions import ll105_sdk_client_examples as sdk
 from leaklint.rules.sessions import ll105_yielded_client_examples as yielded_examples
@@ -78,8 +79,8 @@ class UnclosedHttpClient(Rule):
     fix_title = "Use the client in a `with` block"
     fix_availability = FixAvailability.SOMETIMES
     family = "sessions"
-    valid = VALID + sdk.VALID + yielded_examples.VALID + rebound_examples.VALID
-    invalid = INVALID + sdk.INVALID + yielded_examples.INVALID + rebound_examples.INVALID
+    valid = VALID + sdk.VALID + yielded_examples.VALID + rebound_examples.VALID + kept_examples.VALID
+    invalid = INVALID + sdk.INVALID + yielded_examples.INVALID + rebound_examples.INVALID + kept_examples.INVALID
 
     @classmethod
     def can_fire(cls, summary, project) -> bool:
