@@ -169,9 +169,12 @@ class WholeUploadRead(_FileRule):
             record = self.ctx.project.functions.get(name)
             whole = files.whole_read_parameters(self.ctx.project, name)
             for position, arg in enumerate(a for a in node.args if a.keyword is None and not a.star):
-                if position in whole and isinstance(arg.value, cst.Name) and arg.value.value in uploads and not (
+                value = arg.value  # the upload, or its file object (``load_audio(upload.file)``)
+                if isinstance(value, cst.Attribute) and value.attr.value == "file":
+                    value = value.value
+                if position in whole and isinstance(value, cst.Name) and value.value in uploads and not (
                         self.ctx.project.canonical_all(record.ownership.param_types.get(position, ())) & web.UPLOAD_FILE):
-                    return arg.value.value
+                    return value.value
         return None
 
     def visit_Call(self, node: cst.Call) -> None:

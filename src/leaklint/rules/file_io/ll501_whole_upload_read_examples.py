@@ -11,6 +11,23 @@ __all__ = ["INVALID", "VALID"]
 
 
 INVALID = [
+    # a helper of another module reads whole the file object of the upload it is handed
+    Invalid("""
+from fastapi import FastAPI, UploadFile
+from app.audio import decode
+
+app = FastAPI()
+
+@app.post("/transcribe")
+async def transcribe(audio: UploadFile):
+    return {"samples": len(decode(audio.file))}
+""", files={"app/__init__.py": "", "app/audio.py": """
+from typing import BinaryIO
+
+
+def decode(stream: BinaryIO) -> bytes:
+    return stream.read()
+"""}, path="app/main.py", line=8, message="reads the whole upload `audio` into memory"),
     # a middleware that only logs the content length bounds nothing
     Invalid("""
 from fastapi import FastAPI, Request, UploadFile
