@@ -1,6 +1,7 @@
 #!/bin/bash
 # Export every study application at its pinned commit into $STUDY/apps/<name>.
 # The mirrors come from the search tool's `fetch` (/work/.mirror/<owner>+<name>/repo).
+# usage: export.sh [LIST.tsv ...]   (default: every scripts/study/apps*.tsv)
 set -u
 STUDY=${STUDY:-/work/study}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -19,4 +20,4 @@ while IFS=$'\t' read -r repo commit; do
     git --git-dir="$git_dir" cat-file blob "$full:$path" > "$out/$path" 2>/dev/null || rm -f "$out/$path"
   done
   echo "$name $full"
-done < <(cat "$HERE"/apps*.tsv)
+done < <(if [ $# -gt 0 ]; then cat "$@"; else cat "$HERE"/apps*.tsv; fi)
