@@ -60,7 +60,7 @@ class TaskCollectionNeverPruned(_TaskRule):
 
     code = "LL402"
     name = "task-collection-never-pruned"
-    message = "Task kept in `{collection}`, which nothing ever prunes: it grows with every task"
+    message = "Task kept in `{collection}`, which nothing ever prunes: {growth}"
 
     valid = VALID
     invalid = INVALID
@@ -68,6 +68,7 @@ class TaskCollectionNeverPruned(_TaskRule):
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
         self.candidates: List[Tuple[cst.CSTNode, str, str]] = []  # (node, kind, name)
+        self.keyed: Set[int] = set()  # ids of the ``X[key] = task`` candidates
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
@@ -85,6 +86,7 @@ class TaskCollectionNeverPruned(_TaskRule):
             return
         fn = self.ctx.current_function()
         if aio.is_task_value(self.ctx, node.value, fn):
+            self.keyed.add(id(node))
             self._candidate(node, node.targets[0].target.value, fn)
 
     def _candidate(self, node: cst.CSTNode, collection: cst.BaseExpression, fn) -> None:
@@ -116,7 +118,10 @@ class TaskCollectionNeverPruned(_TaskRule):
             if kind == "attr" and not uses.attr_is_collection(name):
                 continue
             shown = name if kind == "global" else f"self.{name}"
-            self.report(node, collection=shown)
+            # ``X[key] = task`` replaces the entry of a key: it grows with the keys, done tasks included
+            growth = "it keeps one task for every key ever used, finished or not" if id(node) in self.keyed \
+                else "it grows with every task"
+            self.report(node, collection=shown, growth=growth)
 
 
 class _Uses:

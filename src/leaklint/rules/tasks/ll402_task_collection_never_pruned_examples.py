@@ -159,7 +159,7 @@ _tasks = set()
 
 async def notify(send, user):
     _tasks.add(asyncio.create_task(send(user)))
-""", line=6, column=5, message="`_tasks`"),
+""", line=6, column=5, message="`_tasks`, which nothing ever prunes: it grows with every task"),
         Invalid("""
 from asyncio import ensure_future as spawn
 
@@ -179,7 +179,8 @@ running = {}
 
 async def submit(key, coro):
     running[key] = create_task(coro)
-""", files={"app/__init__.py": "", "app/compat.py": COMPAT_PY}, path="app/jobs.py", line=6),
+""", files={"app/__init__.py": "", "app/compat.py": COMPAT_PY}, path="app/jobs.py", line=6,
+            message="`running`, which nothing ever prunes: it keeps one task for every key ever used"),
 
     # a class-level set shared by every instance
     Invalid("""
