@@ -18,7 +18,7 @@ import libcst as cst
 from leaklint.semantics.flow import index_of, walk
 from leaklint.semantics.names import matches
 from leaklint.semantics.project import ProjectFacts
-from leaklint.semantics.summary import GROW_METHODS, Definition, ModuleSummary, is_test_module_name
+from leaklint.semantics.summary import APP_CLASSES, GROW_METHODS, Definition, ModuleSummary, is_test_module_name
 
 # -- containers ------------------------------------------------------------------------------
 
@@ -232,8 +232,26 @@ def bounded_key(ctx, node: cst.CSTNode, fn: cst.FunctionDef, qualified: Optional
         return True
     if _tenant_key(key) and _replaces_entry(ctx, node, fn):
         return True
+    if _pinned_by_branch(ctx, node, key, fn):
+        return True
     parts = [e.value for e in key.elements] if isinstance(key, cst.Tuple) else [key]
     return all(_literal(part) or _bounded_parameter(ctx, part, fn, qualified) for part in parts)
+
+
+def _pinned_by_branch(ctx, node: cst.CSTNode, key: cst.BaseExpression, fn: cst.FunctionDef) -> bool:
+    """The growth runs only under ``if key == "name":`` / ``elif key in ("a", "b"):``: the key is
+    one of those literals."""
+    parents = index_of(ctx, fn).parent
+    child, current = node, parents.get(node)
+    while current is not None and current is not fn:
+        if isinstance(current, cst.If) and child is current.body:
+            test = current.test
+            if isinstance(test, cst.Comparison) and len(test.comparisons) == 1 and test.left.deep_equals(key):
+                comparison = test.comparisons[0]
+                if isinstance(comparison.operator, (cst.Equal, cst.In)) and _literal(comparison.comparator):
+                    return True
+        child, current = current, parents.get(current)
+    return False
 
 
 def _bounded_parameter(ctx, key: cst.BaseExpression, fn: cst.FunctionDef, qualified: Optional[str]) -> bool:
@@ -564,6 +582,23 @@ def made_by_cached_factories(project: ProjectFacts) -> FrozenSet[str]:
         for kind, callees in record.ownership.returns if kind == "call" for c in callees))
 
 
+def made_in_app_factories(project: ProjectFacts) -> FrozenSet[str]:
+    """Classes constructed in a function that also makes the application (``app = FastAPI()`` then
+    ``api = Api(app)`` in ``create_app()``): the app is made once per process, and so are they.
+    Test modules make apps per test and do not count."""
+    def compute(p: ProjectFacts) -> FrozenSet[str]:
+        found: Set[str] = set()
+        for record in p.functions.values():
+            if record.ownership is None or is_test_module_name(record.module):
+                continue
+            calls = {p.canonical(c) for c in record.ownership.direct | record.ownership.run_once}
+            if calls & APP_CLASSES:
+                found.update(c for c in calls - APP_CLASSES
+                             if (d := p.definition(c)) is not None and d.kind == "class")
+        return frozenset(found)
+    return _MEMO.get(project, "app-factories", compute)
+
+
 def instantiated_at_module_level(project: ProjectFacts) -> FrozenSet[str]:
     """Canonical callees of module-level ``name = Callee(...)`` in every linted module.
 
@@ -669,7 +704,8 @@ def may_hold_process_lifetime_instance(summary, project: ProjectFacts) -> bool:
     """Cheap look for LL204: a class of this module with ``__init__`` that can live for the process.
 
     Exact for what LL204 checks: the instance is created at module level in any linted module,
-    stored with ``app.state.x = Cls()`` in any module, or returned by a cached factory here.
+    stored with ``app.state.x = Cls()`` in any module, returned by a cached factory here, or made
+    in an application factory.
     """
     classes = {path.split(".")[0] for path, facts in summary.functions.items()
                if facts.in_class and path.count(".") == 1 and path.endswith(".__init__")}
@@ -680,7 +716,7 @@ def may_hold_process_lifetime_instance(summary, project: ProjectFacts) -> bool:
         return True
     if any(q in qualified for held in project.app_state.values() for q in held):
         return True
-    return bool(qualified & made_by_cached_factories(project))
+    return bool(qualified & (made_by_cached_factories(project) | made_in_app_factories(project)))
 
 
 def decorates_with_cache(summary, project: ProjectFacts) -> bool:

@@ -211,6 +211,8 @@ class _Summariser:
         self._in_lambda = 0  # depth of module-level lambdas around the node being walked
         #: per function being walked: (callees called as a ``with`` item, callees called otherwise)
         self._with_calls: Dict[int, Tuple[Set[str], Set[str]]] = {}
+        #: class path -> attributes its ``__init__`` sets to an app or a router (``self.app = app``)
+        self._app_attributes: Dict[str, Set[str]] = {}
 
     # -- module level -------------------------------------------------------------------
     def run(self) -> None:
@@ -319,6 +321,7 @@ class _Summariser:
             for base in node.bases:
                 self._walk(base, chain, class_path, path)
             cpath = f"{path}.{node.name}" if path else node.name
+            self._app_attributes[cpath] = self._app_attributes_of(node, chain)
             for stmt in node.body:
                 self._walk(stmt, chain, cpath, cpath)
             return
@@ -359,6 +362,34 @@ class _Summariser:
         for child in child_nodes(node):
             self._walk(child, chain, class_path, path)
 
+    def _app_attributes_of(self, cls: ast.ClassDef, chain: List[FunctionFacts]) -> Set[str]:
+        """``self.app = app`` (a parameter annotated as an app or router) or ``self.router =
+        APIRouter(...)`` in the class's ``__init__``."""
+        init = next((s for s in cls.body if isinstance(s, ast.FunctionDef) and s.name == "__init__"), None)
+        if init is None or not init.args.args:
+            return set()
+        me = init.args.args[0].arg
+        typed = {a.arg for a in init.args.args[1:] + init.args.kwonlyargs if a.annotation is not None
+                 and self._qualify(a.annotation, chain) & (APP_CLASSES | ROUTER_CLASSES)}
+        found: Set[str] = set()
+        for stmt in ast.walk(init):
+            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+                target, value = stmt.targets[0], stmt.value
+                if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == me \
+                        and ((isinstance(value, ast.Name) and value.id in typed) or (isinstance(value, ast.Call) and
+                             self._qualify(value.func, chain) & (APP_CLASSES | ROUTER_CLASSES))):
+                    found.add(target.attr)
+        return found
+
+    def _on_own_app(self, receiver: ast.AST, chain: List[FunctionFacts]) -> bool:
+        """``self.app`` in a method (or a function nested in one) of a class whose ``__init__`` sets
+        ``app`` to an app or a router."""
+        method = next((f for f in reversed(chain) if f.in_class is not None), None)
+        if method is None or not method.params or not isinstance(receiver, ast.Attribute) or \
+                not isinstance(receiver.value, ast.Name) or receiver.value.id != method.params[0]:
+            return False
+        return receiver.attr in self._app_attributes.get(method.in_class or "", ())
+
     def _grown(self, target: ast.AST) -> None:
         """Record the name ``X`` that a function grows through ``X`` or ``X[k]``."""
         if isinstance(target, ast.Subscript):
@@ -385,6 +416,8 @@ class _Summariser:
                               if target.value.id in f.local_calls), ())
                 if set(local) & (APP_CLASSES | ROUTER_CLASSES) and target.attr in ROUTE_VERBS:
                     facts.local_route = (target.attr, first or "")
+            if isinstance(target, ast.Attribute) and target.attr in ROUTE_VERBS and self._on_own_app(target.value, chain):
+                facts.local_route = (target.attr, first or "")  # ``@self.app.post(...)`` in a method
             self._walk(deco, chain, class_path, path)
         args = node.args
         for default in list(args.defaults) + [d for d in args.kw_defaults if d is not None]:

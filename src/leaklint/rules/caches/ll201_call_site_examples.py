@@ -164,7 +164,37 @@ def status():
 """,
 ]
 
+#: a lazy registry of providers: only the branch's own name is ever stored
+_PROVIDERS = """
+from fastapi import FastAPI
+
+app = FastAPI()
+_loaded = {}
+
+
+def provider(name):
+    if name in _loaded:
+        return _loaded[name]
+    if name == "echo":
+        _loaded[name] = object()
+    elif name in ("upper", "lower"):
+        _loaded[name] = str
+    else:
+        _loaded_other = name
+    return _loaded.get(name)
+
+
+@app.get("/providers/{name}")
+def get_provider(name: str):
+    return {"known": provider(name) is not None}
+"""
+
+VALID.append(Valid(_PROVIDERS))
+
 INVALID = [
+    # the store is in the `else` of the name test: any name a client sends is added
+    Invalid(_PROVIDERS.replace("_loaded_other = name", "_loaded[name] = None"), line=15,
+            message="Module-level dict `_loaded` grows on every request"),
     # one caller passes what the request sent: the same helper is now keyed per request
     Invalid(_ROSTERS, files={"app/__init__.py": "", "app/routes.py": _ROSTER_ROUTES + """
 

@@ -24,8 +24,9 @@ class _InstanceCache:
     path: str  # the class's dotted path in its module
     attr: str
     kind: str
-    #: growth outside ``__init__``, in source order: (node, method)
-    growths: List[Tuple[cst.CSTNode, cst.FunctionDef]] = field(default_factory=list)
+    #: growth outside ``__init__``, in source order: (node, method, the function it runs in: the
+    #: method, or a closure in it such as a route declared by ``register_routes``)
+    growths: List[Tuple[cst.CSTNode, cst.FunctionDef, str]] = field(default_factory=list)
     managed: bool = False  # evicted, reassigned, size-checked or handed elsewhere
     #: literal keys whose entry a method replaces (``self.x["refs"] = [...]``): what grows in it is reset
     reset_entries: Set[str] = field(default_factory=set)
@@ -150,7 +151,8 @@ class GrowingInstanceCache(Rule):
                 elif use.kind == "grow" and not state.constant_key(use.node) \
                         and not state.lazily_initialised(n, me, parents) \
                         and not state.only_overwrites(use.node, parents):
-                    entry.growths.append((use.node, method))
+                    runner = f"{self.ctx.summary.module}.{class_path}.{_path_within(n, parents, method)}"
+                    entry.growths.append((use.node, method, runner))
         self.candidates.extend(found.values())
 
     def leave_Module(self, original_node: cst.Module) -> None:
@@ -165,7 +167,7 @@ class GrowingInstanceCache(Rule):
                 for callee in d.callee:
                     instances_of.setdefault(project.canonical(callee), set()).add(name)
         for entry in self.candidates:
-            entry.growths = [(n, m) for n, m in entry.growths if _literal_entry(n) not in entry.reset_entries]
+            entry.growths = [g for g in entry.growths if _literal_entry(g[0]) not in entry.reset_entries]
             if entry.managed or not entry.growths:
                 continue
             cls_name = entry.cls.name.value
@@ -175,21 +177,24 @@ class GrowingInstanceCache(Rule):
                 why = "stored on `app.state`"
             if why is None and qualified in state.made_by_cached_factories(project):
                 why = "cached factory"
+            if why is None and qualified in state.made_in_app_factories(project):
+                why = "made with the application, in its factory"
             if why is None:
                 continue
             # the first growth in a method that runs per request (one grown at import, at startup or
             # by a job is registration, not a leak; another method may still grow it per request)
-            per_request = [(node, method) for node, method in entry.growths
-                           if not self._registration(method, prefix, instances_of.get(qualified, ()))
-                           and f"{prefix}{entry.path}.{method.name.value}" in project.per_request]
+            # (a closure that runs per request counts whatever its method is named: ``register_routes``)
+            per_request = [(node, method, runner) for node, method, runner in entry.growths
+                           if runner in project.per_request and (not runner.endswith(f".{method.name.value}")
+                           or not self._registration(method, prefix, instances_of.get(qualified, ())))]
             if not per_request:
                 continue
-            node, method = per_request[0]
-            method_name = f"{prefix}{entry.path}.{method.name.value}"
+            node, method, method_name = per_request[0]
             listener = bool(LISTENER_NAMES.search(entry.attr) or LISTENER_NAMES.search(method.name.value))
             advice = ("add an unsubscribe path or hold them in a `weakref.WeakSet`" if listener
                       else "evict entries or use a bounded cache (`cachetools.LRUCache` / `TTLCache`)")
-            self.report(node, attr=entry.attr, cls=cls_name, method=method.name.value, why=why, advice=advice,
+            shown = method_name[len(f"{prefix}{entry.path}."):]  # ``get``, or ``register_routes.chat``
+            self.report(node, attr=entry.attr, cls=cls_name, method=shown, why=why, advice=advice,
                         path=request_path(self.ctx.project, method_name))
 
     def _registration(self, method: cst.FunctionDef, prefix: str, instances: Set[str]) -> bool:
@@ -219,3 +224,15 @@ def _literal_entry(node: cst.CSTNode) -> Optional[str]:
             and isinstance(node.slice[0].slice.value, cst.SimpleString):
         return node.slice[0].slice.value.value
     return None
+
+
+
+def _path_within(node: cst.CSTNode, parents, method: cst.FunctionDef) -> str:
+    """``method`` or ``method.route.streaming``: the dotted path of the function ``node`` runs in."""
+    names: List[str] = []
+    current = parents.get(node)
+    while current is not None and current is not method:
+        if isinstance(current, (cst.FunctionDef, cst.ClassDef)):
+            names.append(current.name.value)
+        current = parents.get(current)
+    return ".".join([method.name.value] + names[::-1])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from leaklint.rule import Invalid
+from leaklint.rules.caches.ll204_app_factory_examples import APP_FACTORY_INVALID, APP_FACTORY_VALID
 from leaklint.rules.caches.ll204_existing_key_examples import EXISTING_KEY_INVALID, EXISTING_KEY_VALID
 from leaklint.rules.caches.ll204_main_guard_examples import MAIN_GUARD_INVALID, MAIN_GUARD_VALID, TRACKER_CLASS
 
@@ -275,5 +276,5 @@ def cancel(thread_id: str):
     gate.cancel(thread_id)
 """, line=13, column=9, message="`self._cancel` of `TurnGate` only grows, in `cancel`"),
 ]
-VALID += MAIN_GUARD_VALID + EXISTING_KEY_VALID
-INVALID += MAIN_GUARD_INVALID + EXISTING_KEY_INVALID
+VALID += MAIN_GUARD_VALID + EXISTING_KEY_VALID + APP_FACTORY_VALID
+INVALID += MAIN_GUARD_INVALID + EXISTING_KEY_INVALID + APP_FACTORY_INVALID
