@@ -1,7 +1,7 @@
 """Per-request reachability, project-wide: which functions run for every request, and by which path.
 
 Roots are the functions the framework calls per request: route handlers (decorated, registered
-with ``add_api_route``/``add_route``, declared inside an app factory or a router class),
+with ``add_api_route``/``add_route``, declared inside an app factory or a router class, ``@self.app.post`` on the app an ``__init__`` keeps),
 websocket handlers, dependencies (sub-dependencies too, and the closures a dependency factory
 such as ``Depends(require_role("admin"))`` returns), HTTP and pure-ASGI middleware. Edges are the
 calls of every linted module (not out of ``@lru_cache`` factories, and not calls whose result is

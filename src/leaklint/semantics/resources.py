@@ -86,13 +86,16 @@ BORROWING_CALLS = frozenset({
 
 #: parsers that need a whole document anyway: reading an upload whole to feed one costs nothing more
 #: in-memory file objects: a parser reading one (``csv.DictReader(StringIO(text))``) reads the text
-IN_MEMORY_BUFFERS = frozenset({"io.BytesIO", "io.StringIO", "_io.BytesIO", "_io.StringIO"})
+#: wrap bytes already in memory (``numpy.frombuffer`` is a view over them, no copy)
+IN_MEMORY_BUFFERS = frozenset({"io.BytesIO", "io.StringIO", "_io.BytesIO", "_io.StringIO", "numpy.frombuffer"})
 
 DOCUMENT_PARSERS = frozenset({
     "json.loads", "yaml.safe_load", "yaml.load", "yaml.full_load", "tomllib.loads", "tomli.loads", "orjson.loads",
     "ujson.loads", "ast.literal_eval", "xml.etree.ElementTree.fromstring", "defusedxml.ElementTree.fromstring",
     "toml.loads", "msgpack.unpackb", "msgspec.json.decode", "csv.reader", "csv.DictReader", "pandas.read_csv",
     "pandas.read_json", "pandas.read_excel", "pandas.read_parquet",
+    # image decoders: the decoded pixels need every byte, and take more memory than they do
+    "cv2.imdecode", "PIL.Image.open", "imageio.imread", "imageio.v3.imread",
 })
 
 

@@ -93,6 +93,21 @@ def _summarised(acquired) -> Optional[Resource]:
     return None
 
 
+def _local_factory_product(ctx, name: str) -> Optional[Resource]:
+    """``Session = sessionmaker(bind=engine)`` bound once in the function, then ``Session()``."""
+    from leaklint.semantics.flow import index_of
+
+    fn = ctx.current_function()
+    if fn is None:
+        return None
+    index = index_of(ctx, fn)
+    binders = index.assignments(name)
+    value = index.assigned_value(binders[0]) if len(binders) == 1 else None
+    if isinstance(value, cst.Call) and matches(ctx.qualify(value.func), SESSIONMAKERS):
+        return Resource("session", matches(ctx.qualify(value.func), ASYNC_SESSIONMAKERS))
+    return None
+
+
 def resource_created_by(ctx, call: cst.Call) -> Optional[Resource]:
     """Does this call open a session or connection the caller must close?
 
@@ -110,6 +125,8 @@ def resource_created_by(ctx, call: cst.Call) -> Optional[Resource]:
             return next((r for r in (_summarised(ownership.factories.get(n)) for n in inner) if r), None)
         return None
     callee = ctx.qualify(func)
+    if not callee and isinstance(func, cst.Name):
+        return _local_factory_product(ctx, func.value)
     if callee:
         if matches(callee, SESSION_CLASSES):
             return Resource("session", matches(callee, ASYNC_SESSION_CLASSES))

@@ -84,10 +84,10 @@ class WholeUploadRead(_FileRule):
     ## Known problems
     An unannotated Starlette endpoint parameter (`async def endpoint(request)`) is not known to be a
     request. A helper that reads whole an upload it is given is reported in the helper when its
-    parameter is annotated `UploadFile`, else at the call in the handler (`await
-    save_upload(file)`). A request body that is parsed (JSON, protobuf, a signature check,
-    decompression) is not reported: the parser needs all of it; nor is an upload whose bytes go only
-    to a document parser (`json.loads`, `yaml.safe_load`, `tomllib.loads`..., also run by
+    parameter is annotated `UploadFile`, else at the call in the handler (`save_upload(file)`). A
+    request body that is parsed (JSON, protobuf, a signature check, decompression) is not reported:
+    the parser needs all of it; nor is an upload whose bytes go only to a document parser or an
+    image decoder (`json.loads`, `yaml.safe_load`, `cv2.imdecode`..., also run by
     `asyncio.to_thread`). Nothing is reported when the project has a middleware that rejects large
     bodies (it reads `content-length` and answers 413): that bounds every upload, but it also
     silences the rule for every app of a repository linted as one. A middleware whose check is

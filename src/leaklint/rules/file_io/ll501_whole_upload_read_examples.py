@@ -230,6 +230,26 @@ async def logs(file: UploadFile):
 ]
 
 VALID = _VALID + [
+    # decoded as an image: the pixels need every byte, and more memory than the upload
+    UPLOAD_APP + """
+import asyncio
+import io
+import cv2
+import numpy as np
+from PIL import Image
+
+@app.post("/photos/size")
+async def photo_size(file: UploadFile):
+    raw = await file.read()
+    image = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR)
+    return {"shape": image.shape}
+
+@app.post("/thumbnails")
+async def thumbnail(file: UploadFile):
+    contents = await file.read()
+    picture = await asyncio.to_thread(Image.open, io.BytesIO(contents))
+    return {"size": picture.size}
+""",
     # parsed in a worker thread: the parser needs every byte anyway
     UPLOAD_APP + """
 import asyncio

@@ -13,6 +13,7 @@ from leaklint.semantics import obligations
 from leaklint.semantics.context import dotted_parts
 from leaklint.semantics.flow import FunctionIndex
 from leaklint.rules.sessions import ll103_kept_session_examples as kept
+from leaklint.rules.sessions import ll103_local_factory_examples as local_factory
 from leaklint.rules.sessions import ll103_rebound_session_examples as rebound_examples
 from leaklint.rules.sessions.ll103_unclosed_session_examples import INVALID, VALID
 
@@ -53,7 +54,8 @@ class UnclosedSession(_SessionRule):
     `with`, no `close()` in a `finally`, and not returned, yielded or handed to an owner. It is made
     by `Session(...)`, `SessionLocal()`, `AsyncSession(...)`, `engine.connect()`, or by the project's
     own helpers, in any module: a function that returns one (`new_session()`), a factory's product
-    (`get_factory()()`), the session of a generator (`next(generate_session())`). A helper that
+    (`get_factory()()`, or `Session()` after `Session = sessionmaker(...)` in the function), the
+    session of a generator (`next(generate_session())`). A helper that
     closes the session it receives (`_safe_close(db)`) counts as a close; a helper that only uses it
     (`crud.count(db)`) does not take it over. A session kept on `request.state` in a middleware is
     reported too: nobody closes `request.state`. So is one that `__init__` of a class made per
@@ -92,8 +94,8 @@ class UnclosedSession(_SessionRule):
     name = "unclosed-session"
     message = "{what} `{var}` is {problem}; use `with` or close it in `finally`"
 
-    valid = VALID + kept.VALID + rebound_examples.VALID
-    invalid = INVALID + kept.INVALID + rebound_examples.INVALID
+    valid = VALID + kept.VALID + rebound_examples.VALID + local_factory.VALID
+    invalid = INVALID + kept.INVALID + rebound_examples.INVALID + local_factory.INVALID
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         facts = self.ctx.function_facts(node)
