@@ -58,6 +58,7 @@ def _edges(project, record, summary_facts) -> Iterable[str]:
     for nested in sorted(own.nested_calls):
         if f"{qualified}.{nested}" in functions:
             yield f"{qualified}.{nested}"
+    yield from _enclosing_scope_calls(record, own.outer_calls, functions)
     if record.in_class:
         for method in sorted(own.self_calls):
             yield from _self_call_targets(project, f"{record.module}.{record.in_class}", method)
@@ -66,6 +67,19 @@ def _edges(project, record, summary_facts) -> Iterable[str]:
             target = f"{project.canonical(cls)}.{method}"
             if target in functions:
                 yield target
+
+
+def _enclosing_scope_calls(record, names: Iterable[str], functions) -> Iterable[str]:
+    """``_enqueue(...)`` in a route closure of ``create_app`` where ``_enqueue`` is nested in
+    ``create_app`` too: the innermost enclosing function that defines the name (classes do not
+    enclose: a bare name in a method never means another method)."""
+    parts = record.path.split(".")
+    for name in sorted(names):
+        for depth in range(len(parts) - 1, 0, -1):
+            scope = f"{record.module}.{'.'.join(parts[:depth])}"
+            if scope in functions and f"{scope}.{name}" in functions:
+                yield f"{scope}.{name}"
+                break
 
 
 def _self_call_targets(project, cls: str, method: str) -> List[str]:

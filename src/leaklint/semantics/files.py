@@ -385,8 +385,9 @@ def upload_and_request_names(ctx, fn: cst.FunctionDef, index: FunctionIndex) -> 
                 uploads.add(assign.targets[0].target.value)
     if uploads:
         for loop in index.all(cst.For):
-            if isinstance(loop.target, cst.Name) and isinstance(loop.iter, cst.Name) and loop.iter.value in uploads:
-                uploads.add(loop.target.value)
+            item = _loop_item(ctx, loop)
+            if item is not None and item[1] in uploads:
+                uploads.add(item[0])
     # a parameter rebound in the body (``file = io.BytesIO(...)``) is no longer the upload
     params = {p.name.value for p in web.handler_params(fn)}
     uploads = {n for n in uploads if n not in params or not index.assignments(n)}
@@ -534,6 +535,17 @@ def _to_parser(ctx, index: FunctionIndex, value: cst.CSTNode, depth: int) -> boo
         return False
     loads = list(index.loads(name))
     return bool(loads) and all(_to_parser(ctx, index, load, depth + 1) for load in loads)
+
+
+def _loop_item(ctx, loop: cst.For) -> Optional[Tuple[str, str]]:
+    """``for f in files`` / ``for i, f in enumerate(files)`` -> ``("f", "files")``."""
+    target, source = loop.target, loop.iter
+    if isinstance(source, cst.Call) and source.args and isinstance(target, cst.Tuple) and \
+            len(target.elements) == 2 and "builtins.enumerate" in ctx.qualify(source.func):
+        target, source = target.elements[1].value, source.args[0].value
+    if isinstance(target, cst.Name) and isinstance(source, cst.Name):
+        return target.value, source.value
+    return None
 
 
 def route_body_limited(project, qualified: str) -> bool:

@@ -16,7 +16,7 @@ EMPTY: Names = frozenset()
 BUILTIN_NAMES = frozenset(
     {"open", "print", "bool", "len", "dict", "list", "set", "tuple", "iter", "bytes", "str", "object",
      "staticmethod", "classmethod", "property", "super", "isinstance", "next", "map", "filter",
-     "bytearray", "frozenset", "memoryview", "globals", "setattr", "getattr", "type", "id"}
+     "bytearray", "frozenset", "memoryview", "globals", "setattr", "getattr", "type", "id", "enumerate"}
 )
 
 

@@ -35,6 +35,9 @@ class Ownership:
     #: ``x = Cls(); x.m()`` (class candidates, method), functions passed as arguments (callbacks)
     self_calls: Set[str] = field(default_factory=set)
     nested_calls: Set[str] = field(default_factory=set)
+    #: ``helper()`` of a name that neither this function nor the module binds: a function nested in
+    #: an enclosing function (two closures of one app factory calling each other)
+    outer_calls: Set[str] = field(default_factory=set)
     instance_calls: Set[Tuple[Tuple[str, ...], str]] = field(default_factory=set)
     callbacks: Set[Tuple[str, ...]] = field(default_factory=set)
     #: callees that run once, not on every call: their result is memoised (``_store = Store()`` under
@@ -466,6 +469,9 @@ class _Scanner:
         func = call.func
         if isinstance(func, ast.Name) and func.id in self.nested:
             self.out.nested_calls.add(func.id)
+        elif isinstance(func, ast.Name) and func.id not in self.params and func.id not in self.bound \
+                and func.id not in self.stored and not self.qualify(func):
+            self.out.outer_calls.add(func.id)
         elif isinstance(func, ast.Attribute) and _app_state_attr(func.value) is not None:
             # ``request.app.state.store.get(...)``: the object ``app.state.store = Store()`` holds
             self.out.instance_calls.add(((APP_STATE_PREFIX + _app_state_attr(func.value),), func.attr))

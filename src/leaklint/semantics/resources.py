@@ -81,6 +81,7 @@ BORROWING_CALLS = frozenset({
     "csv.DictReader", "csv.DictWriter", "builtins.print", "builtins.next", "builtins.iter", "builtins.len",
     "builtins.isinstance", "yaml.safe_load", "yaml.load", "yaml.dump", "yaml.safe_dump", "tomllib.load",
     "hashlib.file_digest", "logging.info", "logging.debug", "logging.warning", "logging.error",
+    "PIL.Image.open",  # reads lazily from a file object it is given, and leaves closing it to the caller
 })
 
 

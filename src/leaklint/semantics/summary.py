@@ -74,7 +74,7 @@ class FunctionFacts:
     ownership: Optional[Ownership] = None
     #: ``(verb, path)`` when decorated by an app or router bound in an enclosing function
     local_route: Optional[Tuple[str, str]] = None
-    #: ``name = Callee(...)`` in this function's own body: ``name`` -> callee candidates
+    #: ``name = Callee(...)`` in this function's own body: ``name`` -> callee candidates (of every such binding)
     local_calls: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
     #: names the function declares ``global``
     declares_global: Set[str] = field(default_factory=set)
@@ -347,7 +347,10 @@ class _Summariser:
             self._grown(node.target)
         elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
             if chain and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-                chain[-1].local_calls[node.targets[0].id] = tuple(sorted(self._qualify(node.value.func, chain)))
+                # every callee the name was bound to: ``app = FastAPI()`` then ``app = mount_ui(app)``
+                earlier = chain[-1].local_calls.get(node.targets[0].id, ())
+                chain[-1].local_calls[node.targets[0].id] = tuple(sorted(
+                    set(earlier) | self._qualify(node.value.func, chain)))
             for target in node.targets:
                 parts = _dotted(target)
                 if parts is not None and len(parts) >= 3 and parts[-3:-1] == ["app", "state"]:

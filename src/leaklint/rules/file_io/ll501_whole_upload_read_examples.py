@@ -4,6 +4,7 @@ in ``ll501_whole_upload_read_valid_examples``."""
 from __future__ import annotations
 
 from leaklint.rule import Invalid
+from leaklint.rules.file_io.ll501_app_factory_examples import APP_FACTORY_INVALID, APP_FACTORY_VALID
 from leaklint.rules.file_io.ll501_path_limit_examples import PATH_LIMIT_INVALID, PATH_LIMIT_VALID
 from leaklint.rules.file_io.ll501_whole_upload_read_valid_examples import UPLOAD_APP, VALID as _VALID
 
@@ -297,5 +298,5 @@ async def attachments(parts: List[UploadFile]):
 """,
 ]
 
-INVALID += PATH_LIMIT_INVALID
-VALID += PATH_LIMIT_VALID
+INVALID += PATH_LIMIT_INVALID + APP_FACTORY_INVALID
+VALID += PATH_LIMIT_VALID + APP_FACTORY_VALID

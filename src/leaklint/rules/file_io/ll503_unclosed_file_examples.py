@@ -115,7 +115,24 @@ def save(data: dict):
 """,
 ]
 
+VALID.append(STREAM_APP + """
+from PIL import Image
+
+@app.get("/images/size")
+def image_size(path: str):
+    with open(path, "rb") as handle:
+        return {"size": Image.open(handle).size}
+""")
+
 INVALID = [
+    # Pillow reads lazily from a file object it is given and leaves closing it to the caller
+    Invalid(STREAM_APP + """
+from PIL import Image
+
+@app.get("/images/size")
+def image_size(path: str):
+    return {"size": Image.open(open(path, "rb")).size}
+""", line=10, message="File handle is given to `Image.open`, which never closes it"),
     Invalid(STREAM_APP + """
 import requests
 
