@@ -419,7 +419,8 @@ class _Summariser:
                               if target.value.id in f.local_calls), ())
                 if set(local) & (APP_CLASSES | ROUTER_CLASSES) and target.attr in ROUTE_VERBS:
                     facts.local_route = (target.attr, first or "")
-            if isinstance(target, ast.Attribute) and target.attr in ROUTE_VERBS and self._on_own_app(target.value, chain):
+            if isinstance(target, ast.Attribute) and target.attr in ROUTE_VERBS and \
+                    self._on_own_app(target.value, chain):
                 facts.local_route = (target.attr, first or "")  # ``@self.app.post(...)`` in a method
             self._walk(deco, chain, class_path, path)
         args = node.args

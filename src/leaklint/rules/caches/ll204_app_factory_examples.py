@@ -39,5 +39,6 @@ APP_FACTORY_VALID = [
 
 APP_FACTORY_INVALID = [
     # one entry per conversation id a client sends, kept for the life of the app
-    Invalid(_FACTORY, line=13, message="`self.conversations` of `ChatApi` only grows, in `register_routes.chat.stream`"),
+    Invalid(_FACTORY, line=13,
+            message="`self.conversations` of `ChatApi` only grows, in `register_routes.chat.stream`"),
 ]
