@@ -31,9 +31,6 @@ LOOP_TYPES = frozenset({
     "asyncio.base_events.BaseEventLoop",
 })
 SPAWN_NAMES = frozenset({"create_task", "ensure_future"})
-#: run a function in a worker thread: ``asyncio.to_thread(fn, *args)`` calls ``fn(*args)``
-THREAD_RUNNERS = frozenset({"asyncio.to_thread", "asyncio.threads.to_thread", "anyio.to_thread.run_sync",
-                            "starlette.concurrency.run_in_threadpool", "fastapi.concurrency.run_in_threadpool"})
 #: methods that remove items from a set/list/dict (a pruned collection does not grow forever)
 PRUNE_METHODS = frozenset({"discard", "remove", "pop", "popitem", "clear", "difference_update",
                            "intersection_update", "symmetric_difference_update", "popleft", "pop_last"})

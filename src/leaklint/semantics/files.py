@@ -15,10 +15,9 @@ import libcst as cst
 from leaklint.traversal import children
 from leaklint.semantics import fastapi as web
 from leaklint.semantics import temp_paths
-from leaklint.semantics.asyncio_ import THREAD_RUNNERS
 from leaklint.semantics.flow import FunctionIndex, assigned_name
 from leaklint.semantics.names import matches
-from leaklint.semantics.resources import DOCUMENT_PARSERS, IN_MEMORY_BUFFERS
+from leaklint.semantics.resources import DOCUMENT_PARSERS, IN_MEMORY_BUFFERS, THREAD_RUNNERS
 
 OPEN_CALLS = frozenset({"builtins.open", "io.open", "codecs.open"})
 ASYNC_OPEN_CALLS = frozenset({"aiofiles.open", "aiofiles.threadpool.open", "anyio.open_file"})
@@ -556,4 +555,6 @@ def route_body_limited(project, qualified: str) -> bool:
     from leaklint.semantics.callgraph import root_route_path
 
     route = root_route_path(project, qualified)
-    return route is not None and any(path.endswith(route) for path in project.body_size_paths)
+    if route is None or not route.strip("/"):
+        return False  # ``/`` ends every path: it says nothing about which route this is
+    return any(path.rstrip("/").endswith(route.rstrip("/")) for path in project.body_size_paths)

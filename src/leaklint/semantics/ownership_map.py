@@ -15,7 +15,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Dict, FrozenSet, List, Optional, Set, Tuple
 
-from leaklint.semantics.resources import DOCUMENT_PARSERS, IN_MEMORY_BUFFERS, OWNING_CALLS, SHARED_POOL_KEYWORDS
+from leaklint.semantics.resources import (DOCUMENT_PARSERS, IN_MEMORY_BUFFERS, OWNING_CALLS, SHARED_POOL_KEYWORDS,
+                                          THREAD_RUNNERS)
 
 Names = FrozenSet[str]
 #: ("call", callee) | ("call-of-call", inner callee) | ("next", generator function) | ("param", (index,))
@@ -82,18 +83,6 @@ def child_nodes(node: ast.AST) -> List[ast.AST]:
     return out
 
 
-def _owning_attribute(target: ast.expr) -> bool:
-    """``obj.attr`` / ``app.state.attr``, but not ``request.state.attr``: nobody closes what the
-    request's state holds."""
-    if not isinstance(target, ast.Attribute):
-        return False
-    holder = target.value
-    if isinstance(holder, ast.Attribute) and holder.attr == "state":
-        owner = holder.value
-        return (owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", "")) == "app"
-    return True
-
-
 def _constant(value: ast.expr) -> bool:
     if isinstance(value, ast.Constant):
         return True
@@ -138,7 +127,7 @@ class _Scanner:
         self.param_types: Dict[str, Names] = {}
         args = fn.args
         for arg in args.posonlyargs + args.args + args.kwonlyargs:
-            names = frozenset(n for part in _annotation_parts(arg.annotation) for n in qualify(part))
+            names = frozenset(n for part in annotation_parts(arg.annotation) for n in qualify(part))
             if names:
                 self.param_types[arg.arg] = names
         self.params = {name: i for i, name in enumerate(params)}
@@ -179,15 +168,14 @@ class _Scanner:
         self.stored = {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
         self.declared_global = {n for node in nodes if isinstance(node, (ast.Global, ast.Nonlocal)) for n in node.names}
         for node in nodes:
-            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) and \
-                    any(_owning_attribute(t) for t in node.targets):
-                self.kept_on_objects.add(node.value.id)
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                 self.bound.setdefault(node.targets[0].id, []).append(node.value)
             elif isinstance(node, ast.AnnAssign) and node.value is not None and isinstance(node.target, ast.Name):
                 self.bound.setdefault(node.target.id, []).append(node.value)
             elif isinstance(node, ast.NamedExpr):
                 self.bound.setdefault(node.target.id, []).append(node.value)
+        self.kept_on_objects = {node.value.id for node in nodes if isinstance(node, ast.Assign) and
+                                isinstance(node.value, ast.Name) and any(self.owning(t) for t in node.targets)}
         self.temp_objects, self.temp_paths = self.temp_names(nodes)
         for node in nodes:
             if isinstance(node, ast.Return) and node.value is not None:
@@ -351,6 +339,26 @@ class _Scanner:
             k.arg == "delete" and isinstance(k.value, ast.Constant) and k.value.value is False
             for k in value.keywords) and bool(self.qualify(value.func) & _NAMED_TEMP)
 
+    def owning(self, target: ast.expr) -> bool:
+        """An attribute of an object that outlives the call: ``self.client`` in a method,
+        ``app.state.client``, an attribute of a module-level object. Not ``request.state.client``
+        (nobody closes what the request's state holds), nor one of a parameter or a local."""
+        if not isinstance(target, ast.Attribute):
+            return False
+        holder = target.value
+        if isinstance(holder, ast.Attribute) and holder.attr == "state":
+            owner = holder.value
+            return (owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", "")) == "app"
+        root = holder
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if not isinstance(root, ast.Name):
+            return False
+        if root.id == self.self_name:
+            return True
+        return root.id not in self.params and root.id not in self.bound and root.id not in self.stored \
+            and bool(self.qualify(root))
+
     def describe(self, value: ast.expr, depth: int = 0) -> List[Value]:
         if depth > 4:
             return []
@@ -448,6 +456,8 @@ class _Scanner:
             names = self.qualify(parent.func)
             if names & DOCUMENT_PARSERS:
                 return True
+            if names & THREAD_RUNNERS and parent.args[0] is not value:  # ``asyncio.to_thread(json.loads, raw)``
+                return bool(self.qualify(parent.args[0]) & DOCUMENT_PARSERS)
             return bool(names & IN_MEMORY_BUFFERS) and self.parser_of(parent, depth + 1)
         if isinstance(parent, ast.Assign) and parent.value is value and len(parent.targets) == 1 \
                 and isinstance(parent.targets[0], ast.Name):
@@ -528,7 +538,7 @@ def _is_injection(default: Optional[ast.expr], annotation: Optional[ast.expr],
     return any(isinstance(m, ast.Call) and bool(qualify(m.func) & DEPENDS_CALLEES) for m in marks)
 
 
-def _annotation_parts(annotation: Optional[ast.expr]) -> List[ast.expr]:
+def annotation_parts(annotation: Optional[ast.expr]) -> List[ast.expr]:
     """The classes an annotation names: ``X``, ``X | None``, ``Optional[X]``, ``Union[X, str]``, and the
     first argument of ``Annotated[X, Depends(...)]``."""
     out: List[ast.expr] = []

@@ -87,6 +87,10 @@ BORROWING_CALLS = frozenset({
 
 #: parsers that need a whole document anyway: reading an upload whole to feed one costs nothing more
 #: in-memory file objects: a parser reading one (``csv.DictReader(StringIO(text))``) reads the text
+#: run a function in a worker thread: ``asyncio.to_thread(fn, *args)`` calls ``fn(*args)``
+THREAD_RUNNERS = frozenset({"asyncio.to_thread", "asyncio.threads.to_thread", "anyio.to_thread.run_sync",
+                            "starlette.concurrency.run_in_threadpool", "fastapi.concurrency.run_in_threadpool"})
+
 #: wrap bytes already in memory (``numpy.frombuffer`` is a view over them, no copy)
 IN_MEMORY_BUFFERS = frozenset({"io.BytesIO", "io.StringIO", "_io.BytesIO", "_io.StringIO", "numpy.frombuffer"})
 
@@ -95,8 +99,9 @@ DOCUMENT_PARSERS = frozenset({
     "ujson.loads", "ast.literal_eval", "xml.etree.ElementTree.fromstring", "defusedxml.ElementTree.fromstring",
     "toml.loads", "msgpack.unpackb", "msgspec.json.decode", "csv.reader", "csv.DictReader", "pandas.read_csv",
     "pandas.read_json", "pandas.read_excel", "pandas.read_parquet",
-    # image decoders: the decoded pixels need every byte, and take more memory than they do
-    "cv2.imdecode", "PIL.Image.open", "imageio.imread", "imageio.v3.imread",
+    # image decoders with no streaming input: the pixels need every byte, and more memory than they
+    # (``PIL.Image.open`` is not one: it reads a file object, ``file.file``, lazily)
+    "cv2.imdecode", "imageio.imread", "imageio.v3.imread",
 })
 
 

@@ -232,8 +232,8 @@ def bounded_key(ctx, node: cst.CSTNode, fn: cst.FunctionDef, qualified: Optional
         return True
     if _tenant_key(key) and _replaces_entry(ctx, node, fn):
         return True
-    if _pinned_by_branch(ctx, node, key, fn):
-        return True
+    if _pinned_by_branch(ctx, node, key, fn) and _replaces_entry(ctx, node, fn):
+        return True  # one entry per literal; ``X[k].append(v)`` still grows the list under it
     parts = [e.value for e in key.elements] if isinstance(key, cst.Tuple) else [key]
     return all(_literal(part) or _bounded_parameter(ctx, part, fn, qualified) for part in parts)
 
@@ -334,6 +334,18 @@ def only_overwrites(node: cst.CSTNode, parents) -> bool:
                 if isinstance(earlier, cst.If) and earlier.orelse is None and \
                         _membership(earlier.test, key, container) is False and _always_leaves(earlier.body):
                     return True
+        child, current = current, parents.get(current)
+    return False
+
+
+def lazily_set(store: cst.Subscript, parents) -> bool:
+    """``X[k] = v`` under ``if k not in X:``: the entry is made once, then kept."""
+    key = _growth_key(store)
+    child, current = store, parents.get(store)
+    while key is not None and current is not None and not isinstance(current, (cst.FunctionDef, cst.Lambda)):
+        if isinstance(current, cst.If) and child is current.body and \
+                _membership(current.test, key, store.value) is False:
+            return True
         child, current = current, parents.get(current)
     return False
 
@@ -584,18 +596,18 @@ def made_by_cached_factories(project: ProjectFacts) -> FrozenSet[str]:
 
 def made_in_app_factories(project: ProjectFacts) -> FrozenSet[str]:
     """Classes constructed in a function that also makes the application (``app = FastAPI()`` then
-    ``api = Api(app)`` in ``create_app()``): the app is made once per process, and so are they.
-    Test modules make apps per test and do not count."""
+    ``api = Api(app)`` in ``create_app()``): the app is made once per process, and so are they,
+    unless another function builds them too. Test modules make apps per test and do not count."""
     def compute(p: ProjectFacts) -> FrozenSet[str]:
         found: Set[str] = set()
+        elsewhere: Set[str] = set()  # also built by a function that makes no app: maybe per request
         for record in p.functions.values():
             if record.ownership is None or is_test_module_name(record.module):
                 continue
             calls = {p.canonical(c) for c in record.ownership.direct | record.ownership.run_once}
-            if calls & APP_CLASSES:
-                found.update(c for c in calls - APP_CLASSES
-                             if (d := p.definition(c)) is not None and d.kind == "class")
-        return frozenset(found)
+            classes = {c for c in calls - APP_CLASSES if (d := p.definition(c)) is not None and d.kind == "class"}
+            (found if calls & APP_CLASSES else elsewhere).update(classes)
+        return frozenset(found - elsewhere)
     return _MEMO.get(project, "app-factories", compute)
 
 

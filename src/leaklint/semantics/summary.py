@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 from leaklint.semantics.downgrade import downgrade
-from leaklint.semantics.ownership_map import (DEPENDS_CALLEES, Ownership, child_nodes, globals_set_by_functions,
-                                              scan_function)
+from leaklint.semantics.ownership_map import (DEPENDS_CALLEES, Ownership, annotation_parts, child_nodes,
+                                              globals_set_by_functions, scan_function)
 from leaklint.semantics.names import BUILTIN_NAMES, Names, import_bindings, qualify_parts
 
 #: methods that add an entry to a container (``X.append(v)``, ``X.setdefault(k, [])``)
@@ -369,19 +369,22 @@ class _Summariser:
         """``self.app = app`` (a parameter annotated as an app or router) or ``self.router =
         APIRouter(...)`` in the class's ``__init__``."""
         init = next((s for s in cls.body if isinstance(s, ast.FunctionDef) and s.name == "__init__"), None)
-        if init is None or not init.args.args:
+        positional = (init.args.posonlyargs + init.args.args) if init is not None else []
+        if not positional:
             return set()
-        me = init.args.args[0].arg
-        typed = {a.arg for a in init.args.args[1:] + init.args.kwonlyargs if a.annotation is not None
-                 and self._qualify(a.annotation, chain) & (APP_CLASSES | ROUTER_CLASSES)}
+        me = positional[0].arg
+        apps = APP_CLASSES | ROUTER_CLASSES
+        typed = {a.arg for a in positional[1:] + init.args.kwonlyargs  # type: ignore[union-attr]
+                 if any(self._qualify(part, chain) & apps for part in annotation_parts(a.annotation))}
         found: Set[str] = set()
-        for stmt in ast.walk(init):
-            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
-                target, value = stmt.targets[0], stmt.value
-                if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == me \
-                        and ((isinstance(value, ast.Name) and value.id in typed) or (isinstance(value, ast.Call) and
-                             self._qualify(value.func, chain) & (APP_CLASSES | ROUTER_CLASSES))):
-                    found.add(target.attr)
+        for stmt in ast.walk(init):  # type: ignore[arg-type]
+            if not isinstance(stmt, ast.Assign):
+                continue
+            value = stmt.value
+            if (isinstance(value, ast.Name) and value.id in typed) or (
+                    isinstance(value, ast.Call) and self._qualify(value.func, chain) & apps):
+                found.update(t.attr for t in stmt.targets if isinstance(t, ast.Attribute)
+                             and isinstance(t.value, ast.Name) and t.value.id == me)
         return found
 
     def _on_own_app(self, receiver: ast.AST, chain: List[FunctionFacts]) -> bool:
@@ -586,16 +589,25 @@ def _leaves(body: List[ast.stmt], own_loop: bool) -> bool:
 
 
 def _limited_paths(fn: ast.AST) -> Tuple[str, ...]:
-    """The paths a body-size check in ``fn`` is limited to: a test on the request path that passes
-    every other request on (``if not path == "/upload": return await self.app(...)``), or that holds
-    the check in its branch (``if path == "/upload": <check>``). An exemption (``if path in SKIP:
-    return ...``) leaves the check for every other path: ``()``, as for no path test at all."""
+    """The paths the body-size check in ``fn`` is limited to: a test on the request path whose
+    branch holds the ``content-length`` read (``if path == "/upload": <check>``), or that passes
+    every other request on before the read (``if not path == "/upload": return await ...``).
+    Other path tests (an exemption, or one that has nothing to do with the check) leave the check
+    for every path: ``()``, as for no path test at all."""
+    reads = [n.lineno for n in ast.walk(fn) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+             and n.value.lower() == "content-length"]
     found: List[str] = []
     for node in ast.walk(fn):
-        if isinstance(node, ast.If):
-            test = _path_test(node.test)
-            if test is not None and test[0] != (bool(node.body) and isinstance(node.body[-1], ast.Return)):
-                found.extend(test[1])
+        if not (isinstance(node, ast.If) and node.body and reads):
+            continue
+        test = _path_test(node.test)
+        if test is None:
+            continue
+        first, last = node.body[0].lineno, getattr(node.body[-1], "end_lineno", node.body[-1].lineno)
+        holds_check = any(first <= line <= (last or first) for line in reads)
+        passes_others_first = isinstance(node.body[-1], ast.Return) and node.lineno < min(reads)
+        if (test[0] and holds_check) or (not test[0] and passes_others_first):
+            found.extend(test[1])
     return tuple(sorted(set(found)))
 
 
@@ -616,11 +628,7 @@ def _path_test(test: ast.expr) -> Optional[Tuple[bool, List[str]]]:
             return True, paths
         if paths and isinstance(test.ops[0], (ast.NotEq, ast.NotIn)):
             return False, paths
-    if isinstance(test, ast.Call) and isinstance(test.func, ast.Attribute) and test.func.attr == "startswith" \
-            and test.args:
-        paths = _path_literals(test.args[0])
-        return (True, paths) if paths else None
-    return None
+    return None  # ``path.startswith("/api")`` limits a prefix of the full path, which routes do not know
 
 
 def _path_literals(node: ast.expr) -> List[str]:

@@ -192,6 +192,20 @@ def get_provider(name: str):
 VALID.append(Valid(_PROVIDERS))
 
 INVALID = [
+    # a pinned key bounds the keys, not the list kept under one of them
+    Invalid("""
+from collections import defaultdict
+from fastapi import FastAPI
+
+app = FastAPI()
+HISTORY = defaultdict(list)
+
+
+@app.post("/events/{kind}")
+def record(kind: str, payload: dict):
+    if kind == "click":
+        HISTORY[kind].append(payload)
+""", line=11, message="grows on every request"),
     # the store is in the `else` of the name test: any name a client sends is added
     Invalid(_PROVIDERS.replace("_loaded_other = name", "_loaded[name] = None"), line=15,
             message="Module-level dict `_loaded` grows on every request"),

@@ -74,6 +74,11 @@ EXISTING_KEY_VALID.append(
     Valid(_PROMPT_CACHE))
 
 EXISTING_KEY_INVALID = [
+    # a lazy set-up of the entry is no reset: the list under it keeps every request's item
+    Invalid(_PROMPT_CACHE.replace(
+        '        self.prompt["refs"] = [self.prompt["refs"][0]] if self.prompt["refs"] else []\n',
+        '        if "refs" not in self.prompt:\n            self.prompt["refs"] = []\n'),
+        line=11, message="`self.prompt` of `Voice` only grows"),
     # never reset: every request's references pile up in the entry
     Invalid(_PROMPT_CACHE.replace(
         '        self.prompt["refs"] = [self.prompt["refs"][0]] if self.prompt["refs"] else []\n', ''),

@@ -147,7 +147,8 @@ class GrowingInstanceCache(Rule):
                 if use.kind in ("evict", "escape"):
                     entry.managed = True
                 elif use.kind == "grow" and isinstance(use.node, cst.Subscript) and _literal_entry(use.node):
-                    entry.reset_entries.add(_literal_entry(use.node) or "")
+                    if _resets_entry(use.node, parents):
+                        entry.reset_entries.add(_literal_entry(use.node) or "")
                 elif use.kind == "grow" and not state.constant_key(use.node) \
                         and not state.lazily_initialised(n, me, parents) \
                         and not state.only_overwrites(use.node, parents):
@@ -216,13 +217,28 @@ def _in_loop(node: cst.CSTNode, parents) -> bool:
     return False
 
 
+_NEW_CONTAINERS = (cst.List, cst.Dict, cst.Set, cst.ListComp, cst.DictComp, cst.SetComp)
+
+
+def _resets_entry(store: cst.Subscript, parents) -> bool:
+    """``self.x["refs"] = [first]``: a new container replaces the entry. Not a lazy set-up
+    (``if "refs" not in self.x: self.x["refs"] = []``) nor ``self.x.get("refs", [])``, which keep it."""
+    assign = parents.get(parents.get(store))
+    if not isinstance(assign, cst.Assign):
+        return False
+    values = [assign.value.body, assign.value.orelse] if isinstance(assign.value, cst.IfExp) else [assign.value]
+    if not all(isinstance(v, _NEW_CONTAINERS) for v in values):
+        return False
+    return not state.only_overwrites(store, parents) and not state.lazily_set(store, parents)
+
+
 def _literal_entry(node: cst.CSTNode) -> Optional[str]:
     """``X["refs"].append(v)`` / ``X["refs"] = v`` -> ``"refs"`` (the key as written)."""
     if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
         node = node.func.value
     if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index) \
             and isinstance(node.slice[0].slice.value, cst.SimpleString):
-        return node.slice[0].slice.value.value
+        return str(node.slice[0].slice.value.evaluated_value)
     return None
 
 

@@ -88,11 +88,11 @@ class WholeUploadRead(_FileRule):
     request body that is parsed (JSON, protobuf, a signature check, decompression) is not reported:
     the parser needs all of it; nor is an upload whose bytes go only to a document parser or an
     image decoder (`json.loads`, `yaml.safe_load`, `cv2.imdecode`..., also run by
-    `asyncio.to_thread`). Nothing is reported when the project has a middleware that rejects large
-    bodies (it reads `content-length` and answers 413): that bounds every upload, but it also
-    silences the rule for every app of a repository linted as one. A middleware whose check is
-    limited to some paths (`if path != "/videos": pass it on`) bounds only the routes whose path
-    ends one of those.
+    `asyncio.to_thread`); `PIL.Image.open` is not one, it can read `file.file` lazily. Nothing is
+    reported when the project has a middleware that rejects large bodies (it reads `content-length`
+    and answers 413): that bounds every upload, but it also silences the rule for every app of a
+    repository linted as one. A middleware whose check is limited to some paths (`if path !=
+    "/videos": pass it on`) bounds only the routes whose path ends one of those.
     """
 
     code = "LL501"

@@ -12,6 +12,16 @@ __all__ = ["INVALID", "VALID"]
 
 
 INVALID = [
+    # Pillow can read `file.file` itself, lazily: reading it whole first adds a full copy
+    Invalid(UPLOAD_APP + """
+import io
+from PIL import Image
+
+@app.post("/thumbnails")
+async def thumbnail(file: UploadFile):
+    contents = await file.read()
+    return {"size": Image.open(io.BytesIO(contents)).size}
+""", line=10, message="reads the whole upload into memory"),
     # a helper of another module reads whole the file object of the upload it is handed
     Invalid("""
 from fastapi import FastAPI, UploadFile
@@ -231,25 +241,16 @@ async def logs(file: UploadFile):
 ]
 
 VALID = _VALID + [
-    # decoded as an image: the pixels need every byte, and more memory than the upload
+    # decoded as an image by OpenCV, which takes only a buffer: the pixels need every byte anyway
     UPLOAD_APP + """
-import asyncio
-import io
 import cv2
 import numpy as np
-from PIL import Image
 
 @app.post("/photos/size")
 async def photo_size(file: UploadFile):
     raw = await file.read()
     image = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR)
     return {"shape": image.shape}
-
-@app.post("/thumbnails")
-async def thumbnail(file: UploadFile):
-    contents = await file.read()
-    picture = await asyncio.to_thread(Image.open, io.BytesIO(contents))
-    return {"size": picture.size}
 """,
     # parsed in a worker thread: the parser needs every byte anyway
     UPLOAD_APP + """

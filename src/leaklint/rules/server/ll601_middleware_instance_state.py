@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Set
+from typing import Dict, List, Set
 
 import libcst as cst
 
-from leaklint.rule import Invalid, Rule
+from leaklint.rule import Rule
+from leaklint.rules.server.ll601_middleware_instance_state_examples import INVALID, VALID
 from leaklint.semantics import fastapi as web
 from leaklint.semantics import flow
 from leaklint.semantics import state
@@ -51,145 +52,8 @@ class MiddlewareInstanceState(Rule):
     message = "`self.{attr}` is {what} on every request in `{cls}.{method}`: one middleware instance serves all requests; use a local variable or `request.state`"
     family = "server"
 
-    valid = [
-        """
-import time
-from starlette.middleware.base import BaseHTTPMiddleware
-
-class Timing(BaseHTTPMiddleware):
-    def __init__(self, app, header="x-time"):
-        super().__init__(app)
-        self.header = header
-
-    async def dispatch(self, request, call_next):
-        start = time.monotonic()
-        request.state.start = start
-        response = await call_next(request)
-        response.headers[self.header] = str(time.monotonic() - start)
-        return response
-""",
-        # lazy one-time initialisation guarded by the attribute
-        """
-class Lazy:
-    def __init__(self, app):
-        self.app = app
-        self.client = None
-
-    async def __call__(self, scope, receive, send):
-        if self.client is None:
-            self.client = object()
-        await self.app(scope, receive, send)
-""",
-        # an ASGI responder created per request by the real middleware
-        """
-class Responder:
-    def __init__(self, app):
-        self.app = app
-        self.send = None
-
-    async def __call__(self, scope, receive, send):
-        self.send = send
-        await self.app(scope, receive, self.send_wrapper)
-
-    async def send_wrapper(self, message):
-        await self.send(message)
-
-class GZip:
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        await Responder(self.app)(scope, receive, send)
-""",
-        # not a middleware: a class with a dispatch method
-        """
-class Dispatcher:
-    async def dispatch(self, request, call_next):
-        self.last = request
-""",
-        # an in-flight limiter: the count and the per-user table are shared on purpose, and the
-        # `finally` takes back what the request added
-        """
-class UploadLimiter:
-    def __init__(self, app):
-        self.app = app
-        self.active = 0
-        self.per_user = {}
-
-    async def __call__(self, scope, receive, send):
-        user = scope.get("user")
-        self.active += 1
-        self.per_user[user] = self.per_user.get(user, 0) + 1
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            self.active -= 1
-            left = self.per_user[user] - 1
-            if left:
-                self.per_user[user] = left
-            else:
-                self.per_user.pop(user)
-""",
-        # a Response subclass is an ASGI app that serves one request: its state is that response's
-        """
-from starlette.responses import Response
-
-class ProgressResponse(Response):
-    async def __call__(self, scope, receive, send):
-        self.started = True
-        await super().__call__(scope, receive, send)
-""",
-    ]
-    invalid = [
-        Invalid("""
-import time
-from fastapi.middleware.base import BaseHTTPMiddleware as Base
-
-class Timing(Base):
-    async def dispatch(self, request, call_next):
-        self.start = time.monotonic()
-        return await call_next(request)
-""", line=6, column=9, message="`self.start` is assigned on every request in `Timing.dispatch`"),
-        Invalid("""
-class Recorder:
-    def __init__(self, app):
-        self.app = app
-        self.paths = []
-
-    async def __call__(self, scope, receive, send):
-        async def send_wrapper(message):
-            self.paths.append(scope["path"])
-            await send(message)
-        await self.app(scope, receive, send_wrapper)
-""", line=8, message="`self.paths` is grown"),
-        # a value reset in `finally` is still shared by the requests served at the same time
-        Invalid("""
-class CurrentRequest:
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        self.scope = scope
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            self.scope = None
-""", line=6, message="`self.scope` is assigned on every request"),
-        # the BaseHTTPMiddleware subclass comes from another linted module
-        Invalid("""
-from app.base import AppMiddleware
-
-class Audit(AppMiddleware):
-    async def dispatch(self, request, call_next):
-        self.seen[request.url.path] = 1
-        return await call_next(request)
-""", files={"app/__init__.py": "", "app/base.py": """
-from starlette.middleware.base import BaseHTTPMiddleware
-
-class AppMiddleware(BaseHTTPMiddleware):
-    seen = {}
-"""}, path="app/audit.py", line=5),
-    ]
+    valid = VALID
+    invalid = INVALID
 
     @classmethod
     def can_fire(cls, summary, project) -> bool:
@@ -210,6 +74,7 @@ class AppMiddleware(BaseHTTPMiddleware):
             return  # an ASGI "responder" built per request by the real middleware: its state is per request
         me = params[0].name.value
         parents = flow.parent_map(node)
+        takebacks = _finally_takebacks(node, me)
         reported: Set[str] = set()
         for n in flow.walk(node.body):
             if not (isinstance(n, cst.Attribute) and isinstance(n.value, cst.Name) and n.value.value == me):
@@ -229,7 +94,7 @@ class AppMiddleware(BaseHTTPMiddleware):
                 what, site = "grown", use.node
             if _guarded_by_itself(n, attr, me, parents) or state.lazily_initialised(n, me, parents):
                 continue
-            if what != "assigned" and _undone_in_finally(self.ctx, node, attr, me, parents):
+            if what != "assigned" and _undone_in_finally(n, attr, me, parents, takebacks):
                 continue
             reported.add(attr)
             self.report(site, attr=attr, what=what, cls=cls.name.value, method=node.name.value)
@@ -246,17 +111,45 @@ def _per_call_classes_of(ctx) -> Set[str]:
     return ctx.cache[key]
 
 
-def _undone_in_finally(ctx, method: cst.FunctionDef, attr: str, me: str, parents) -> bool:
-    """A ``finally:`` of the method takes back from ``self.attr`` (``self.active -= 1``,
-    ``self.per_user.pop(user)``): an in-flight count or table that is shared on purpose and holds
-    only the requests being served, not state kept per request."""
+#: what takes entries or counts back: ``self.x.pop(k)`` / ``.discard`` / ``.remove`` / ``del self.x[k]``
+_TAKE_BACK_METHODS = frozenset({"pop", "popitem", "remove", "discard", "popleft"})
+
+
+def _finally_takebacks(method: cst.FunctionDef, me: str) -> Dict[str, List[cst.Try]]:
+    """attr -> the ``try`` statements whose ``finally:`` takes back from ``self.attr``
+    (``self.active -= 1``, ``self.per_user.pop(user)``, ``del self.per_user[user]``), once per method."""
+    found: Dict[str, List[cst.Try]] = {}
     for n in flow.walk(method.body):
         if not (isinstance(n, cst.Try) and n.finalbody is not None):
             continue
         for inner in flow.walk(n.finalbody):
-            if isinstance(inner, cst.Attribute) and inner.attr.value == attr and isinstance(inner.value, cst.Name) \
-                    and inner.value.value == me and state.classify_use(ctx, inner, parents.get).kind == "evict":
+            target = None
+            if isinstance(inner, cst.AugAssign) and isinstance(inner.operator, state.SHRINK_OPERATORS):
+                target = inner.target
+            elif isinstance(inner, cst.Call) and isinstance(inner.func, cst.Attribute) and \
+                    inner.func.attr.value in _TAKE_BACK_METHODS:
+                target = inner.func.value
+            elif isinstance(inner, cst.Del) and isinstance(inner.target, cst.Subscript):
+                target = inner.target.value
+            if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == me:
+                found.setdefault(target.attr.value, []).append(n)
+    return found
+
+
+def _undone_in_finally(node: cst.CSTNode, attr: str, me: str, parents, takebacks) -> bool:
+    """The growth runs in the body of a ``try`` whose ``finally:`` takes it back, or just before that
+    ``try`` in the same block: an in-flight count or table, shared on purpose, that holds only the
+    requests being served."""
+    for trying in takebacks.get(attr, ()):
+        child, current = node, parents.get(node)
+        while current is not None:
+            if current is trying and (child is trying.body or child is trying.finalbody):
                 return True
+            if isinstance(current, cst.IndentedBlock) and any(s is trying for s in current.body):
+                position = next(i for i, s in enumerate(current.body) if s is trying)
+                if any(s is child for s in current.body[:position]):
+                    return True
+            child, current = current, parents.get(current)
     return False
 
 

@@ -37,6 +37,50 @@ async def proxy(path: str, request: Request):
 VALID = [Valid(_SHARED_SESSION)]
 
 INVALID = [
+    # kept on an object the caller passes in, made per request and closing nothing: no owner
+    Invalid("""
+import httpx
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+class Job:
+    def __init__(self, url):
+        self.url = url
+        self.last = None
+
+
+def open_client(job: Job) -> httpx.Client:
+    client = httpx.Client(base_url=job.url)
+    job.last = client
+    return client
+
+
+@app.get("/run")
+def run(url: str):
+    client = open_client(Job(url))
+    return client.get("/").json()
+""", line=21, message="`client` is created per request and never closed"),
+    # a cache keyed by user: every miss makes a client that nothing closes
+    Invalid("""
+from functools import lru_cache
+import httpx
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@lru_cache(maxsize=256)
+def profile(user_id: str) -> dict:
+    client = httpx.Client(timeout=5)
+    return client.get(f"https://profiles/{user_id}").json()
+
+
+@app.get("/users/{user_id}")
+def user(user_id: str):
+    return profile(user_id)
+""", line=10, message="`client` is created per request and never closed"),
     # kept on the request's own state instead: nothing closes that, and it is made per request
     Invalid(_SHARED_SESSION.replace("request.app.state.cluster = session", "request.state.cluster = session"),
             line=24, message="`session` is created per request and never closed"),

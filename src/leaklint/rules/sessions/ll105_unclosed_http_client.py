@@ -68,8 +68,8 @@ class UnclosedHttpClient(Rule):
     code that keeps using it afterwards (a streaming response reading from it, for example).
 
     ## Known problems
-    A client made in an `@lru_cache` / `@cache` function is made once per key and lives in the
-    cache: not reported. A client handed to any call or stored on an object made in the function is
+    A client made in an `@lru_cache` / `@cache` function without arguments is made once and lives in
+    the cache: not reported. A client handed to any call or stored on an object made in the function is
     assumed to be owned there, even when that object never closes it.
     """
 
@@ -94,8 +94,8 @@ class UnclosedHttpClient(Rule):
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         facts = self.ctx.function_facts(node)
         if facts is None or not clients.may_create_clients(facts, self.ctx.project) or \
-                not web.runs_per_request(self.ctx, node) or any(state.cache_decorators(self.ctx, node)):
-            return  # no client made here, or made once per key by a cache (it lives in the cache)
+                not web.runs_per_request(self.ctx, node) or self._made_once(node):
+            return  # no client made here, or made once by a cached factory (it lives in the cache)
         index = flow.index_of(self.ctx, node)
         dependency = web.roles_of(self.ctx, node).dependency  # FastAPI closes only what a generator yields
         keeper = self._yield_keeper(node, dependency)
@@ -138,6 +138,12 @@ class UnclosedHttpClient(Rule):
             fix = None if made.flavour == clients.EITHER or rebound else \
                 self._fix(node, index, call, name, made.flavour == clients.ASYNC)
             self._report(node, call, made, name, problem, fix)
+
+    def _made_once(self, fn: cst.FunctionDef) -> bool:
+        """A cached factory with no arguments runs once per process. One with arguments runs per
+        new key, and a client it does not return leaks on every miss."""
+        return any(state.cache_decorators(self.ctx, fn)) and \
+            not state.takes_arguments(fn, skip_first=self.ctx.enclosing_class(fn) is not None)
 
     def _yield_keeper(self, fn: cst.FunctionDef, dependency: bool) -> Optional[str]:
         """A generator whose caller takes what it yields and never closes it: a FastAPI dependency

@@ -14,6 +14,7 @@ from leaklint.rules.tasks.ll401_dangling_task_valid_examples import VALID
 from leaklint.semantics import asyncio_ as aio
 from leaklint.semantics import asyncio_callbacks as callbacks
 from leaklint.semantics import flow
+from leaklint.semantics.resources import THREAD_RUNNERS
 
 TASKS_SET = "_background_tasks"
 TASKS_SET_STATEMENT = f"{TASKS_SET}: set = set()"
@@ -112,7 +113,7 @@ class DanglingTask(_TaskRule):
         if not isinstance(first, cst.Call):
             return False
         func = first.func
-        return bool(self.ctx.qualify(func) & aio.THREAD_RUNNERS) or (
+        return bool(self.ctx.qualify(func) & THREAD_RUNNERS) or (
             isinstance(func, cst.Attribute) and func.attr.value == "run_in_executor")
 
     # -- fix --------------------------------------------------------------------------------
