@@ -558,3 +558,12 @@ def route_body_limited(project, qualified: str) -> bool:
     if route is None or not route.strip("/"):
         return False  # ``/`` ends every path: it says nothing about which route this is
     return any(path.rstrip("/").endswith(route.rstrip("/")) for path in project.body_size_paths)
+
+
+def same_list_loop_names(scopes, upload: str) -> set:
+    """``for f in files: if f.size > LIMIT: return ...`` then ``for file in files: file.read()``:
+    the names every loop over the list that ``upload`` iterates binds (the check covers them all)."""
+    loops = [n for scope in scopes for n in scope.all(cst.For) + scope.all(cst.CompFor)
+             if isinstance(n.target, cst.Name) and isinstance(n.iter, cst.Name)]
+    lists = {n.iter.value for n in loops if n.target.value == upload}
+    return {n.target.value for n in loops if n.iter.value in lists}

@@ -129,7 +129,7 @@ class WholeUploadRead(_FileRule):
         a closure), or a dependency that checks the size."""
         scopes = [index] + [flow.index_of(self.ctx, f) for f in self.ctx.ancestors(fn) if isinstance(f, cst.FunctionDef)]
 
-        checked = {upload} | self._same_list_loop_names(scopes, upload)
+        checked = {upload} | files.same_list_loop_names(scopes, upload)
 
         def size_of(node: cst.CSTNode) -> bool:
             return isinstance(node, cst.Attribute) and node.attr.value == "size" and \
@@ -152,15 +152,6 @@ class WholeUploadRead(_FileRule):
                 if any(use[:2] == ("attr", "size") for group in uses for use in group):
                     return True
         return False
-
-    @staticmethod
-    def _same_list_loop_names(scopes, upload: str) -> set:
-        """``for f in files: if f.size > LIMIT: return ...`` then ``for file in files: file.read()``:
-        the names every loop over the list that ``upload`` iterates binds (the check covers them all)."""
-        loops = [n for scope in scopes for n in scope.all(cst.For) + scope.all(cst.CompFor)
-                 if isinstance(n.target, cst.Name) and isinstance(n.iter, cst.Name)]
-        lists = {n.iter.value for n in loops if n.target.value == upload}
-        return {n.target.value for n in loops if n.iter.value in lists}
 
     def _helper_reads_whole(self, node: cst.Call, uploads) -> Optional[str]:
         """``await save(file)`` where the project function ``save`` reads that parameter whole (and does not

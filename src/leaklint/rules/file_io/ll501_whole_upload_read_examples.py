@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from leaklint.rule import Invalid
 from leaklint.rules.file_io.ll501_app_factory_examples import APP_FACTORY_INVALID, APP_FACTORY_VALID
+from leaklint.rules.file_io.ll501_parsed_examples import PARSED_INVALID, PARSED_VALID
 from leaklint.rules.file_io.ll501_path_limit_examples import PATH_LIMIT_INVALID, PATH_LIMIT_VALID
 from leaklint.rules.file_io.ll501_whole_upload_read_valid_examples import UPLOAD_APP, VALID as _VALID
 
@@ -12,16 +13,6 @@ __all__ = ["INVALID", "VALID"]
 
 
 INVALID = [
-    # Pillow can read `file.file` itself, lazily: reading it whole first adds a full copy
-    Invalid(UPLOAD_APP + """
-import io
-from PIL import Image
-
-@app.post("/thumbnails")
-async def thumbnail(file: UploadFile):
-    contents = await file.read()
-    return {"size": Image.open(io.BytesIO(contents)).size}
-""", line=10, message="reads the whole upload into memory"),
     # a helper of another module reads whole the file object of the upload it is handed
     Invalid("""
 from fastapi import FastAPI, UploadFile
@@ -241,28 +232,6 @@ async def logs(file: UploadFile):
 ]
 
 VALID = _VALID + [
-    # decoded as an image by OpenCV, which takes only a buffer: the pixels need every byte anyway
-    UPLOAD_APP + """
-import cv2
-import numpy as np
-
-@app.post("/photos/size")
-async def photo_size(file: UploadFile):
-    raw = await file.read()
-    image = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR)
-    return {"shape": image.shape}
-""",
-    # parsed in a worker thread: the parser needs every byte anyway
-    UPLOAD_APP + """
-import asyncio
-import json
-
-@app.post("/presets/import")
-async def import_presets(file: UploadFile):
-    raw = await file.read()
-    presets = await asyncio.to_thread(json.loads, raw)
-    return {"count": len(presets)}
-""",
     # decompressed in chunks; a gzip file of the server's own; a decompressed upload parsed as JSON
     UPLOAD_APP + """
 import gzip
@@ -299,5 +268,5 @@ async def attachments(parts: List[UploadFile]):
 """,
 ]
 
-INVALID += PATH_LIMIT_INVALID + APP_FACTORY_INVALID
-VALID += PATH_LIMIT_VALID + APP_FACTORY_VALID
+INVALID += PATH_LIMIT_INVALID + APP_FACTORY_INVALID + PARSED_INVALID
+VALID += PATH_LIMIT_VALID + APP_FACTORY_VALID + PARSED_VALID
