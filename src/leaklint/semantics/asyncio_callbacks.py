@@ -5,7 +5,8 @@ task: the loop calls the lambda and discards what it returns. The same holds for
 ``call_later``, ``add_done_callback``, ``signal.signal``, Starlette's ``add_event_handler`` and
 ``on_startup=[...]``, and an ``@app.on_event(...)`` handler, whether the callback is a lambda, a
 function defined in the module (or nested in the function that registers it), or a name bound to
-a lambda. LL401 asks ``discarding_registrar`` about a spawn that a lambda or a ``return`` hands on.
+a lambda. LL401 asks ``discarding_registrar`` about a spawn that a lambda or a ``return`` hands on,
+and ``runs_at_stop`` whether a spawn only runs as the process stops (a signal handler, ``__del__``).
 """
 
 from __future__ import annotations
@@ -85,18 +86,22 @@ def _is_binding(name: cst.Name, parent: Optional[cst.CSTNode]) -> bool:
     return isinstance(parent, cst.Param) and parent.name is name
 
 
-def _only_registered(ctx, name: str, scope: Optional[cst.FunctionDef]) -> Optional[str]:
-    """Every use of the callable ``name`` (in ``scope``, or the module) registers it as a discarding
-    callback: the registrar, else None (called for its value, stored, or never registered)."""
+def _registrars(ctx, name: str, scope: Optional[cst.FunctionDef]) -> List[str]:
+    """Where each use of the callable ``name`` (in ``scope``, or the module) registers it as a
+    discarding callback; empty when some use does not (called for its value, stored) or none exists."""
     if scope is not None:
         index = flow.index_of(ctx, scope)
         loads, parent_of = index.loads(name), index.parent.get
     else:
         loads, parent_of = _module_loads(ctx, name), _module_parents(ctx).get
     sites = [_callback_site(ctx, load, parent_of) for load in loads]
-    if not sites or any(site is None for site in sites):
-        return None
-    return sites[0]
+    return [] if any(site is None for site in sites) else sites
+
+
+def _only_registered(ctx, name: str, scope: Optional[cst.FunctionDef]) -> Optional[str]:
+    """Every use of ``name`` registers it as a discarding callback: the first registrar, else None."""
+    sites = _registrars(ctx, name, scope)
+    return sites[0] if sites else None
 
 
 def _on_event_handler(ctx, fn: cst.FunctionDef) -> Optional[str]:
@@ -143,6 +148,34 @@ def discarding_registrar(ctx, call: cst.Call) -> Optional[str]:
     if site is None:
         return None
     return f"returned by `{fn.name.value}`, a callback of {site}, which discards it"
+
+
+#: registrars whose callbacks run when the process is told to stop
+SIGNAL_REGISTRARS = frozenset({"`.add_signal_handler()`", "`signal.signal()`"})
+
+
+def runs_at_stop(ctx, call: cst.Call) -> bool:
+    """``call`` runs only as the process stops: in a finaliser (``__del__``: its object is being
+    collected, so there is no owner left to keep the task), or in a lambda or function registered
+    only as a signal handler. Such a task is spawned once, at the end; it cannot pile up."""
+    fn, outer = _enclosing_function(ctx, call)
+    if fn is not None and fn.name.value == "__del__":
+        return True
+    lambdas = [a for a in ctx.ancestors(call) if isinstance(a, cst.Lambda)]
+    if lambdas:
+        holder = lambdas[0]
+        site = _callback_site(ctx, holder, ctx.parent)
+        if site is None:
+            assign = ctx.parent(holder)
+            if isinstance(assign, cst.Assign) and len(assign.targets) == 1 and \
+                    isinstance(assign.targets[0].target, cst.Name):
+                sites = _registrars(ctx, assign.targets[0].target.value, fn)
+                return bool(sites) and set(sites) <= SIGNAL_REGISTRARS
+        return site in SIGNAL_REGISTRARS
+    if fn is None or ctx.enclosing_class(fn) is not None:
+        return False
+    sites = _registrars(ctx, fn.name.value, outer)
+    return bool(sites) and set(sites) <= SIGNAL_REGISTRARS
 
 
 def _defined_function(ctx, name: str, fn: Optional[cst.FunctionDef]) -> Optional[cst.FunctionDef]:

@@ -7,6 +7,7 @@ first time a rule asks about a function and shared with every other rule through
 
 from __future__ import annotations
 
+import re
 from typing import Tuple, Dict, Iterable, Iterator, List, Optional, Type, TypeVar
 
 import libcst as cst
@@ -217,3 +218,28 @@ def top_level_index(fn: cst.FunctionDef, statement: cst.CSTNode) -> Optional[int
 def is_docstring(stmt: cst.CSTNode) -> bool:
     return (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Expr)
             and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString)))
+
+
+#: a flag named for debugging: ``DEBUG``, ``settings.debug``, ``KEEP_DEBUG_TASKS``, ``g4f.debug.logging``
+DEBUG_WORD = re.compile(r"(?:^|[_.])debug(?:$|[_.])", re.IGNORECASE)
+
+
+def under_debug_switch(ctx, node: Optional[cst.CSTNode] = None) -> bool:
+    """``node`` (default: the node being visited) runs only when a debug flag is on: inside the body of
+    ``if DEBUG:`` / ``if settings.debug and x:``. Growth there is off in a default deployment."""
+    child = node if node is not None else ctx.stack[-1]
+    for ancestor in ctx.ancestors(node):
+        if isinstance(ancestor, SCOPES[0]):
+            return False
+        if isinstance(ancestor, cst.If) and child is ancestor.body and _debug_test(ctx, ancestor.test):
+            return True
+        child = ancestor
+    return False
+
+
+def _debug_test(ctx, test: cst.BaseExpression) -> bool:
+    if isinstance(test, cst.BooleanOperation):
+        return isinstance(test.operator, cst.And) and (_debug_test(ctx, test.left) or _debug_test(ctx, test.right))
+    if not isinstance(test, (cst.Name, cst.Attribute)):
+        return False
+    return any(DEBUG_WORD.search(name) for name in ctx.qualify(test) | {ctx.code(test)})

@@ -545,6 +545,31 @@ def returns_inner_function(fn: cst.FunctionDef) -> bool:
                for n in walk(fn.body, own_scope=True))
 
 
+#: what a warn-once function does: log, warn or print
+MESSAGE_CALLS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log", "print",
+                           "echo", "secho"})
+
+
+def only_reports(fn: cst.FunctionDef) -> bool:
+    """``@cache def warn_once(msg): logger.warning(msg)``: it returns nothing and only logs, warns
+    or prints. The cache stores no values, only the messages already shown: one per distinct
+    message the code base writes, which is what the function is for."""
+    said = False
+    for node in walk(fn.body, own_scope=True):
+        if isinstance(node, (cst.Yield, cst.Await)) or (isinstance(node, cst.Return) and node.value is not None):
+            return False
+        if isinstance(node, (cst.Assign, cst.AugAssign, cst.AnnAssign, cst.Del)):
+            return False
+        if isinstance(node, cst.Expr) and not (isinstance(node.value, cst.SimpleString)):
+            call = node.value
+            func = call.func if isinstance(call, cst.Call) else None
+            name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
+            if name not in MESSAGE_CALLS:
+                return False
+            said = True
+    return said
+
+
 IMPORT_TIME_HOOKS = frozenset({"__init_subclass__", "__set_name__", "__class_getitem__", "__init__", "__new__",
                                "__post_init__"})
 REGISTRATION = re.compile(r"regist", re.IGNORECASE)

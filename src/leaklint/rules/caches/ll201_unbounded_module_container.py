@@ -10,9 +10,10 @@ import libcst as cst
 from leaklint.rule import Rule
 from leaklint.rules.caches._common import _qualified_head
 from leaklint.rules.caches import ll201_call_site_examples as call_sites
+from leaklint.rules.caches import ll201_gated_examples as gated
 from leaklint.rules.caches.ll201_unbounded_module_container_examples import INVALID, VALID
 from leaklint.semantics import fastapi as web
-from leaklint.semantics import state
+from leaklint.semantics import flow, state
 from leaklint.semantics.callgraph import request_path
 
 BOUNDED_SUGGESTION = {
@@ -95,8 +96,8 @@ class UnboundedModuleContainer(Rule):
     message = "Module-level {kind} `{var}` grows {when} in `{func}`{via} and nothing removes entries: use {suggestion}"
     family = "caches"
 
-    valid = VALID + call_sites.VALID
-    invalid = INVALID + call_sites.INVALID
+    valid = VALID + call_sites.VALID + gated.VALID
+    invalid = INVALID + call_sites.INVALID + gated.INVALID
 
     @classmethod
     def can_fire(cls, summary, project) -> bool:
@@ -156,6 +157,8 @@ class UnboundedModuleContainer(Rule):
         elif use.kind == "escape":
             container.escaped = True
         elif use.kind == "grow":
+            if flow.under_debug_switch(self.ctx, node):
+                return
             per_request = any(web.runs_per_request(self.ctx, f) for f in functions)
             paths = tuple(self.ctx.function_path(f) for f in functions)
             container.grows.append(_Growth(use.node, functions, paths, per_request))

@@ -34,7 +34,8 @@ class UnboundedFunctionCache(_CacheRule):
     runs per request (reached from a route, a dependency or a middleware) is reported, or a public
     one that no linted code calls (a library's API, whose callers are unseen): a cache that only a
     CLI, a job or startup code calls is keyed by what those calls pass, not by traffic (in the
-    real-code study, every such finding was harmless).
+    real-code study, every such finding was harmless). Nor is a warn-once function (it returns
+    nothing and only logs, warns or prints): it caches the messages already shown, no values.
 
     ## Example
     ```python
@@ -85,7 +86,7 @@ class UnboundedFunctionCache(_CacheRule):
             skip_first = cls is not None and is_class
             if not runs_with_unknown_callers(self.ctx, node):
                 return  # only a CLI, a job or startup calls it (or nothing does): not traffic's keys
-            if not state.takes_arguments(node, skip_first) or state.bounded_by_callers(
+            if not state.takes_arguments(node, skip_first) or state.only_reports(node) or state.bounded_by_callers(
                     self.ctx, node, self.ctx.parent(node), skip_first):
                 return
             label = "cache" if found.kind == "cache" else (

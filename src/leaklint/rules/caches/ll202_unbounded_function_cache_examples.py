@@ -126,6 +126,20 @@ def compile_path(path: str) -> re.Pattern:
 
 PATTERNS = {(compile_path(path), method) for path, method in ROUTES}
 """,
+    # warn-once: nothing is cached but the messages already shown
+    """
+import logging
+import os
+from functools import lru_cache
+
+logger = logging.getLogger(__name__)
+
+
+@lru_cache(None)
+def warning_once(*args, **kwargs) -> None:
+    if int(os.getenv("LOCAL_RANK", "0")) == 0:
+        logger.warning(*args, **kwargs)
+""",
 ]
 INVALID = [
     Invalid("""
@@ -246,4 +260,17 @@ def render(path):
 
 handler = lambda request: render(request.path)
 """, line=4),
+    # it logs, but it also returns what it built: the values stay cached
+    Invalid("""
+import logging
+from functools import cache
+
+logger = logging.getLogger(__name__)
+
+
+@cache
+def profile(user_id: int):
+    logger.info("loading %s", user_id)
+    return {"id": user_id}
+""", line=7, column=2, message="`cache` on `profile`"),
 ]

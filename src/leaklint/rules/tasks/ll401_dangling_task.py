@@ -30,10 +30,10 @@ class DanglingTask(_TaskRule):
     and re-exports from other linted modules are followed.
 
     Also a task *returned* to a caller that throws it away: from a lambda or a function registered
-    as a callback (`loop.add_signal_handler(sig, lambda: asyncio.create_task(shutdown()))`,
-    `call_soon`/`call_later`, `fut.add_done_callback(lambda _: asyncio.ensure_future(retry()))`,
-    `signal.signal`, `app.add_event_handler(...)`, `on_startup=[...]`, an `@app.on_event(...)`
-    handler), when every use of that function registers it so (ruff's RUF006 misses these).
+    as a callback (`loop.call_later(60, lambda: asyncio.create_task(refresh()))`, `call_soon`,
+    `fut.add_done_callback(lambda _: asyncio.ensure_future(retry()))`, `app.add_event_handler(...)`,
+    `on_startup=[...]`, an `@app.on_event(...)` handler), when every use of that function registers
+    it so (ruff's RUF006 misses these).
 
     ## Why is this bad?
     The event loop keeps only a *weak* reference to its tasks. A task nobody references can be
@@ -72,7 +72,10 @@ class DanglingTask(_TaskRule):
     A loop reached through an attribute (`self.loop.create_task(...)`) is not recognised, and a task
     passed to any call is assumed to be kept by the callee. A task whose coroutine is an
     `async def` of the module without any `await` is not reported: it finishes in its first step,
-    which the loop holds strongly. Hand-run scripts (a `scripts/` folder) and tests are not
+    which the loop holds strongly. Tasks spawned as the process stops are not reported either: in a
+    signal handler (`loop.add_signal_handler`, `signal.signal`; a handler also registered elsewhere
+    still is) or in a `__del__` finaliser, which has no owner left to keep them. They run once, at the
+    end, and cannot pile up. Hand-run scripts (a `scripts/` folder) and tests are not
     checked: their loop ends with the run.
     """
 
@@ -91,7 +94,8 @@ class DanglingTask(_TaskRule):
             return
         fn = self.ctx.current_function()
         spawn = aio.spawn_cached(self.ctx, node, fn)
-        if spawn is None or self._awaits_executor(node) or callbacks.never_suspends(self.ctx, node, fn):
+        if spawn is None or self._awaits_executor(node) or callbacks.never_suspends(self.ctx, node, fn) or \
+                callbacks.runs_at_stop(self.ctx, node) or flow.under_debug_switch(self.ctx):
             return
         drop = aio.dropped(self.ctx, node)
         if drop is None:

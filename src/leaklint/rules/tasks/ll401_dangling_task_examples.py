@@ -127,13 +127,12 @@ async def handler(job, loop: asyncio.AbstractEventLoop):
 """, line=5),
     Invalid("""
 import asyncio
-import signal
 
-async def main(shutdown):
+async def main(refresh):
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, lambda: asyncio.create_task(shutdown()))
-""", line=7, column=46, message="returned from a lambda passed to `.add_signal_handler()`, which discards it"),
+    for delay in (60, 120):
+        loop.call_later(delay, lambda: asyncio.create_task(refresh()))
+""", line=6, column=40, message="returned from a lambda passed to `.call_later()`, which discards it"),
     Invalid("""
 import asyncio
 
@@ -181,10 +180,23 @@ async def start_polling():
 """, line=11, message="`@on_event`"),
     Invalid("""
 import asyncio
-import signal
 
-def install(stop):
-    handler = lambda *_: asyncio.create_task(stop())
-    signal.signal(signal.SIGTERM, handler)
-""", line=5, message="returned from the lambda `handler`, passed to `signal.signal()`"),
+def install(loop, poll):
+    handler = lambda *_: asyncio.create_task(poll())
+    loop.call_soon(handler)
+""", line=4, message="returned from the lambda `handler`, passed to `.call_soon()`"),
+    # a finaliser that stops elsewhere too: only `__del__` itself is exempt
+    Invalid("""
+import asyncio
+
+class Client:
+    def __del__(self):
+        self.close()
+
+    def close(self):
+        asyncio.get_running_loop().create_task(self.aclose())
+
+    async def aclose(self):
+        await asyncio.sleep(0)
+""", line=8, message="discarded"),
 ]

@@ -187,6 +187,62 @@ def install(loop):
 
     loop.add_signal_handler(signal.SIGTERM, lambda: asyncio.create_task(exit_now()))
 """,
+    # signal handlers run once, as the process stops: a lambda, a named lambda, a nested function
+    """
+import asyncio
+import signal
+
+async def main(shutdown):
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, lambda s=sig: asyncio.create_task(shutdown(s)))
+""",
+    """
+import asyncio
+import signal
+
+def install(stop):
+    handler = lambda *_: asyncio.create_task(stop())
+    signal.signal(signal.SIGTERM, handler)
+""",
+    """
+import asyncio
+import signal
+
+class Profiler:
+    async def run(self, cleanup):
+        def on_interrupt(sig, frame):
+            asyncio.create_task(cleanup(sig))
+
+        signal.signal(signal.SIGINT, on_interrupt)
+        signal.signal(signal.SIGTERM, on_interrupt)
+        await asyncio.sleep(3600)
+""",
+    # a finaliser: its object is being collected, nothing is left to own the close task
+    """
+import asyncio
+
+class AsyncClient:
+    def __del__(self):
+        loop = asyncio.get_event_loop()
+        loop.create_task(self.close())
+
+    async def close(self):
+        await asyncio.sleep(0)
+""",
+    # behind a debug switch, off in a default deployment
+    """
+import asyncio
+import os
+
+DEBUG_TASKS = os.environ.get("DEBUG_TASKS", "false") == "true"
+
+
+async def lifespan(app, watch):
+    if DEBUG_TASKS:
+        asyncio.create_task(watch())
+    yield
+""",
     # a hand-run script: its loop, and every task on it, end with the run
     Valid("""
 import asyncio
