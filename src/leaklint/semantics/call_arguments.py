@@ -13,7 +13,7 @@ arguments the summaries do not record is left alone. Calls the call graph cannot
 
 from __future__ import annotations
 
-from typing import Dict, FrozenSet, List, Tuple
+from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 
 from leaklint.semantics import state
 
@@ -147,7 +147,33 @@ def _check(project, callers: Callers, elsewhere, function: str, index: int, know
         kinds = {slots.get(str(index - offset), "="), slots.get(keyword, "=")}
         if "?" in kinds:
             return False
+        if any(k.startswith("r:") and not fixed(project, k[2:].split(",")) for k in kinds):
+            return False
         forwarded = [int(k[1:]) for k in kinds if k.startswith("p")]
         if any(not _literal_only(project, callers, elsewhere, caller, j, known) for j in forwarded):
             return False
+    return True
+
+
+def fixed(project, depends, seen: Optional[Set[str]] = None) -> bool:
+    """Are these ``fixed_depends`` of a value (``Ownership.fixed_return``) fixed too? ``"0:f"``: the
+    project function ``f`` takes no arguments and returns a fixed value; ``"a:f"``: a library call
+    on fixed arguments (``str(p)``, ``Path(...)``), not a project function or class, whose result
+    the summaries do not know."""
+    seen = set() if seen is None else seen
+    for depend in depends:
+        how, _, name = depend.partition(":")
+        name = project.canonical(name)
+        record = project.functions.get(name)
+        if how == "a":
+            definition = project.definition(name)
+            if record is not None or (definition is not None and definition.kind == "class"):
+                return False
+            continue
+        if record is None or record.ownership is None or record.ownership.fixed_return is None:
+            return False
+        if name not in seen:
+            seen.add(name)
+            if not fixed(project, record.ownership.fixed_return, seen):
+                return False
     return True

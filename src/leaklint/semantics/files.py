@@ -213,6 +213,40 @@ def temp_kind(ctx, call: cst.CSTNode) -> Optional[str]:
     return None
 
 
+#: calls that close an ``mkstemp`` descriptor or take it over (the file object closes it)
+DESCRIPTOR_OWNERS = frozenset({"os.close", "os.closerange", "os.fdopen", "builtins.open", "io.open"})
+
+
+def descriptor_left_open(ctx, index: FunctionIndex, call: cst.Call) -> Optional[str]:
+    """``_, path = mkstemp()`` / ``mkstemp()[1]`` drop the open descriptor ("is dropped"); ``fd, path =
+    mkstemp()`` with ``fd`` only ever given to other ``os`` calls (``os.write(fd, data)``) leaves it
+    open ("is never closed"). None when any use may close it: ``os.close``, ``os.fdopen``,
+    ``open(fd)``, another callee, a return or a store."""
+    parent = index.parent.get(call)
+    if isinstance(parent, cst.Subscript) and parent.value is call:
+        item = parent.slice[0].slice if len(parent.slice) == 1 else None
+        dropped = isinstance(item, cst.Index) and isinstance(item.value, cst.Integer) and item.value.value == "1"
+        return "is dropped" if dropped else None
+    if not (isinstance(parent, cst.Assign) and parent.value is call and len(parent.targets) == 1):
+        return None
+    target = parent.targets[0].target
+    if not isinstance(target, (cst.Tuple, cst.List)) or len(target.elements) != 2 or \
+            not isinstance(target.elements[0].value, cst.Name):
+        return None
+    name = target.elements[0].value.value
+    if name != "_" and len(index.assignments(name)) != 1:
+        return None
+    for load in index.loads(name):
+        arg = index.parent.get(load)
+        used_by = index.parent.get(arg) if isinstance(arg, cst.Arg) else None
+        if not isinstance(used_by, cst.Call):
+            return None
+        names = ctx.qualify(used_by.func)
+        if not names or names & DESCRIPTOR_OWNERS or not all(n.startswith("os.") for n in names):
+            return None
+    return "is dropped" if name == "_" else "is never closed"
+
+
 @dataclass
 class TempBinding:
     """A temp file/dir made in a function: the call, its kind, and the names it lives in."""
@@ -480,7 +514,7 @@ def may_open_files(summary, project) -> bool:
     if not has_handlers(summary, project):
         return False
     returns = project.ownership.returns if project.ownership is not None else {}
-    return summary.calls_any(project, OPEN_CALLS | ASYNC_OPEN_CALLS) or any(
+    return summary.calls_any(project, OPEN_CALLS | ASYNC_OPEN_CALLS | MKSTEMP) or any(
         returns.get(project.canonical(n), ("",))[0] == "file" for n in summary.called)
 
 

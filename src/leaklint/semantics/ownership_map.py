@@ -57,6 +57,10 @@ class Ownership:
     #: literal, ``"p2"`` this function's parameter 2 unchanged, ``"?"`` anything else; a slot some call
     #: leaves out counts as ``"="`` (its default); ``{"*": "?"}`` after ``f(*args)`` / ``f(**kw)``
     arguments: Dict[str, Dict[str, str]] = field(default_factory=dict)
+    #: a function without parameters whose every return is fixed by the code base and its
+    #: configuration, given that these argument-less callees' returns are too (``return _config``,
+    #: ``return str(files("pkg").joinpath("x.yaml"))``); None when some return is not
+    fixed_return: Optional[Tuple[str, ...]] = None
 
 
 #: per node type, the fields that can hold child nodes: ``ctx`` (``Load``/``Store``), ``op`` and
@@ -90,14 +94,24 @@ def _constant(value: ast.expr) -> bool:
 
 
 def _merge_slots(known: Dict[str, str], slots: Dict[str, str]) -> Dict[str, str]:
-    """Two calls to one callee: a slot keeps its kind only where both agree (a left-out slot is ``"="``)."""
+    """Two calls to one callee: a slot keeps its kind only where both agree (a left-out slot is
+    ``"="``); two fixed values stay fixed, with the callees both depend on."""
     if "*" in known or "*" in slots:
         return {"*": "?"}
     merged = {}
     for slot in known.keys() | slots.keys():
         a, b = known.get(slot, "="), slots.get(slot, "=")
-        merged[slot] = a if a == b else "?"
+        if a != b and {a[:2], b[:2]} <= {"=", "r:"}:
+            depends = {d for kind in (a, b) if kind.startswith("r:") for d in kind[2:].split(",")}
+            merged[slot] = "r:" + ",".join(sorted(depends))
+        else:
+            merged[slot] = a if a == b else "?"
     return merged
+
+
+#: calls whose result differs from call to call whatever they are given
+_FRESH_VALUES = ("random.", "secrets.", "uuid.uuid1", "uuid.uuid4", "time.", "datetime.", "os.urandom",
+                 "itertools.count", "builtins.next", "builtins.id", "builtins.object", "builtins.input")
 
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
@@ -177,6 +191,8 @@ class _Scanner:
         self.kept_on_objects = {node.value.id for node in nodes if isinstance(node, ast.Assign) and
                                 isinstance(node.value, ast.Name) and any(self.owning(t) for t in node.targets)}
         self.temp_objects, self.temp_paths = self.temp_names(nodes)
+        if not self.params:
+            self.out.fixed_return = self.fixed_returns(nodes)
         for node in nodes:
             if isinstance(node, ast.Return) and node.value is not None:
                 self.out.returns.extend(self.describe(node.value))
@@ -225,7 +241,75 @@ class _Scanner:
             return "="
         if isinstance(value, ast.Name) and value.id in self.params and value.id not in self.stored:
             return f"p{self.params[value.id]}"
+        depends = self.fixed_depends(value)
+        if depends is not None:
+            return "r:" + ",".join(sorted(depends)) if depends else "="
         return "?"
+
+    def fixed_returns(self, nodes: List[ast.AST]) -> Optional[Tuple[str, ...]]:
+        returns = [n.value for n in nodes if isinstance(n, ast.Return)]
+        if not returns or any(r is None for r in returns) or \
+                any(isinstance(n, (ast.Yield, ast.YieldFrom, ast.Global, ast.Nonlocal)) for n in nodes):
+            return None
+        depends = self.fixed_union(returns, 0)  # type: ignore[arg-type]
+        return None if depends is None else tuple(sorted(depends))
+
+    def fixed_depends(self, value: ast.expr, depth: int = 0) -> Optional[FrozenSet[str]]:
+        """A value fixed by the code base and its configuration (``f"{get_config().data_dir}/x.yaml"``,
+        ``a if exists(a) else b`` of such locals): the argument-less callees (``"0:name"``) whose
+        returns must be fixed too; None when it may differ per call."""
+        if depth > 8:
+            return None
+        if _constant(value) or self.fixed_value(value):
+            return frozenset()
+        parts: List[ast.expr]
+        if isinstance(value, ast.Name):
+            bound = self.bound.get(value.id)
+            stores = sum(1 for n in self.parents if isinstance(n, ast.Name) and n.id == value.id
+                         and isinstance(n.ctx, ast.Store))
+            if value.id in self.params or not bound or stores != len(bound):
+                return None
+            parts = bound
+        elif isinstance(value, ast.JoinedStr):
+            parts = [v.value for v in value.values if isinstance(v, ast.FormattedValue)]
+        elif isinstance(value, ast.BinOp):
+            parts = [value.left, value.right]
+        elif isinstance(value, ast.IfExp):
+            parts = [value.body, value.orelse]
+        elif isinstance(value, ast.Attribute):
+            parts = [value.value]
+        elif isinstance(value, ast.Call) and not value.keywords or isinstance(value, ast.Call) and \
+                all(k.arg is not None for k in value.keywords):
+            return self.fixed_call(value, depth)
+        else:
+            return None
+        return self.fixed_union(parts, depth)
+
+    def fixed_union(self, parts: List[ast.expr], depth: int) -> Optional[FrozenSet[str]]:
+        out: Set[str] = set()
+        for part in parts:
+            depends = self.fixed_depends(part, depth + 1)
+            if depends is None:
+                return None
+            out |= depends
+        return frozenset(out)
+
+    def fixed_call(self, call: ast.Call, depth: int) -> Optional[FrozenSet[str]]:
+        """A method of a fixed object or a library call on fixed arguments (``str(p)``,
+        ``files("pkg").joinpath(name)``) is fixed; an argument-less call of a name depends on that
+        function's returns; anything that makes fresh values (``uuid4()``, ``time.time()``) is not."""
+        arguments = [*call.args, *(k.value for k in call.keywords)]
+        if any(isinstance(a, ast.Starred) for a in arguments):
+            return None
+        if isinstance(call.func, ast.Attribute) and not self.qualify(call.func):
+            return self.fixed_union([call.func.value, *arguments], depth)
+        names = self.qualify(call.func)
+        if not names or any(n.startswith(_FRESH_VALUES) for n in names):
+            return None
+        if not arguments:
+            return frozenset("0:" + n for n in names)
+        depends = self.fixed_union(arguments, depth)
+        return None if depends is None else depends | frozenset("a:" + n for n in names)
 
     def fixed_value(self, value: ast.expr) -> bool:
         """A module-level or imported name, or an attribute of one (``settings.model_name``,

@@ -10,6 +10,7 @@ import libcst as cst
 from leaklint.rule import Rule
 from leaklint.rules.caches._common import _qualified_head
 from leaklint.rules.caches import ll201_call_site_examples as call_sites
+from leaklint.rules.caches import ll201_fixed_key_examples as fixed_keys
 from leaklint.rules.caches import ll201_gated_examples as gated
 from leaklint.rules.caches.ll201_unbounded_module_container_examples import INVALID, VALID
 from leaklint.semantics import fastapi as web
@@ -82,13 +83,16 @@ class UnboundedModuleContainer(Rule):
     filled while code is imported (decorators, module-level calls, `__init_subclass__`) are never
     reported. Keys from a bounded domain are not growth: literals, parameters typed `Literal[...]`,
     `bool` or an `Enum`, parameters that every caller in the project fills with a literal or
-    configuration (`settings.x`, a module constant), and one entry per tenant-level entity
+    configuration (`settings.x`, a module constant, or a value built from them: an f-string, a
+    local, a choice between two, what an argument-less getter of the project returns, such as
+    `f"{get_config().data_dir}/x.yaml"`), and one entry per tenant-level entity
     (`X[organization_id] = v`, `X[workspace_id] += 1`: keys named for an organisation, tenant,
     workspace, team, account, company or namespace, the entry replaced rather than appended to). A
     key bounded by other configuration (a model name checked against the configured list) is still
     reported. A container imported by another linted module (a test does not count: it inspects or
     empties it between tests), passed to a function, returned or aliased is assumed to be managed
-    elsewhere. Uses through `import module; module.X` in other modules are not seen.
+    elsewhere. Growth only inside `if DEBUG:` (a flag named for debugging) is off in a default
+    deployment and not reported. Uses through `import module; module.X` in other modules are not seen.
     """
 
     code = "LL201"
@@ -96,8 +100,8 @@ class UnboundedModuleContainer(Rule):
     message = "Module-level {kind} `{var}` grows {when} in `{func}`{via} and nothing removes entries: use {suggestion}"
     family = "caches"
 
-    valid = VALID + call_sites.VALID + gated.VALID
-    invalid = INVALID + call_sites.INVALID + gated.INVALID
+    valid = VALID + call_sites.VALID + gated.VALID + fixed_keys.VALID
+    invalid = INVALID + call_sites.INVALID + gated.INVALID + fixed_keys.INVALID
 
     @classmethod
     def can_fire(cls, summary, project) -> bool:

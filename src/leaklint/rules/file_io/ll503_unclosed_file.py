@@ -7,6 +7,7 @@ from typing import List, Optional
 import libcst as cst
 
 from leaklint.rules.file_io._common import _FileRule, _outer
+from leaklint.rules.file_io import ll503_descriptor_examples as descriptors
 from leaklint.rules.file_io.ll503_unclosed_file_examples import INVALID, VALID
 from leaklint.semantics import fastapi as web
 from leaklint.semantics import files
@@ -22,7 +23,9 @@ class UnclosedFile(_FileRule):
     never closes it: an HTTP client call (`requests.post(url, files={"f": open(p, "rb")})`,
     `client.post(..., content=f)`), a `StreamingResponse(open(p, "rb"))`, or a call that only uses
     it (`json.dump(data, open(p, "w"))`, a project helper that reads from it). A file returned by a
-    project helper (`def open_log(): return open(LOG, "a")`) is the caller's to close.
+    project helper (`def open_log(): return open(LOG, "a")`) is the caller's to close. Also the
+    descriptor that `tempfile.mkstemp()` opens, when it is dropped (`_, path = mkstemp()`,
+    `mkstemp()[1]`) or only given to other `os` calls: nothing ever closes it.
 
     ## Why is this bad?
     A request that fails between `open()` and `close()` leaves the descriptor open until the
@@ -62,8 +65,8 @@ class UnclosedFile(_FileRule):
     message = "File {what} {problem}; open it with `with`"
     overlaps = "ruff SIM115 / pylint R1732 (consider-using-with) report `open()` outside `with` anywhere"
 
-    valid = VALID
-    invalid = INVALID
+    valid = VALID + descriptors.VALID
+    invalid = INVALID + descriptors.INVALID
 
     @classmethod
     def fires_in(cls, summary, project) -> bool:
@@ -78,12 +81,19 @@ class UnclosedFile(_FileRule):
         return any(returns.get(name, ("",))[0] == "file" for name in self.ctx.qualify(node.func))
 
     def visit_Call(self, node: cst.Call) -> None:
-        if not self._opens(node):
+        descriptor = files.temp_kind(self.ctx, node) == "mkstemp"
+        if not descriptor and not self._opens(node):
             return
         fn = self.ctx.current_function()
         if fn is None or not web.runs_per_request(self.ctx, fn):
             return
         index = flow.index_of(self.ctx, fn)
+        if descriptor:
+            problem = files.descriptor_left_open(self.ctx, index, node)
+            if problem is not None:
+                self.report(node, what=f"descriptor from `{self.ctx.code(node.func)}()`",
+                            problem=f"{problem}: take it over with `os.fdopen(fd, ...)`")
+            return
         value = _outer(index, node)
         sink = self._sink(index, value) or self._borrower(index, value)
         if sink is not None:
