@@ -221,6 +221,8 @@ CLEAN_CASES = {
         "docker-compose.test.yml": "services:\n  api:\n    command: gunicorn app.main:app\n",
         "tests/serve.sh": "gunicorn app.main:app\n",
         ".github/workflows/ci.yml": "jobs:\n  t:\n    steps:\n      - run: gunicorn app.main:app &\n"},
+    "a local launcher that starts the front-end dev server too": {
+        "run_gui.sh": "#!/bin/bash\nuvicorn main:app --host 0.0.0.0 --port 8000 &\ncd gui && npm run dev &\nwait\n"},
     "YAML that is not a deployment": {"playbook.yml": "- hosts: all\n  tasks:\n    - command: gunicorn app.main:app\n"},
 }
 
@@ -229,6 +231,11 @@ CLEAN_CASES = {
 def test_deployment_guards(tmp_path, case):
     result = leaklint_602(".", cwd=_project(tmp_path, CLEAN_CASES[case]))
     assert _rows(result) == [], result.stdout
+
+
+def test_a_dev_server_named_only_in_a_comment_does_not_make_a_launcher(tmp_path):
+    script = "#!/bin/sh\n# for local work: npm run dev in web/\nexec uvicorn app.main:app --host 0.0.0.0\n"
+    assert _rows(leaklint_602(".", cwd=_project(tmp_path, {"start.sh": script}))) == [("start.sh", 3, 6)]
 
 
 def test_a_dockerfile_some_compose_service_runs_without_reload_is_judged(tmp_path):
