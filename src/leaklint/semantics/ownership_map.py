@@ -159,6 +159,7 @@ class _Scanner:
         self.kept_on_objects: Set[str] = set()
         #: ``globals_set_by_functions`` of the module, computed on first need (few functions ask)
         self.lazy_globals: Callable[[], FrozenSet[str]] = frozenset
+        self._store_counts: Optional[Dict[str, int]] = None
 
     def run(self) -> Ownership:
         self.out.param_types = {self.params[n]: tuple(sorted(t)) for n, t in self.param_types.items()
@@ -265,10 +266,8 @@ class _Scanner:
         parts: List[ast.expr]
         if isinstance(value, ast.Name):
             bound = self.bound.get(value.id)
-            stores = sum(1 for n in self.parents if isinstance(n, ast.Name) and n.id == value.id
-                         and isinstance(n.ctx, ast.Store))
-            if value.id in self.params or not bound or stores != len(bound):
-                return None
+            if value.id in self.params or not bound or self.store_counts().get(value.id) != len(bound):
+                return None  # a parameter, or also bound by ``for``, unpacking, ``with ... as``
             parts = bound
         elif isinstance(value, ast.JoinedStr):
             parts = [v.value for v in value.values if isinstance(v, ast.FormattedValue)]
@@ -284,6 +283,14 @@ class _Scanner:
         else:
             return None
         return self.fixed_union(parts, depth)
+
+    def store_counts(self) -> Dict[str, int]:
+        if self._store_counts is None:
+            self._store_counts = {}
+            for node in self.parents:
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                    self._store_counts[node.id] = self._store_counts.get(node.id, 0) + 1
+        return self._store_counts
 
     def fixed_union(self, parts: List[ast.expr], depth: int) -> Optional[FrozenSet[str]]:
         out: Set[str] = set()
