@@ -517,9 +517,6 @@ def bounded_by_callers(ctx, fn: cst.FunctionDef, scope: Optional[cst.CSTNode], s
                for index, param in enumerate(params) if not (skip_first and index == 0))
 
 
-ENUM_BASES = frozenset({"enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag", "enum.IntFlag"})
-
-
 def is_enum_class(ctx, cls: cst.ClassDef) -> bool:
     """Enum members live for the whole process; caching on them holds nothing extra alive."""
     return any(matches(ctx.qualify(base.value), ENUM_BASES) for base in cls.bases)

@@ -57,9 +57,42 @@ async def metrics_config():
     return await _load(chosen)
 """
 
+_RUNS = """
+import secrets
+
+from fastapi import APIRouter
+
+router = APIRouter()
+_runs = {}
+
+
+def new_run_id():
+    return f"run-{secrets.token_hex(8)}"
+
+
+def _start(run_id):
+    _runs[run_id] = {"state": "queued"}
+"""
+
 VALID = [Valid(_METRIC_ROUTES, files=_METRIC_PATHS, path="app/routes.py")]
 
 INVALID = [
+    # an argument-less getter that makes a fresh value each call
+    Invalid(_RUNS + """
+
+@router.post("/runs")
+def start():
+    _start(new_run_id())
+""", line=14, message="Module-level dict `_runs` grows on every request in `_start` (POST /runs"),
+    # a local that a loop rebinds is not the fixed value it is first given
+    Invalid(_RUNS + """
+
+@router.post("/batches")
+def batch(names: list[str]):
+    name = "first"
+    for name in names:
+        _start(name)
+""", line=14, message="(POST /batches"),
     # one of the paths is made fresh per request
     Invalid(_METRIC_ROUTES.replace("path = builtin_metrics_path()", "path = f\"/tmp/{uuid.uuid4()}.yaml\"").replace(
         "import os\n", "import os\nimport uuid\n"), files=_METRIC_PATHS, path="app/routes.py", line=15,
