@@ -311,8 +311,8 @@ class _Scanner:
         if isinstance(call.func, ast.Attribute) and not self.qualify(call.func):
             return self.fixed_union([call.func.value, *arguments], depth)
         names = self.qualify(call.func)
-        if not names or any(n.startswith(_FRESH_VALUES) for n in names):
-            return None
+        if not names or any(n.startswith(_FRESH_VALUES) or n.startswith(_REQUEST_PROXIES) for n in names):
+            return None  # ``uuid4()``, ``flask.request.args.get("q")``
         if not arguments:
             return frozenset("0:" + n for n in names)
         depends = self.fixed_union(arguments, depth)
