@@ -57,15 +57,16 @@ def is_production_path(path: str, root: str) -> bool:
     return not parts & NOT_PRODUCTION
 
 
-#: a front-end development server started beside the API: the file is a local run recipe
-DEV_SERVER = re.compile(r"^[^#\n]*\b(?:(?:npm|pnpm|yarn|bun)\s+(?:run\s+)?dev|next\s+dev|ng\s+serve|vite)\b",
+#: a front-end development server started beside the API: the script is a local run recipe
+DEV_SERVER = re.compile(r"^[^#\n]*\b(?:(?:npm|pnpm|yarn|bun)\s+(?:run\s+)?dev|next\s+dev|ng\s+serve|vite\s+(?:dev|serve))\b",
                         re.MULTILINE)
 
 
-def starts_dev_server(text: str) -> bool:
-    """``cd gui && npm run dev &`` beside ``uvicorn main:app``: a launcher for development, not what
-    production runs (it would serve a bundle, not a dev server)."""
-    return bool(DEV_SERVER.search(text))
+def starts_dev_server(path: str, text: str) -> bool:
+    """A shell script with ``cd gui && npm run dev &`` beside ``uvicorn main:app``: a launcher for
+    development, not what production runs (it would serve a bundle, not a dev server). Only shell
+    scripts: a Dockerfile or compose file that builds the front end (``npx vite build``) is judged."""
+    return kind_of(path) == "shell" and bool(DEV_SERVER.search(text))
 
 
 def _read(path: str) -> Optional[str]:
@@ -145,7 +146,7 @@ def check(paths: Sequence[str], python_files: Sequence[str], root: str,
     results = []
     for path in sorted(commands):
         if CODE not in codes_for(path) or not is_production_path(path, root) or \
-                os.path.normpath(os.path.abspath(path)) in dev_only or starts_dev_server(texts[path]):
+                os.path.normpath(os.path.abspath(path)) in dev_only or starts_dev_server(path, texts[path]):
             continue
         noqa = noqa_index(texts[path], kind_of(path) or "")
         diagnostics: List[Diagnostic] = []

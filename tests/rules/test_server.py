@@ -238,6 +238,12 @@ def test_a_dev_server_named_only_in_a_comment_does_not_make_a_launcher(tmp_path)
     assert _rows(leaklint_602(".", cwd=_project(tmp_path, {"start.sh": script}))) == [("start.sh", 3, 6)]
 
 
+def test_a_dockerfile_that_builds_the_front_end_is_still_judged(tmp_path):
+    dockerfile = ('FROM node:20 AS web\nRUN npm run dev -- --help && npx vite build\n'
+                  'FROM python:3.12\nCMD ["gunicorn", "app.main:app"]\n')
+    assert _rows(leaklint_602(".", cwd=_project(tmp_path, {"Dockerfile": dockerfile}))) == [("Dockerfile", 4, 6)]
+
+
 def test_a_dockerfile_some_compose_service_runs_without_reload_is_judged(tmp_path):
     dockerfile = 'FROM python:3.12\nCMD ["uvicorn", "app.main:app"]\n'
     dev = "services:\n  api:\n    build: ./backend  # the dev image\n    command: [\"--reload\"]\n"

@@ -229,7 +229,7 @@ def under_debug_switch(ctx, node: Optional[cst.CSTNode] = None) -> bool:
     ``if DEBUG:`` / ``if settings.debug and x:``. Growth there is off in a default deployment."""
     child = node if node is not None else ctx.stack[-1]
     for ancestor in ctx.ancestors(node):
-        if isinstance(ancestor, SCOPES[0]):
+        if isinstance(ancestor, cst.FunctionDef):
             return False
         if isinstance(ancestor, cst.If) and child is ancestor.body and _debug_test(ctx, ancestor.test):
             return True

@@ -238,8 +238,6 @@ class _Scanner:
         return slots
 
     def argument_kind(self, value: ast.expr) -> str:
-        if _constant(value) or self.fixed_value(value):
-            return "="
         if isinstance(value, ast.Name) and value.id in self.params and value.id not in self.stored:
             return f"p{self.params[value.id]}"
         depends = self.fixed_depends(value)
@@ -277,8 +275,7 @@ class _Scanner:
             parts = [value.body, value.orelse]
         elif isinstance(value, ast.Attribute):
             parts = [value.value]
-        elif isinstance(value, ast.Call) and not value.keywords or isinstance(value, ast.Call) and \
-                all(k.arg is not None for k in value.keywords):
+        elif isinstance(value, ast.Call) and all(k.arg is not None for k in value.keywords):
             return self.fixed_call(value, depth)
         else:
             return None

@@ -36,8 +36,8 @@ class GunicornWithoutWorkerRecycling(Rule):
     `--reload`. Development, test, CI and example files (`Dockerfile.dev`,
     `docker-compose.test.yml`, `tests/`, `.github/`, `examples/`) are not production and are skipped,
     and so is a Dockerfile that only compose services running with `--reload` build (the dev image
-    beside the production one), and a launcher that also starts a front-end dev server
-    (`npm run dev`, `yarn dev`, `next dev`, `vite`): a recipe for a developer's machine.
+    beside the production one), and a shell script that also starts a front-end dev server
+    (`npm run dev`, `yarn dev`, `next dev`, `vite dev`): a recipe for a developer's machine.
     `# noqa: LL602` goes at the end of the line, or for a Dockerfile on the comment line just above
     the instruction; `# leaklint: noqa` on a line of its own silences the whole file.
 
