@@ -7,7 +7,8 @@ such as ``Depends(require_role("admin"))`` returns), HTTP and pure-ASGI middlewa
 calls of every linted module (not out of ``@lru_cache`` factories, and not calls whose result is
 memoised in a global, a container or a lazily set attribute, or that an ASGI app makes only for the
 lifespan: those run once): functions by qualified name, ``Class(...)`` to ``Class.__init__``,
-``self.m()`` to the method, ``x = Cls(); x.m()``, ``service.m()`` on a module-level instance,
+``self.m()`` to the method, ``x = Cls(); x.m()``, ``service.m()`` on a module-level instance (or on
+what a factory called there returns), ``self.model.m()`` on what a method assigns to ``self.model``,
 ``request.app.state.store.m()`` on what ``app.state.store = Store()`` holds,
 nested functions, and functions handed to a call
 as callbacks (``background_tasks.add_task(send_mail)``, ``run_in_threadpool(work)``).
@@ -62,6 +63,9 @@ def _edges(project, record, summary_facts) -> Iterable[str]:
     if record.in_class:
         for method in sorted(own.self_calls):
             yield from _self_call_targets(project, f"{record.module}.{record.in_class}", method)
+        for attr, method in sorted(own.attribute_calls):  # ``self.model.tts()``: what ``self.model`` holds
+            for held in attribute_classes(project, f"{record.module}.{record.in_class}", attr):
+                yield from _self_call_targets(project, held, method)
     for classes, method in sorted(own.instance_calls):
         for cls in _receivers(project, classes):
             target = f"{project.canonical(cls)}.{method}"
@@ -104,6 +108,12 @@ def _self_call_targets(project, cls: str, method: str) -> List[str]:
             todo.extend(project.canonical(b) for b in definition.bases)
     targets += [f"{sub}.{method}" for sub in descendants(project, cls) if f"{sub}.{method}" in functions]
     return targets
+
+
+def attribute_classes(project, cls: str, attr: str) -> List[str]:
+    from leaklint.semantics.instances import attribute_classes as held
+
+    return held(project, cls, attr)
 
 
 def _receivers(project, classes: Iterable[str]) -> Iterable[str]:

@@ -215,6 +215,25 @@ def top_level_index(fn: cst.FunctionDef, statement: cst.CSTNode) -> Optional[int
     return None
 
 
+def after_a_yield(node: cst.CSTNode, parents, fn: cst.FunctionDef) -> bool:
+    """Does ``node`` run only when the generator ``fn`` resumes after a ``yield``, outside any
+    ``finally``? A consumer that stops early (a client that leaves a streaming response, an error
+    in the loop that reads it) closes the generator at that ``yield``, and ``node`` never runs."""
+    found = False
+    current = node
+    while current is not fn and current is not None:
+        parent = parents.get(current)
+        if isinstance(current, cst.Finally):
+            return False
+        body = getattr(parent, "body", None) if isinstance(parent, (cst.IndentedBlock, cst.SimpleStatementSuite)) \
+            else None
+        if isinstance(body, (list, tuple)):
+            before = body[:next((i for i, s in enumerate(body) if s is current), 0)]
+            found = found or any(isinstance(n, (cst.Yield,)) for s in before for n in walk(s, own_scope=True))
+        current = parent
+    return found
+
+
 def is_docstring(stmt: cst.CSTNode) -> bool:
     return (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Expr)
             and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString)))

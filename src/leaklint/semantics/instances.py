@@ -9,10 +9,12 @@ in an ordinary function body (per request, per item, per message) does.
 
 from __future__ import annotations
 
-from typing import Dict, FrozenSet, List, Set
+from typing import Dict, FrozenSet, List, Optional, Set
 
 from leaklint.semantics.project import ProjectFacts
-from leaklint.semantics.state import _MEMO
+from leaklint.semantics.summary import is_test_module_name
+from leaklint.semantics.state import (_MEMO, instantiated_at_module_level, made_by_cached_factories,
+                                      made_in_app_factories)
 
 
 def has_runtime_instances(project: ProjectFacts, cls: str, per_request: bool = False) -> bool:
@@ -62,6 +64,42 @@ def descendants(project: ProjectFacts, cls: str) -> List[str]:
                 stack.extend(children.get(current, ()))
         memo[cls] = sorted(found)
     return memo[cls]
+
+
+def ancestors(project: ProjectFacts, cls: str) -> List[str]:
+    """Linted bases of ``cls`` at any depth, nearest first."""
+    found: List[str] = []
+    todo = [project.canonical(cls)]
+    while todo:
+        definition = project.definition(todo.pop(0))
+        if definition is None or definition.kind != "class":
+            continue
+        for base in map(project.canonical, definition.bases):
+            if base not in found and _is_class(project, base):
+                found.append(base)
+                todo.append(base)
+    return found
+
+
+def attribute_classes(project: ProjectFacts, cls: str, attr: str) -> List[str]:
+    """The linted classes ``self.<attr>`` may hold in a method of ``cls``: what any method of
+    ``cls``, of its bases or of its subclasses (``self`` may be any of them) assigns to it
+    (``self.model = Model(...)``, or a factory's product)."""
+    def index(p: ProjectFacts) -> Dict[tuple, FrozenSet[str]]:
+        held: Dict[tuple, Set[str]] = {}
+        for record in p.functions.values():
+            if record.in_class and record.ownership.attribute_values:
+                owner = p.canonical(f"{record.module}.{record.in_class}")
+                for name, callees in record.ownership.attribute_values.items():
+                    made = {c for callee in callees for c in p.classes_made_by(callee) if _is_class(p, c)}
+                    if made:
+                        held.setdefault((owner, name), set()).update(made)
+        return {k: frozenset(v) for k, v in held.items()}
+
+    held = _MEMO.get(project, "attribute-classes", index)
+    own = project.canonical(cls)
+    family = [own, *ancestors(project, own), *descendants(project, own)]
+    return sorted({c for member in family for c in held.get((member, attr), ())})
 
 
 def constructed_without(project: ProjectFacts, cls: str, index: int, keyword: str) -> bool:
@@ -126,3 +164,51 @@ def may_release_what_it_holds(project: ProjectFacts, cls: str) -> bool:
             continue
         stack.extend(project.canonical(base) for base in definition.bases)
     return False
+
+
+def process_lifetime(project: ProjectFacts, cls: str, subclasses: bool = True) -> Optional[str]:
+    """Why an instance of ``cls`` lives for the whole process, or None: made at module level (also
+    through a factory: ``model = AutoModel(...)``), stored on ``app.state``, returned by a cached
+    factory, made with the application in its factory, or held in an attribute of such an object
+    (``self.model = Model(...)`` in its ``__init__``, the class made nowhere else). A subclass's
+    instance counts for the containers its bases' ``__init__`` make (unless ``subclasses`` is off)."""
+    lived = _lifetimes(project)
+    for member in [project.canonical(cls), *(descendants(project, cls) if subclasses else ())]:
+        if member in lived:
+            return lived[member]
+    return None
+
+
+def _lifetimes(project: ProjectFacts) -> Dict[str, str]:
+    def compute(p: ProjectFacts) -> Dict[str, str]:
+        lived: Dict[str, str] = {}
+        for c in sorted(made_in_app_factories(p)):
+            lived[c] = "made with the application, in its factory"
+        for c in sorted(made_by_cached_factories(p)):
+            lived[c] = "cached factory"
+        for c in sorted(q for held in p.app_state.values() for q in held):
+            lived[c] = "stored on `app.state`"
+        for c in sorted(instantiated_at_module_level(p)):
+            lived[c] = "module-level instance"
+        sites: Dict[str, Set[str]] = {}  # class -> the functions that construct it
+        for name, record in p.functions.items():
+            if not is_test_module_name(record.module):
+                for callee in record.ownership.direct | record.ownership.run_once:
+                    sites.setdefault(p.canonical(callee), set()).add(name)
+        changed = True
+        while changed:
+            changed = False
+            for owner in sorted(lived):
+                init = p.functions.get(f"{owner}.__init__")
+                if init is None:
+                    continue
+                for attr, callees in sorted(init.ownership.attribute_values.items()):
+                    for held in (c for callee in callees for c in p.classes_made_by(callee)):
+                        if held in lived or not _is_class(p, held):
+                            continue
+                        makers = sites.get(held, set())
+                        if all(m.endswith(".__init__") and m[:-len(".__init__")] in lived for m in makers):
+                            lived[held] = f"held by `{owner.rpartition('.')[2]}.{attr}`, {lived[owner]}"
+                            changed = True
+        return lived
+    return _MEMO.get(project, "lifetimes", compute)

@@ -40,6 +40,10 @@ class Ownership:
     #: an enclosing function (two closures of one app factory calling each other)
     outer_calls: Set[str] = field(default_factory=set)
     instance_calls: Set[Tuple[Tuple[str, ...], str]] = field(default_factory=set)
+    #: ``self.model.tts(...)`` in a method: (attribute, method); ``attribute_values`` of the class's
+    #: methods (``self.model = Model(...)``: attribute -> the callee's candidates) say what it holds
+    attribute_calls: Set[Tuple[str, str]] = field(default_factory=set)
+    attribute_values: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
     callbacks: Set[Tuple[str, ...]] = field(default_factory=set)
     #: callees that run once, not on every call: their result is memoised (``_store = Store()`` under
     #: ``global``, ``cache[k] = Make()``, ``self._x = Make()`` under an ``if``), or an ASGI app calls them
@@ -189,6 +193,12 @@ class _Scanner:
                 self.bound.setdefault(node.target.id, []).append(node.value)
             elif isinstance(node, ast.NamedExpr):
                 self.bound.setdefault(node.target.id, []).append(node.value)
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+                for target in node.targets:
+                    attr = self.self_attribute(target)
+                    if attr is not None:
+                        held = set(self.out.attribute_values.get(attr, ())) | self.qualify(node.value.func)
+                        self.out.attribute_values[attr] = tuple(sorted(held))
         self.kept_on_objects = {node.value.id for node in nodes if isinstance(node, ast.Assign) and
                                 isinstance(node.value, ast.Name) and any(self.owning(t) for t in node.targets)}
         self.temp_objects, self.temp_paths = self.temp_names(nodes)
@@ -563,8 +573,17 @@ class _Scanner:
         return tuple(sorted(self.qualify(func)))
 
     # -- call graph -----------------------------------------------------------------------
+    def self_attribute(self, node: ast.expr) -> Optional[str]:
+        """``self.model`` -> ``"model"`` (in a method)."""
+        if self.self_name and isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                and node.value.id == self.self_name:
+            return node.attr
+        return None
+
     def call_edges(self, call: ast.Call) -> None:
         func = call.func
+        if isinstance(func, ast.Attribute) and self.self_attribute(func.value) is not None:
+            self.out.attribute_calls.add((self.self_attribute(func.value), func.attr))
         if isinstance(func, ast.Name) and func.id in self.nested:
             self.out.nested_calls.add(func.id)
         elif isinstance(func, ast.Name) and func.id not in self.params and func.id not in self.bound \

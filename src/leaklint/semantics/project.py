@@ -160,8 +160,34 @@ class ProjectFacts:
         instance = self.definition(owner) if owner else None
         if instance is None or instance.kind != "call":
             return []
-        targets = (f"{self.canonical(cls)}.{method}" for cls in instance.callee)
-        return [t for t in targets if t in self.functions]
+        targets = (self.method_of(cls, method) for callee in instance.callee for cls in self.classes_made_by(callee))
+        return sorted({t for t in targets if t is not None})
+
+    def method_of(self, cls: str, method: str) -> Optional[str]:
+        """``cls.method`` as ``cls`` or its nearest linted base defines it (None if none does)."""
+        seen: Set[str] = set()
+        todo = [self.canonical(cls)]
+        while todo:
+            current = todo.pop(0)
+            if current in seen:
+                continue
+            seen.add(current)
+            if f"{current}.{method}" in self.functions:
+                return f"{current}.{method}"
+            definition = self.definition(current)
+            if definition is not None and definition.kind == "class":
+                todo.extend(self.canonical(b) for b in definition.bases)
+        return None
+
+    def classes_made_by(self, callee: str) -> List[str]:
+        """The classes whose instance a call of ``callee`` makes: the class itself, or the project
+        classes a factory function returns a new instance of (``def AutoModel(): return Model()``)."""
+        canonical = self.canonical(callee)
+        record = self.functions.get(canonical)
+        if record is None:
+            return [canonical]
+        made = (self.canonical(c) for how, names in record.ownership.returns if how == "call" for c in names)
+        return sorted({c for c in made if (d := self.definition(c)) is not None and d.kind == "class"})
 
     def is_project_name(self, qualified: str) -> bool:
         return self._split(qualified) is not None

@@ -134,6 +134,8 @@ def classify_use(ctx, expr: cst.CSTNode, parent_of) -> Use:
             return Use("grow", holder)
         if isinstance(holder, (cst.Del, cst.Element)) and _deleted(holder, parent_of):
             return Use("evict", holder)
+        if isinstance(holder, cst.Element) and _unpacked_into(holder, parent_of):  # ``X[k], Y[k] = a, b``
+            return Use("evict" if slice_is_range else "grow", parent)
         if isinstance(holder, cst.Attribute) and holder.value is parent:  # X[k].append(v)
             call = parent_of(holder)
             if isinstance(call, cst.Call) and call.func is holder and holder.attr.value in GROW_METHODS:
@@ -404,6 +406,18 @@ def _literal(expr: cst.BaseExpression) -> bool:
     return False
 
 
+def _unpacked_into(node: cst.CSTNode, parent_of) -> bool:
+    """Is this tuple element a target an assignment unpacks into?"""
+    while isinstance(node, cst.Element):
+        sequence = parent_of(node)
+        if not isinstance(sequence, (cst.Tuple, cst.List)):
+            return False
+        node = parent_of(sequence)
+        if isinstance(node, cst.AssignTarget):
+            return node.target is sequence
+    return False
+
+
 def _deleted(node: cst.CSTNode, parent_of) -> bool:
     while isinstance(node, (cst.Element, cst.Tuple, cst.List)):
         node = parent_of(node)
@@ -634,7 +648,8 @@ def made_in_app_factories(project: ProjectFacts) -> FrozenSet[str]:
 
 
 def instantiated_at_module_level(project: ProjectFacts) -> FrozenSet[str]:
-    """Canonical callees of module-level ``name = Callee(...)`` in every linted module.
+    """Canonical callees of module-level ``name = Callee(...)`` in every linted module (for a project
+    factory function, the classes it returns an instance of).
 
     One bound only under ``if __name__ == "__main__":`` in a module that other modules import is that
     module's demo or self-test: when the server imports the module, the instance does not exist."""
@@ -646,9 +661,9 @@ def instantiated_at_module_level(project: ProjectFacts) -> FrozenSet[str]:
                        if facts is not p.modules[module] for qs in facts.imports.values() for q in qs
                        for n in names)
         return frozenset(
-            p.canonical(c) for name, m in p.modules.items() if name not in p.module_aliases
+            made for name, m in p.modules.items() if name not in p.module_aliases
             for d in m.definitions.values() if d.kind == "call"
-            and not (d.main_only and imported_elsewhere(name)) for c in d.callee)
+            and not (d.main_only and imported_elsewhere(name)) for c in d.callee for made in p.classes_made_by(c))
     return _MEMO.get(project, "instantiated", compute)
 
 
@@ -737,20 +752,15 @@ def iter_names(items: Iterable[str]) -> str:
 def may_hold_process_lifetime_instance(summary, project: ProjectFacts) -> bool:
     """Cheap look for LL204: a class of this module with ``__init__`` that can live for the process.
 
-    Exact for what LL204 checks: the instance is created at module level in any linted module,
-    stored with ``app.state.x = Cls()`` in any module, returned by a cached factory here, or made
-    in an application factory.
+    Exact for what LL204 checks (``instances.process_lifetime``).
     """
     classes = {path.split(".")[0] for path, facts in summary.functions.items()
                if facts.in_class and path.count(".") == 1 and path.endswith(".__init__")}
     if not classes:
         return False
-    qualified = {f"{summary.module}.{name}" for name in classes}
-    if qualified & instantiated_at_module_level(project):
-        return True
-    if any(q in qualified for held in project.app_state.values() for q in held):
-        return True
-    return bool(qualified & (made_by_cached_factories(project) | made_in_app_factories(project)))
+    from leaklint.semantics.instances import process_lifetime
+
+    return any(process_lifetime(project, f"{summary.module}.{name}") is not None for name in classes)
 
 
 def decorates_with_cache(summary, project: ProjectFacts) -> bool:

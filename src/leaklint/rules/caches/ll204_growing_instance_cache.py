@@ -11,9 +11,11 @@ import libcst as cst
 from leaklint.rule import Rule
 from leaklint.rules.caches._common import _qualified_head
 from leaklint.rules.caches.ll204_growing_instance_cache_examples import INVALID, VALID
+from leaklint.rules.caches.ll204_late_removal_examples import LATE_REMOVAL_INVALID, LATE_REMOVAL_VALID
 from leaklint.semantics import flow
 from leaklint.semantics import state
 from leaklint.semantics.callgraph import request_path
+from leaklint.semantics.instances import ancestors, descendants, process_lifetime
 
 LISTENER_NAMES = re.compile(r"listen|subscri|callback|handler|observer|hook|watcher|waiter", re.IGNORECASE)
 
@@ -28,6 +30,8 @@ class _InstanceCache:
     #: method, or a closure in it such as a route declared by ``register_routes``)
     growths: List[Tuple[cst.CSTNode, cst.FunctionDef, str]] = field(default_factory=list)
     managed: bool = False  # evicted, reassigned, size-checked or handed elsewhere
+    #: methods that remove entries only after a ``yield`` (not in ``finally``): on the happy path only
+    late_removals: List[str] = field(default_factory=list)
     #: literal keys whose entry a method replaces (``self.x["refs"] = [...]``): what grows in it is reset
     reset_entries: Set[str] = field(default_factory=set)
 
@@ -85,9 +89,13 @@ class GrowingInstanceCache(Rule):
     message = ("`self.{attr}` of `{cls}` only grows, in `{method}`, which runs per request ({path}), and `{cls}` "
                "lives for the whole process ({why}): {advice}")
     family = "caches"
+    LATE_REMOVAL = ("`self.{attr}` of `{cls}` gets entries in `{method}`, which runs per request ({path}), and "
+                    "`{remover}` removes them only after a `yield`: a client that stops reading the stream, or an "
+                    "error, closes the generator there and the entry stays, while `{cls}` lives for the whole "
+                    "process ({why}): remove it in a `finally`")
 
-    valid = VALID
-    invalid = INVALID
+    valid = VALID + LATE_REMOVAL_VALID
+    invalid = INVALID + LATE_REMOVAL_INVALID
 
     @classmethod
     def can_fire(cls, summary, project) -> bool:
@@ -96,6 +104,7 @@ class GrowingInstanceCache(Rule):
     def visit_Module(self, node: cst.Module) -> None:
         self.candidates: List[_InstanceCache] = []
         self.import_time: Set[str] = set()
+        self.class_methods: Dict[str, List[cst.FunctionDef]] = {}  # class path -> its methods
 
     def visit_Decorator(self, node: cst.Decorator) -> None:
         self.import_time |= _qualified_head(self.ctx, node.decorator)
@@ -108,11 +117,12 @@ class GrowingInstanceCache(Rule):
         if self.ctx.enclosing(cst.FunctionDef, node) is not None or not isinstance(node.body, cst.IndentedBlock):
             return
         methods = [s for s in node.body.body if isinstance(s, cst.FunctionDef)]
+        class_path = ".".join(n.name.value for n in self.ctx.stack if isinstance(n, cst.ClassDef))
+        self.class_methods[class_path] = methods
         init = next((m for m in methods if m.name.value == "__init__"), None)
         if init is None:
             return
         found: Dict[str, _InstanceCache] = {}
-        class_path = ".".join(n.name.value for n in self.ctx.stack if isinstance(n, cst.ClassDef))
         me = _self_name(init)
         for stmt in flow.walk(init.body):
             if isinstance(stmt, cst.Assign) and len(stmt.targets) == 1:
@@ -144,7 +154,9 @@ class GrowingInstanceCache(Rule):
                         # fallback for the same keys (one client per configured provider)
                         entry.managed = True
                     continue  # filling or resetting it while constructing is bounded
-                if use.kind in ("evict", "escape"):
+                if use.kind == "evict" and flow.after_a_yield(n, parents, method):
+                    entry.late_removals.append(method.name.value)
+                elif use.kind in ("evict", "escape"):
                     entry.managed = True
                 elif use.kind == "grow" and isinstance(use.node, cst.Subscript) and _literal_entry(use.node):
                     if _resets_entry(use.node, parents):
@@ -159,7 +171,6 @@ class GrowingInstanceCache(Rule):
     def leave_Module(self, original_node: cst.Module) -> None:
         if not self.candidates:
             return
-        module_level = state.instantiated_at_module_level(self.ctx.project)
         prefix = self.ctx.summary.module + "."
         project = self.ctx.project
         instances_of: Dict[str, Set[str]] = {}  # class -> module-level instances of it here
@@ -173,13 +184,13 @@ class GrowingInstanceCache(Rule):
                 continue
             cls_name = entry.cls.name.value
             qualified = self.ctx.project.canonical(prefix + cls_name)
-            why = "module-level instance" if qualified in module_level else None
-            if why is None and any(qualified in held for held in project.app_state.values()):
-                why = "stored on `app.state`"
-            if why is None and qualified in state.made_by_cached_factories(project):
-                why = "cached factory"
-            if why is None and qualified in state.made_in_app_factories(project):
-                why = "made with the application, in its factory"
+            # a base or a subclass here may remove entries too: ``self`` is also one of its instances
+            for relative in [*ancestors(project, qualified), *descendants(project, qualified)]:
+                for method in self.class_methods.get(relative[len(prefix):], ()) if relative.startswith(prefix) else ():
+                    self._removals(entry, method)
+            if entry.managed or self._redefined_below(entry, qualified, prefix):
+                continue
+            why = process_lifetime(project, qualified)
             if why is None:
                 continue
             # the first growth in a method that runs per request (one grown at import, at startup or
@@ -190,13 +201,41 @@ class GrowingInstanceCache(Rule):
                            or not self._registration(method, prefix, instances_of.get(qualified, ())))]
             if not per_request:
                 continue
-            node, method, method_name = per_request[0]
+            # with a late removal, the growth beside it (where the entry is made) is the one to fix
+            node, method, method_name = next((g for g in per_request if g[1].name.value in entry.late_removals),
+                                             per_request[0])
             listener = bool(LISTENER_NAMES.search(entry.attr) or LISTENER_NAMES.search(method.name.value))
             advice = ("add an unsubscribe path or hold them in a `weakref.WeakSet`" if listener
                       else "evict entries or use a bounded cache (`cachetools.LRUCache` / `TTLCache`)")
             shown = method_name[len(f"{prefix}{entry.path}."):]  # ``get``, or ``register_routes.chat``
-            self.report(node, attr=entry.attr, cls=cls_name, method=shown, why=why, advice=advice,
-                        path=request_path(self.ctx.project, method_name))
+            path = request_path(self.ctx.project, method_name)
+            message = None if not entry.late_removals else self.LATE_REMOVAL.format(
+                attr=entry.attr, cls=cls_name, method=shown, path=path, why=why, remover=entry.late_removals[0])
+            self.report(node, message, attr=entry.attr, cls=cls_name, method=shown, why=why, advice=advice, path=path)
+
+    def _redefined_below(self, entry: _InstanceCache, qualified: str, prefix: str) -> bool:
+        """``entry``'s class lives for the process only as a subclass here that makes the same
+        container in its own ``__init__``: that subclass's finding covers it."""
+        project = self.ctx.project
+        if process_lifetime(project, qualified, subclasses=False) is not None:
+            return False
+        return any(c.attr == entry.attr and project.canonical(prefix + c.path) in descendants(project, qualified)
+                   for c in self.candidates)
+
+    def _removals(self, entry: _InstanceCache, method: cst.FunctionDef) -> None:
+        """What ``method`` of a related class does to ``entry``: evicts, hands it on, or removes only after a ``yield``."""
+        me = _self_name(method)
+        if me is None or state.decorated_with(self.ctx, method, state.STATIC_OR_CLASS):
+            return
+        parents = flow.parent_map(method)
+        for n in flow.walk(method.body):
+            if isinstance(n, cst.Attribute) and isinstance(n.value, cst.Name) and n.value.value == me \
+                    and n.attr.value == entry.attr:
+                use = state.classify_use(self.ctx, n, parents.get)
+                if use.kind == "evict" and flow.after_a_yield(n, parents, method):
+                    entry.late_removals.append(method.name.value)
+                elif use.kind in ("evict", "escape") and method.name.value != "__init__":
+                    entry.managed = True
 
     def _registration(self, method: cst.FunctionDef, prefix: str, instances: Set[str]) -> bool:
         return state.is_registration_function(method) or any(
