@@ -86,7 +86,9 @@ def function_roles(summary: ModuleSummary, project: ProjectFacts, path: str) -> 
             if kind is None:
                 continue
             if attr in ROUTE_VERBS:
-                route, verb, route_path = True, attr, first_arg or ""
+                router = project.definition(receiver)
+                prefix = router.route_prefix.rstrip("/") if router is not None else ""
+                route, verb, route_path = True, attr, prefix + (first_arg or "") if first_arg is not None else ""
             elif attr == "middleware":
                 middleware = True
             elif attr == "on_event" and first_arg == "startup":

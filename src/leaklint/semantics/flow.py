@@ -215,14 +215,14 @@ def top_level_index(fn: cst.FunctionDef, statement: cst.CSTNode) -> Optional[int
     return None
 
 
-def after_a_yield(node: cst.CSTNode, parents, fn: cst.FunctionDef) -> bool:
+def after_a_yield(node: cst.CSTNode, parent_of, fn: cst.FunctionDef) -> bool:
     """Does ``node`` run only when the generator ``fn`` resumes after a ``yield``, outside any
     ``finally``? A consumer that stops early (a client that leaves a streaming response, an error
     in the loop that reads it) closes the generator at that ``yield``, and ``node`` never runs."""
     found = False
     current = node
     while current is not fn and current is not None:
-        parent = parents.get(current)
+        parent = parent_of(current)
         if isinstance(current, cst.Finally):
             return False
         body = getattr(parent, "body", None) if isinstance(parent, (cst.IndentedBlock, cst.SimpleStatementSuite)) \

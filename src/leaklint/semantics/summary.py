@@ -51,6 +51,8 @@ class Definition:
     runs_forever: bool = False
     #: bound only under ``if __name__ == "__main__":``: exists only when the file is the program
     main_only: bool = False
+    #: ``APIRouter(prefix="/v1/images")``: the literal path prefix of the routes it declares
+    route_prefix: str = ""
 
 
 @dataclass
@@ -268,7 +270,9 @@ class _Summariser:
                 else tuple(sorted(self._qualify_module(kw.value)))
                 for kw in value.keywords if kw.arg is not None
             }
-            return Definition("call", callee=callee, keywords=keywords, lineno=lineno)
+            prefix = next((kw.value.value for kw in value.keywords if kw.arg == "prefix"
+                           and isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str)), "")
+            return Definition("call", callee=callee, keywords=keywords, lineno=lineno, route_prefix=prefix)
         literal = {ast.Dict: "dict", ast.List: "list", ast.Set: "set", ast.Tuple: "tuple",
                    ast.DictComp: "dict", ast.ListComp: "list", ast.SetComp: "set"}.get(type(value))
         if literal:

@@ -12,6 +12,7 @@ from leaklint.rules.caches._common import _qualified_head
 from leaklint.rules.caches import ll201_call_site_examples as call_sites
 from leaklint.rules.caches import ll201_fixed_key_examples as fixed_keys
 from leaklint.rules.caches import ll201_gated_examples as gated
+from leaklint.rules.caches import ll201_late_removal_examples as late_removal
 from leaklint.rules.caches.ll201_unbounded_module_container_examples import INVALID, VALID
 from leaklint.semantics import fastapi as web
 from leaklint.semantics import flow, state
@@ -41,6 +42,8 @@ class _Container:
     readers: Set[int] = field(default_factory=set)
     evicted: bool = False
     escaped: bool = False
+    #: functions that remove entries only after a ``yield`` (not in ``finally``): on the happy path only
+    late_removals: List[str] = field(default_factory=list)
 
 
 class UnboundedModuleContainer(Rule):
@@ -52,7 +55,8 @@ class UnboundedModuleContainer(Rule):
 
     A growth site is reported when it runs per request: in a route, dependency or middleware, or
     a function of the same module they call. Stores under a constant key (`X["config"] = v`) are
-    bounded and not reported.
+    bounded and not reported. A removal that a generator makes only after a `yield`, outside
+    `finally`, does not count: a client that stops reading the stream skips it.
 
     ## Why is this bad?
     A module-level container lives as long as the worker process. Filling it from request data
@@ -99,9 +103,12 @@ class UnboundedModuleContainer(Rule):
     name = "unbounded-module-container"
     message = "Module-level {kind} `{var}` grows {when} in `{func}`{via} and nothing removes entries: use {suggestion}"
     family = "caches"
+    LATE_REMOVAL = ("Module-level {kind} `{var}` gets entries {when} in `{func}`{via}, and `{remover}` removes them "
+                    "only after a `yield`: a client that stops reading the stream, or an error, closes the generator "
+                    "there and the entry stays: remove it in a `finally`")
 
-    valid = VALID + call_sites.VALID + gated.VALID + fixed_keys.VALID
-    invalid = INVALID + call_sites.INVALID + gated.INVALID + fixed_keys.INVALID
+    valid = VALID + call_sites.VALID + gated.VALID + fixed_keys.VALID + late_removal.LATE_REMOVAL_VALID
+    invalid = INVALID + call_sites.INVALID + gated.INVALID + fixed_keys.INVALID + late_removal.LATE_REMOVAL_INVALID
 
     @classmethod
     def can_fire(cls, summary, project) -> bool:
@@ -156,7 +163,9 @@ class UnboundedModuleContainer(Rule):
             elif use.kind == "escape" and not isinstance(use.node, (cst.AssignTarget, cst.AnnAssign, cst.Assign)):
                 container.escaped = True
             return
-        if use.kind == "evict":
+        if use.kind == "evict" and flow.after_a_yield(node, self.ctx.parent, functions[-1]):
+            container.late_removals.append(functions[-1].name.value)
+        elif use.kind == "evict":
             container.evicted = True
         elif use.kind == "escape":
             container.escaped = True
@@ -173,7 +182,9 @@ class UnboundedModuleContainer(Rule):
         for name, container in self.containers.items():
             if container.evicted or container.escaped:
                 continue
-            for growth in container.grows:
+            # with a late removal, the growth beside it (where the entry is made) is the one to fix
+            late = [g for g in container.grows if g.functions[-1].name.value in container.late_removals]
+            for growth in late + [g for g in container.grows if g not in late]:
                 # code that runs per request; elsewhere only a list a function declares `global` and
                 # appends to (an accumulator: each call adds, nothing takes away). Memo caches outside
                 # per-request code are almost always keyed by configuration, types or code objects
@@ -187,7 +198,10 @@ class UnboundedModuleContainer(Rule):
                     continue
                 suggestion = BOUNDED_SUGGESTION.get(container.kind, DEFAULT_SUGGESTION)
                 when = "on every request" if growth.per_request else "on every call"
-                self.report(growth.node, kind=container.kind, var=name, func=growth.functions[-1].name.value,
+                message = None if not container.late_removals else self.LATE_REMOVAL.format(
+                    kind=container.kind, var=name, func=growth.functions[-1].name.value, when=when,
+                    via=self._via(growth), remover=container.late_removals[0])
+                self.report(growth.node, message, kind=container.kind, var=name, func=growth.functions[-1].name.value,
                             suggestion=suggestion, when=when, via=self._via(growth))
                 break
 

@@ -45,7 +45,11 @@ class GrowingInstanceCache(Rule):
     module, stored on `app.state`, or returned by a cached factory (`@lru_cache def
     get_service(): return Service()`, the FastAPI singleton-dependency idiom), and that nothing
     in the class ever evicts from. Listener and subscriber lists that every request appends to
-    are the common case; the message names the request path.
+    are the common case; the message names the request path. An object held in an attribute
+    of such an instance (`self.model = Model()` in its `__init__`, `Model` made nowhere else)
+    lives as long. A removal that a generator makes only after a `yield`, outside `finally`, runs
+    only when the stream is read to its end: an entry made per request and removed so is
+    reported too (a client that disconnects from a `StreamingResponse` leaves it behind).
 
     ## Why is this bad?
     The object is never freed, so neither is anything it collects: one cache entry or one
@@ -154,7 +158,7 @@ class GrowingInstanceCache(Rule):
                         # fallback for the same keys (one client per configured provider)
                         entry.managed = True
                     continue  # filling or resetting it while constructing is bounded
-                if use.kind == "evict" and flow.after_a_yield(n, parents, method):
+                if use.kind == "evict" and flow.after_a_yield(n, parents.get, method):
                     entry.late_removals.append(method.name.value)
                 elif use.kind in ("evict", "escape"):
                     entry.managed = True
@@ -232,7 +236,7 @@ class GrowingInstanceCache(Rule):
             if isinstance(n, cst.Attribute) and isinstance(n.value, cst.Name) and n.value.value == me \
                     and n.attr.value == entry.attr:
                 use = state.classify_use(self.ctx, n, parents.get)
-                if use.kind == "evict" and flow.after_a_yield(n, parents, method):
+                if use.kind == "evict" and flow.after_a_yield(n, parents.get, method):
                     entry.late_removals.append(method.name.value)
                 elif use.kind in ("evict", "escape") and method.name.value != "__init__":
                     entry.managed = True

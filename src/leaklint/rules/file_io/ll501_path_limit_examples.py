@@ -51,6 +51,30 @@ async def add_image(file: UploadFile):
 app.include_router(router)
 """
 
+#: two routers whose routes share the path ``/upload``; the limit covers ``/api/videos/upload``
+_TWO_ROUTERS = """
+from fastapi import APIRouter, FastAPI, UploadFile
+from app.limits import VideoUploadLimit
+
+app = FastAPI()
+app.add_middleware(VideoUploadLimit, limit=50_000_000)
+videos = APIRouter(prefix="/videos")
+images = APIRouter(prefix="/images/")
+
+
+@videos.post("/upload")
+async def add_video(file: UploadFile):
+    return {"size": len(await file.read())}
+
+
+@images.post("/upload")
+async def add_image(file: UploadFile):
+    return {"size": len(await file.read())}
+
+app.include_router(videos, prefix="/api")
+app.include_router(images, prefix="/api")
+"""
+
 PATH_LIMIT_VALID = [
     # a limit on every path but the probes bounds both uploads
     Valid(_APP, files={"app/__init__.py": "", "app/limits.py": _LIMIT_BUT_HEALTH}, path="app/main.py"),
@@ -61,4 +85,8 @@ PATH_LIMIT_INVALID = [
     # is read whole with no bound, the video upload is not reported
     Invalid(_APP, files={"app/__init__.py": "", "app/limits.py": _VIDEO_LIMIT}, path="app/main.py",
             line=17, message="`file.read()` reads the whole upload into memory"),
+    # the router's own prefix tells the image upload from the video upload that the limit covers
+    Invalid(_TWO_ROUTERS, files={"app/__init__.py": "", "app/limits.py": _VIDEO_LIMIT.replace(
+        '"/media/videos"', '"/api/videos/upload"')}, path="app/main.py", line=17, column=31,
+            message="`file.read()` reads the whole upload into memory"),
 ]
