@@ -34,6 +34,28 @@ async def proxy(path: str, request: Request):
         return await response.json()
 """
 
+#: a websocket session that keeps the completions API of an SDK client; ``{part}`` makes it
+_SESSION_PART = """
+from fastapi import FastAPI, WebSocket
+from openai import AsyncOpenAI
+
+URL = "http://llm:8000/v1"
+app = FastAPI()
+
+
+class Conversation:
+    def __init__(self, completions):
+        self.completions = completions
+
+
+@app.websocket("/talk")
+async def talk(ws: WebSocket):
+    completions = {part}
+    conversation = Conversation(completions)
+    await ws.accept()
+    await ws.send_json({{"ready": bool(conversation)}})
+"""
+
 VALID = [Valid(_SHARED_SESSION)]
 
 INVALID = [
@@ -84,4 +106,14 @@ def user(user_id: str):
     # kept on the request's own state instead: nothing closes that, and it is made per request
     Invalid(_SHARED_SESSION.replace("request.app.state.cluster = session", "request.state.cluster = session"),
             line=24, message="`session` is created per request and never closed"),
+    # made only to take a part of it (the part keeps the client and its pool alive): nothing can close it
+    Invalid(_SESSION_PART.format(part="AsyncOpenAI(base_url=URL).chat.completions"), line=15, column=19,
+            message="`AsyncOpenAI()` is created per request and never closed"),
+]
+
+PART_VALID = [
+    # the part of a client the application made once and closes at shutdown
+    _SESSION_PART.format(part="app.state.llm.chat.completions"),
+    # a release method taken from a fresh client is no part of it (it is called, or handed to an owner)
+    _SESSION_PART.format(part="AsyncOpenAI(base_url=URL).close"),
 ]

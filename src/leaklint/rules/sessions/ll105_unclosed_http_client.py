@@ -29,7 +29,8 @@ class UnclosedHttpClient(Rule):
     `connection_pool=`, or a project helper that returns a new one) created in code that runs per
     request - a route, a dependency, a middleware or anything they call, in any module - and not
     closed on every path: no `with`/`async with`, no `close()`/`aclose()` in a `finally`, and not
-    handed to an owner. A client used inline (`await httpx.AsyncClient().get(url)`) is never closed,
+    handed to an owner. A client used inline (`await httpx.AsyncClient().get(url)`, or made only to
+    keep a part of it: `AsyncOpenAI().chat.completions`) is never closed,
     and neither is one a dependency *returns* (FastAPI runs cleanup only for what a generator yields)
     nor one a generator dependency or a `@contextmanager` yields without closing it after the
     `yield` (neither FastAPI nor the `with` statement closes what it is given). Nor is one whose
@@ -79,7 +80,8 @@ class UnclosedHttpClient(Rule):
     fix_title = "Use the client in a `with` block"
     fix_availability = FixAvailability.SOMETIMES
     family = "sessions"
-    valid = VALID + sdk.VALID + yielded_examples.VALID + rebound_examples.VALID + kept_examples.VALID
+    valid = VALID + sdk.VALID + yielded_examples.VALID + rebound_examples.VALID + kept_examples.VALID + \
+        kept_examples.PART_VALID
     invalid = INVALID + sdk.INVALID + yielded_examples.INVALID + rebound_examples.INVALID + kept_examples.INVALID
 
     @classmethod
@@ -159,10 +161,11 @@ class UnclosedHttpClient(Rule):
 
     @staticmethod
     def _used_inline(index: FunctionIndex, call: cst.Call) -> bool:
-        """``httpx.AsyncClient().get(url)``: the client is the receiver of a method call, then dropped."""
+        """``httpx.AsyncClient().get(url)``: the client is the receiver of a method call, then dropped;
+        or ``AsyncOpenAI().chat.completions``: only a part of it is kept, and nothing can close it."""
         parent = index.parent.get(call)
         return isinstance(parent, cst.Attribute) and parent.value is call and \
-            parent.attr.value not in clients.RELEASE_METHODS and isinstance(index.parent.get(parent), cst.Call)
+            parent.attr.value not in clients.RELEASE_METHODS
 
     def _report(self, fn, call, made: clients.Made, var: str, problem: str, fix: Optional[Fix]) -> None:
         keyword = {clients.ASYNC: "async with", clients.SYNC: "with"}.get(made.flavour, "with` / `async with")
