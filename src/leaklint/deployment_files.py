@@ -28,7 +28,8 @@ GUNICORN_CMD_ARGS = re.compile(r"GUNICORN_CMD_ARGS\b[\"']?\s*(?P<sep>[=:]|\s)?\s
 
 
 def kind_of(path: str) -> Optional[str]:
-    """``dockerfile`` / ``procfile`` / ``yaml`` / ``shell``, or None for other files."""
+    """``dockerfile`` / ``procfile`` / ``yaml`` / ``shell`` / ``supervisord`` (``supervisord.conf``, a
+    ``.conf`` in a ``supervisor/`` folder), or None for other files."""
     name = os.path.basename(path)
     lower = name.lower()
     if lower in ("dockerfile", "containerfile") or lower.startswith(("dockerfile.", "containerfile.")) or \
@@ -40,11 +41,15 @@ def kind_of(path: str) -> Optional[str]:
         return "yaml"
     if lower.endswith(".sh"):
         return "shell"
+    folder = os.path.basename(os.path.dirname(path)).lower()
+    if lower.endswith((".conf", ".ini")) and (lower.startswith("supervisor") or folder.startswith("supervisor")):
+        return "supervisord"
     return None
 
 
 def is_deployment_file(name: str) -> bool:
-    """A Dockerfile, Procfile, YAML file (compose/Kubernetes, judged by content) or shell script."""
+    """A Dockerfile, Procfile, YAML file (compose/Kubernetes, judged by content), supervisord
+    configuration or shell script."""
     return kind_of(name) is not None
 
 
@@ -86,8 +91,8 @@ def noqa_index(text: str, kind: str) -> NoqaIndex:
     if "noqa" not in text.lower():
         return index
     for row, line in enumerate(text.splitlines(), start=1):
-        for found in re.finditer(r"(?:^|(?<=\s))#", line):
-            comment = line[found.start():]
+        for found in re.finditer(r"(?:^|(?<=\s))[#;]" if kind == "supervisord" else r"(?:^|(?<=\s))#", line):
+            comment = "#" + line[found.start() + 1:]  # supervisord's ``;`` comments read as ``#``
             file_match = FILE_NOQA.match(comment)
             if file_match and not line[:found.start()].strip():
                 index.file = index.file | parse_codes(file_match.group("codes"))

@@ -166,6 +166,7 @@ NOQA_CASES = {
     "Procfile": "web: gunicorn app.main:app  # noqa: LL602\n",
     "run.sh": "#!/bin/sh\nexec gunicorn app.main:app \\\n    --workers 2  # noqa: LL602\n",
     "docker-compose.yml": "# leaklint: noqa: LL602\nservices:\n  api:\n    command: gunicorn app.main:app\n",
+    "supervisord.conf": "[program:api]\ncommand=gunicorn app.main:app  ; noqa: LL602\n",
 }
 
 
@@ -173,7 +174,7 @@ NOQA_CASES = {
 def test_noqa_in_deployment_files(tmp_path, name):
     project = _project(tmp_path, {name: NOQA_CASES[name]})
     assert _rows(leaklint_602(".", cwd=project)) == []
-    text = NOQA_CASES[name].replace("# noqa: LL602", "# noqa: LL101").replace("leaklint: noqa", "leaklint: x")
+    text = NOQA_CASES[name].replace("noqa: LL602", "noqa: LL101").replace("leaklint: noqa", "leaklint: x")
     (project / name).write_text(text)
     assert len(_rows(leaklint_602(".", cwd=project))) == 1  # another code's noqa does not silence LL602
 
@@ -223,6 +224,12 @@ CLEAN_CASES = {
         ".github/workflows/ci.yml": "jobs:\n  t:\n    steps:\n      - run: gunicorn app.main:app &\n"},
     "a local launcher that starts the front-end dev server too": {
         "run_gui.sh": "#!/bin/bash\nuvicorn main:app --host 0.0.0.0 --port 8000 &\ncd gui && npm run dev &\nwait\n"},
+    "supervisord programs that recycle, and commands outside a program section": {
+        "deploy/supervisord.conf": "[supervisord]\nnodaemon=true\n\n[program:api]\n"
+                                   "command=gunicorn app.main:app --workers 4\n"
+                                   "    --max-requests 1000 --max-requests-jitter 50  ; recycle\n",
+        "supervisor/worker.conf": "[eventlistener:memmon]\ncommand=gunicorn app.main:app\n"
+                                  "[program:beat]\n; command=gunicorn app.main:app\ncommand=python -m app.beat\n"},
     "YAML that is not a deployment": {"playbook.yml": "- hosts: all\n  tasks:\n    - command: gunicorn app.main:app\n"},
 }
 
@@ -288,3 +295,11 @@ def test_add_noqa_writes_comments_that_keep_each_command(tmp_path):
     assert script[4].endswith("\\") and script[5].endswith("-c shop/gunicorn_hooks.py  # noqa: LL602")
     assert (target / "Procfile").read_text().splitlines()[0].endswith("$PORT  # noqa: LL602")
     assert (target / "Dockerfile.dev").read_text() == before[Path("Dockerfile.dev")]  # not production: no finding
+
+
+def test_gunicorn_run_by_supervisord_is_judged_where_its_command_is(tmp_path):
+    conf = ("[supervisord]\nnodaemon=true\n\n[program:gunicorn]\n; the API\n"
+            "command=/usr/local/bin/gunicorn --bind \"%(ENV_BIND)s\" --workers 2  ; two workers\n"
+            "    --worker-class uvicorn.workers.UvicornWorker app.main:app\ndirectory=/app\n")
+    project = _project(tmp_path, {"deploy/docker/supervisord.conf": conf})
+    assert _rows(leaklint_602(".", cwd=project)) == [("deploy/docker/supervisord.conf", 6, 9)]

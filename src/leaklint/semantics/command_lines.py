@@ -1,4 +1,5 @@
-"""Where a server's command line really lives: Dockerfiles, Procfiles, compose/Kubernetes YAML, scripts.
+"""Where a server's command line really lives: Dockerfiles, Procfiles, compose/Kubernetes YAML,
+supervisord programs, scripts.
 
 Each reader turns one file into the simple commands it runs (words with their rows and columns)
 so that LL602 can judge a ``gunicorn``/``uvicorn`` command wherever it is written. The YAML reader
@@ -32,6 +33,8 @@ def command_sites(kind: str, text: str) -> List[CommandSite]:
         return _procfile(lines)
     if kind == "yaml":
         return _yaml(lines, text)
+    if kind == "supervisord":
+        return _supervisord(lines)
     return [CommandSite(tuple(c), _rows_of(c)) for words in split_commands(lines) for c in expand_shell_c(words)]
 
 
@@ -149,6 +152,39 @@ def _procfile(lines: Lines) -> List[CommandSite]:
         blanked = " " * match.end() + line[match.end():]
         for words in split_commands([(row, blanked)]):
             sites.extend(_sites(words, (row,)))
+    return sites
+
+
+# -- supervisord ------------------------------------------------------------------------------
+
+SECTION = re.compile(r"^\[(?P<name>[^\]]*)\]")
+PROGRAM_COMMAND = re.compile(r"^command\s*=")
+INLINE_COMMENT = re.compile(r"\s;.*$")  # supervisord: ``;`` after whitespace starts a comment
+
+
+def _supervisord(lines: Lines) -> List[CommandSite]:
+    """``command=`` of each ``[program:x]`` section, with its indented continuation lines."""
+    sites: List[CommandSite] = []
+    in_program = False
+    index = 0
+    while index < len(lines):
+        row, line = lines[index]
+        index += 1
+        section = SECTION.match(line)
+        if section is not None:
+            in_program = section.group("name").strip().startswith(("program:", "fcgi-program:"))
+            continue
+        match = PROGRAM_COMMAND.match(line)
+        if not in_program or match is None:
+            continue
+        physical = [(row, " " * match.end() + INLINE_COMMENT.sub("", line[match.end():]))]
+        while index < len(lines) and lines[index][1][:1] in (" ", "\t") and lines[index][1].strip() \
+                and not lines[index][1].lstrip().startswith((";", "#")):
+            physical.append((lines[index][0], INLINE_COMMENT.sub("", lines[index][1])))
+            index += 1
+        joined = [(r, text + (" \\" if i < len(physical) - 1 else "")) for i, (r, text) in enumerate(physical)]
+        for words in split_commands(joined):
+            sites.extend(_sites(words, [r for r, _ in physical]))
     return sites
 
 

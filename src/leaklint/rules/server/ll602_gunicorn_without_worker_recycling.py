@@ -25,7 +25,8 @@ class GunicornWithoutWorkerRecycling(Rule):
     It also reads the files where the command line really lives, found next to the Python code
     (and excluded like any path): Dockerfile `CMD`/`ENTRYPOINT` (shell and exec form, an exec
     `ENTRYPOINT` joined with its `CMD`), `Procfile`, docker-compose `command:`/`entrypoint:`
-    (string, list or block), Kubernetes/Helm `command:` + `args:` and shell scripts (`*.sh`). A
+    (string, list or block), Kubernetes/Helm `command:` + `args:`, the `command=` of a supervisord
+    `[program:x]` (`supervisord.conf`, a `.conf` in a `supervisor/` folder) and shell scripts (`*.sh`). A
     `gunicorn` command there (also through `exec`, `python -m`, `poetry run`, `conda run -n env`,
     `sh -c "..."`) without `--max-requests` (or with `--max-requests 0`) or without
     `--max-requests-jitter` is reported at its line, unless `GUNICORN_CMD_ARGS` (set in a
