@@ -110,3 +110,27 @@ def test_every_caller_of_an_edited_factory_is_closed_again(tmp_path: Path) -> No
     incremental.replace(lib, resummarise(tmp_path, lib, "import httpx\n\n\ndef make():\n    return None\n"))
     check(incremental)
     assert not {"a.f1", "c.f2"} & set(incremental.project.ownership.returns)
+
+
+def test_edges_that_read_other_functions_follow_their_edits(tmp_path: Path) -> None:
+    """``engine.speak()`` on ``engine = load()`` reads what ``load`` returns, and ``self.voice.say()``
+    reads what ``__init__`` assigns to ``self.voice``: editing either, in another module, moves the edge."""
+    files = {"voices.py": "class Low:\n    def say(self):\n        pass\n\n\nclass High:\n    def say(self):\n        pass\n",
+             "engines.py": "from voices import Low\n\n\nclass Engine:\n    def __init__(self):\n"
+                           "        self.voice = Low()\n\n    def speak(self):\n        self.voice.say()\n\n\n"
+                           "class Other:\n    def speak(self):\n        pass\n\n\ndef load():\n    return Engine()\n",
+             "main.py": "from fastapi import FastAPI\nfrom engines import load\n\napp = FastAPI()\nengine = load()\n\n\n"
+                        "@app.get('/')\ndef home():\n    engine.speak()\n"}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    incremental = IncrementalProject(summaries_of(tmp_path), None)
+    assert "voices.Low.say" in incremental.project.per_request
+    engines = next(p for p in incremental.summaries if p.endswith("engines.py"))
+    text = files["engines.py"].replace("self.voice = Low()", "self.voice = High()").replace(
+        "from voices import Low", "from voices import High")
+    incremental.replace(engines, resummarise(tmp_path, engines, text))
+    check(incremental)
+    assert "voices.High.say" in incremental.project.per_request
+    incremental.replace(engines, resummarise(tmp_path, engines, text.replace("return Engine()", "return Other()")))
+    check(incremental)
+    assert "engines.Other.speak" in incremental.project.per_request

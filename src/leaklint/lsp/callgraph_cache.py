@@ -46,7 +46,8 @@ class CallGraph:
         that changed: the roots of the modules importing one of them (by its name: re-exports keep it)
         and the edges of calls naming one are worked out again. ``sets_changed``: project-wide
         dependencies, endpoints or lifespans changed, so every module's roots are."""
-        old_functions = set(self.facts.get(path, ()))
+        before = dict(self.facts.get(path, {}))
+        old_functions = set(before)
         if new is None:
             for table in (self.summaries, self.facts, self.roots):
                 table.pop(path, None)
@@ -58,6 +59,7 @@ class CallGraph:
         came_or_went = {q.rpartition(".")[2] for q in old_functions ^ new_functions} | set(bindings)
         if came_or_went:
             self._forget_edges_naming(came_or_went)
+        self._forget_edges_reading(before, self.facts.get(path, {}))
         if sets_changed or bindings:
             ends = tuple("." + n for n in bindings)
             for key, summary in self.summaries.items():
@@ -78,6 +80,35 @@ class CallGraph:
                 mentioned |= {n for group in own.callbacks for n in group} | own.self_calls | own.nested_calls
                 mentioned |= {method for _, method in own.instance_calls}
             if facts is None or any(m in names or m.endswith(ends) for m in mentioned):
+                self.edges.pop(qualified, None)
+
+    def _forget_edges_reading(self, before: Dict[str, FunctionFacts], after: Dict[str, FunctionFacts]) -> None:
+        """Drop the cached edges that read facts of the edited functions: ``self.voice.say()`` reads what
+        methods assign to ``self.voice``, and ``engine.speak()`` on ``engine = load()`` what ``load`` returns."""
+        def own(facts: Optional[FunctionFacts]):
+            return facts.ownership if facts is not None else None
+
+        attrs: Set[str] = set()
+        returns_changed = False
+        for name in set(before) | set(after):
+            old, new = own(before.get(name)), own(after.get(name))
+            old_values = old.attribute_values if old is not None else {}
+            new_values = new.attribute_values if new is not None else {}
+            if old_values != new_values:
+                attrs |= set(old_values) | set(new_values)
+            returns_changed = returns_changed or (old.returns if old else []) != (new.returns if new else [])
+        if not attrs and not returns_changed:
+            return
+        project = self.project
+        facts_of = {q: f for table in self.facts.values() for q, f in table.items()}
+        for qualified in list(self.edges):
+            record = project.functions.get(qualified)
+            calls = record.ownership.attribute_calls if record is not None and record.ownership is not None else ()
+            facts = facts_of.get(qualified)
+            on_products = returns_changed and facts is not None and any(
+                (d := project.definition(project.canonical(n).rpartition(".")[0])) is not None and d.kind == "call"
+                for n in facts.called)
+            if on_products or any(attr in attrs for attr, _ in calls):
                 self.edges.pop(qualified, None)
 
     def reach(self) -> Tuple[Dict[str, Optional[str]], Dict[str, str]]:
