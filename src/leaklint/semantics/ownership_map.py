@@ -68,8 +68,11 @@ class Ownership:
 
 
 #: per node type, the fields that can hold child nodes: ``ctx`` (``Load``/``Store``), ``op`` and
-#: ``ops`` hold only leaf markers that no summary looks at, and they are a third of all nodes
-_CHILD_FIELDS: Dict[type, Tuple[str, ...]] = {}
+#: ``ops`` hold only leaf markers that no summary looks at, and they are a third of all nodes; the
+#: others named here hold identifiers, numbers or flags in every node type of the grammar
+_CHILD_FIELDS: Dict[type, Tuple[str, ...]] = {ast.Constant: ()}
+_LEAF_FIELDS = frozenset({"ctx", "op", "ops", "id", "arg", "attr", "asname", "module", "level",
+                          "conversion", "is_async", "simple", "kind", "type_comment"})
 
 
 def child_nodes(node: ast.AST) -> List[ast.AST]:
@@ -78,7 +81,7 @@ def child_nodes(node: ast.AST) -> List[ast.AST]:
     kind = type(node)
     fields = _CHILD_FIELDS.get(kind)
     if fields is None:
-        fields = _CHILD_FIELDS[kind] = tuple(f for f in kind._fields if f not in ("ctx", "op", "ops"))
+        fields = _CHILD_FIELDS[kind] = tuple(f for f in kind._fields if f not in _LEAF_FIELDS)
     out: List[ast.AST] = []
     for name in fields:
         value = getattr(node, name, None)
