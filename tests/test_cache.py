@@ -233,3 +233,21 @@ def test_a_caller_elsewhere_changing_what_it_passes_is_seen(tmp_path):
     found, _ = _run(tmp_path)
     assert found == _run(tmp_path, cache=False)[0]
     assert [(f[0], f[2]) for f in found] == [(os.path.join("app", "cards.py"), "LL202")]
+
+
+def test_a_subclass_elsewhere_overriding_a_class_constant_is_seen(tmp_path):
+    """LL201 in ``manager.py`` keys on ``job.kind``, one value per job class while every class binds
+    it in its body; a subclass in a module ``manager.py`` never imports starts setting it per
+    instance. Neither ``manager.py`` nor what it imports changed; its cached result must not be reused."""
+    jobs = "class Job:\n    kind = 'base'\n"
+    export = "from app.jobs import Job\n\n\nclass ExportJob(Job):\n    kind = 'export'\n"
+    manager = ("from fastapi import FastAPI\nfrom app.jobs import Job\n\napp = FastAPI()\n_current = {}\n\n\n"
+               "def start(job: Job):\n    _current[job.kind] = job\n\n\n@app.post('/j')\ndef run():\n    start(Job())\n")
+    write(tmp_path, {"pyproject.toml": "[tool.leaklint]\n", "app/__init__.py": "", "app/jobs.py": jobs,
+                     "app/export.py": export, "app/manager.py": manager})
+    assert _run(tmp_path)[0] == []
+    (tmp_path / "app" / "export.py").write_text(
+        export + "\n    def __init__(self, owner):\n        self.kind = owner\n")
+    found, _ = _run(tmp_path)
+    assert found == _run(tmp_path, cache=False)[0]
+    assert [(f[0], f[2]) for f in found] == [(os.path.join("app", "manager.py"), "LL201")]

@@ -9,8 +9,8 @@ digest of file F covers, for F's module and every project module F's names resol
 - the facts the reduce phase derives for the module's names from the *whole* project: ownership
   (returns/yields/factories/releases/borrows/parsers), per-request reachability with the request
   path messages print, route/dependency/lifespan roles, which of its functions' parameters get
-  only literals from every caller, which other modules import or instantiate its names, and its
-  classes' base chains.
+  only literals from every caller, which other modules import or instantiate its names, its
+  classes' base chains and which of their class attributes hold one value per class.
 
 So an edit of ``db.py`` changes the digest of ``db.py`` and of the modules that import from it,
 and nothing else, unless it changes a derived fact of another module (a helper there now returns
@@ -92,8 +92,12 @@ def _derived_facts(project: ProjectFacts, modules: _Modules) -> Dict[str, List[s
                     owner = modules.owner(project.canonical(callee))
                     if owner is not None and owner != module:
                         out[owner].append(f"instantiated-by:{module}:{name}:{callee}")
-            elif definition.kind == "class" and definition.bases:
-                out[module].append(f"bases:{name}:{_bases(project, f'{module}.{name}')}")
+            elif definition.kind == "class":
+                if definition.bases:
+                    out[module].append(f"bases:{name}:{_bases(project, f'{module}.{name}')}")
+                if definition.class_attributes:
+                    constants = call_arguments.class_constants(project, f"{module}.{name}")
+                    out[module].append(f"class-constants:{name}:{constants}")
     return out
 
 

@@ -149,6 +149,9 @@ def _check(project, callers: Callers, elsewhere, function: str, index: int, know
             return False
         if any(k.startswith("r:") and not fixed(project, k[2:].split(",")) for k in kinds):
             return False
+        if any(k.startswith("k:") and not all(class_constant(project, *t.split("#")) for t in k[2:].split(","))
+               for k in kinds):
+            return False
         forwarded = [int(k[1:]) for k in kinds if k.startswith("p")]
         if any(not _literal_only(project, callers, elsewhere, caller, j, known) for j in forwarded):
             return False
@@ -177,3 +180,70 @@ def fixed(project, depends, seen: Optional[Set[str]] = None) -> bool:
             if not fixed(project, record.ownership.fixed_return, seen):
                 return False
     return True
+
+
+#: library bases that make no instance fields of class attributes (a pydantic or SQLAlchemy model,
+#: a ``NamedTuple`` or a ``msgspec.Struct`` does: request data may fill them)
+_PLAIN_BASES = frozenset({"builtins.object", "abc.ABC", "typing.Generic", "typing.Protocol"})
+_NONE = frozenset({"builtins.None", "None"})
+
+
+def class_constant(project, cls: str, attr: str) -> bool:
+    """``obj.attr`` on an object of ``cls`` (or a subclass) holds one value per class, fixed at
+    import: the class or its nearest defining base binds it in its body (``job_type = "export"``),
+    every subclass that binds it does so too, no function assigns ``attr`` on any object and, where
+    it is an annotated field a constructor may take, no construction passes it (or anything
+    positional). As many values as the code base has classes, not as many as requests."""
+    if cls in _NONE:
+        return True  # ``job: Job | None``: ``None.attr`` raises, it adds no key
+    stored = state._MEMO.get(project, "stored-attributes", _stored_attributes)
+    if attr in stored:
+        return False
+    from leaklint.semantics.instances import ancestors, descendants
+
+    name = project.canonical(cls)
+    chain = [name, *ancestors(project, name)]
+    family = [name, *descendants(project, name)]
+    if any(f"*{c}" in stored for c in {*chain, *family}):
+        return False  # ``setattr(self, name, value)`` in a method of the family
+    definitions = {c: project.definition(c) for c in {*chain, *family}}
+    if any(d is None or d.kind != "class" for d in definitions.values()):
+        return False
+    if any(project.canonical(b) not in definitions and project.canonical(b) not in _PLAIN_BASES
+           for d in definitions.values() for b in d.bases):
+        return False  # a library base (``BaseModel``, ``Base``) may make it a field or a descriptor
+    if not any(attr in definitions[c].class_attributes for c in chain):
+        return False  # set on instances only, or by a library base
+    bindings = [definitions[c].class_attributes[attr] for c in {*chain, *family} if attr in definitions[c].class_attributes]
+    if any(b == "?" for b in bindings):
+        return False
+    return ":" not in bindings or not _constructed_with(project, family, attr)
+
+
+def class_constants(project, cls: str) -> List[str]:
+    """The class attributes of ``cls`` that ``class_constant`` holds for (the result cache's key)."""
+    definition = project.definition(cls)
+    if definition is None or definition.kind != "class":
+        return []
+    return sorted(a for a in definition.class_attributes if class_constant(project, cls, a))
+
+
+def _stored_attributes(project) -> FrozenSet[str]:
+    return frozenset(a if not a.startswith("*") else "*" + project.canonical(a[1:]) for a in project.stored_attributes)
+
+
+def _constructed_with(project, family: List[str], attr: str) -> bool:
+    """Does any call in the project construct a class of ``family`` with ``attr`` (or positional
+    arguments, or ``**kwargs``), or hand the class itself to other code that may construct it?"""
+    handed = state._MEMO.get(project, "handed", _handed)
+    if any(c in handed for c in family):
+        return True
+    members = set(family)
+    for record in project.functions.values():
+        if record.ownership is None:
+            continue
+        for callee, (positional, keywords) in record.ownership.passes.items():
+            if project.canonical(callee) in members and (positional or attr in keywords or "*" in keywords):
+                return True
+    return any(d.kind == "call" and members & {project.canonical(c) for c in d.callee}
+               for m in project.modules.values() for d in m.definitions.values())

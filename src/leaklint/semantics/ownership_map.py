@@ -253,10 +253,24 @@ class _Scanner:
     def argument_kind(self, value: ast.expr) -> str:
         if isinstance(value, ast.Name) and value.id in self.params and value.id not in self.stored:
             return f"p{self.params[value.id]}"
+        typed = self.typed_parameter_attribute(value)
+        if typed is not None:
+            return typed
         depends = self.fixed_depends(value)
         if depends is not None:
             return "r:" + ",".join(sorted(depends)) if depends else "="
         return "?"
+
+    def typed_parameter_attribute(self, value: ast.expr) -> Optional[str]:
+        """``job.kind`` of a parameter annotated ``job: Job``: ``"k:mod.Job#kind"``, which the reduce
+        phase judges (``call_arguments.class_constant``: one value per class of the family?)."""
+        if not (isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name)):
+            return None
+        name = value.value.id
+        types = self.param_types.get(name)
+        if not types or name not in self.params or name in self.stored:
+            return None
+        return "k:" + ",".join(sorted(f"{t}#{value.attr}" for t in types))
 
     def fixed_returns(self, nodes: List[ast.AST]) -> Optional[Tuple[str, ...]]:
         returns = [n.value for n in nodes if isinstance(n, ast.Return)]

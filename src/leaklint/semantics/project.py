@@ -33,6 +33,8 @@ class ProjectFacts:
     lifespans: Set[str] = field(default_factory=set)
     #: functions some module-level code calls (``app = cached_app(...)``): canonical names
     called_at_import: Set[str] = field(default_factory=set)
+    #: attribute names some function assigns on an object, in any module (``ModuleSummary.stored_attributes``)
+    stored_attributes: Set[str] = field(default_factory=set)
     #: functions called in ``Depends(factory(...))``: the closures they define are dependencies
     dependency_factories: Set[str] = field(default_factory=set)
     #: every function of the project (``module.Class.method``) -> what the reduce phase needs of it
@@ -80,6 +82,7 @@ class ProjectFacts:
             for candidates in s.dependency_factories:
                 facts.dependency_factories.update(facts.canonical(q) for q in candidates)
             facts.called_at_import.update(facts.canonical(q) for q in s.called_at_import)
+            facts.stored_attributes.update(s.stored_attributes)
             for attr, callees in s.app_state_attrs.items():
                 facts.app_state.setdefault(attr, set()).update(facts.canonical(q) for q in callees)
             for definition in s.definitions.values():

@@ -237,7 +237,25 @@ def bounded_key(ctx, node: cst.CSTNode, fn: cst.FunctionDef, qualified: Optional
     if _pinned_by_branch(ctx, node, key, fn) and _replaces_entry(ctx, node, fn):
         return True  # one entry per literal; ``X[k].append(v)`` still grows the list under it
     parts = [e.value for e in key.elements] if isinstance(key, cst.Tuple) else [key]
-    return all(_literal(part) or _bounded_parameter(ctx, part, fn, qualified) for part in parts)
+    return all(_literal(part) or _bounded_parameter(ctx, part, fn, qualified) or _class_constant_of_parameter(ctx, part, fn)
+               for part in parts)
+
+
+def _class_constant_of_parameter(ctx, key: cst.BaseExpression, fn: cst.FunctionDef) -> bool:
+    """``X[job.kind] = job`` with ``job: Job`` where ``kind`` is one value per class of ``Job``'s
+    family (``call_arguments.class_constant``): as many keys as there are job classes."""
+    if not (isinstance(key, cst.Attribute) and isinstance(key.value, cst.Name)):
+        return False
+    params = fn.params
+    every = [p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)]
+    name = key.value.value
+    record = ctx.project.functions.get(ctx.qualified_function_name(fn))
+    if name not in every or record is None or record.ownership is None or index_of(ctx, fn).assignments(name):
+        return False
+    types = record.ownership.param_types.get(every.index(name), ())
+    from leaklint.semantics.call_arguments import class_constant
+
+    return bool(types) and all(class_constant(ctx.project, t, key.attr.value) for t in types)
 
 
 def _pinned_by_branch(ctx, node: cst.CSTNode, key: cst.BaseExpression, fn: cst.FunctionDef) -> bool:

@@ -53,6 +53,9 @@ class Definition:
     main_only: bool = False
     #: ``APIRouter(prefix="/v1/images")``: the literal path prefix of the routes it declares
     route_prefix: str = ""
+    #: names a class body binds (``summary._class_attributes``): ``"="`` plain, ``":"`` annotated,
+    #: ``"?"`` not a value fixed at import
+    class_attributes: Dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -116,6 +119,9 @@ class ModuleSummary:
     grown_in_functions: Set[str] = field(default_factory=set)
     #: qualified names called by module-level code (class bodies, decorators, comprehensions): at import
     called_at_import: Set[str] = field(default_factory=set)
+    #: attribute names functions assign on some object (``job.kind = k``, ``setattr(x, "kind", k)``;
+    #: ``"*mod.Class"`` for ``setattr(self, name, v)`` in a method): class attributes instances may override
+    stored_attributes: Set[str] = field(default_factory=set)
     syntax_error: Optional[Tuple[str, int, int]] = None
 
     def calls_any(self, project, names) -> bool:
@@ -238,7 +244,8 @@ class _Summariser:
                     "function", is_async=isinstance(stmt, ast.AsyncFunctionDef), lineno=stmt.lineno)
             elif isinstance(stmt, ast.ClassDef):
                 bases = tuple(q for b in stmt.bases for q in self._qualify_module(b))
-                self.s.definitions[stmt.name] = Definition("class", bases=bases, lineno=stmt.lineno)
+                self.s.definitions[stmt.name] = Definition("class", bases=bases, lineno=stmt.lineno,
+                                                           class_attributes=_class_attributes(stmt))
             elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
                 targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
                 value = stmt.value
@@ -343,6 +350,8 @@ class _Summariser:
                 self.s.mentions_413 = True
             if chain and isinstance(node, ast.Attribute) and name in GROW_METHODS:
                 self._grown(node.value)
+            if chain and isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+                self.s.stored_attributes.add(name)
         elif isinstance(node, (ast.With, ast.AsyncWith)):
             self._with_items.update(id(item.context_expr) for item in node.items)
         elif chain and isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store):
@@ -471,6 +480,14 @@ class _Summariser:
         self.s.called.update(callee)
         if isinstance(func, ast.Attribute):
             self.s.called_methods.add(func.attr)
+        if chain and (getattr(func, "id", None) == "setattr" or getattr(func, "attr", None) == "__setattr__") \
+                and len(node.args) > 1:
+            name, receiver = node.args[1], node.args[0]
+            if isinstance(name, ast.Constant) and isinstance(name.value, str):
+                self.s.stored_attributes.add(name.value)
+            elif isinstance(receiver, ast.Name) and receiver.id == "self" and chain[-1].in_class:
+                # ``setattr(self, name, value)``: any attribute of the method's class
+                self.s.stored_attributes.add(f"*{self.s.module}.{chain[-1].in_class}")
         if chain:
             chain[-1].called.update(callee)
             self._with_calls[id(chain[-1])][id(node) not in self._with_items].update(callee)
@@ -702,3 +719,26 @@ def summarise(source: bytes, path: str, module: str, package: str) -> ModuleSumm
     summariser.may_loop_forever = b"while True" in source or b"while 1" in source
     summariser.run()
     return summary
+
+
+def _class_attributes(cls: ast.ClassDef) -> Dict[str, str]:
+    """Names the class body binds (not under ``if``): ``"="`` for ``kind = "export"``, ``":"`` for
+    ``kind: str = KIND`` (a dataclass or model field a constructor may override), both one value per
+    class fixed at import; ``"?"`` when bound by a call (``field()``, ``Column()``), a ``def``, or twice."""
+    out: Dict[str, str] = {}
+    for stmt in cls.body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            out[stmt.name] = "?"
+            continue
+        if isinstance(stmt, ast.Assign):
+            targets, how = stmt.targets, "="
+        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+            targets, how = [stmt.target], ":"
+        else:
+            continue
+        if any(isinstance(n, (ast.Call, ast.Lambda, ast.Await, ast.NamedExpr)) for n in ast.walk(stmt.value)):
+            how = "?"
+        for target in targets:
+            if isinstance(target, ast.Name):
+                out[target.id] = "?" if target.id in out else how
+    return out

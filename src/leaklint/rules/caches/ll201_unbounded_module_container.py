@@ -10,6 +10,7 @@ import libcst as cst
 from leaklint.rule import Rule
 from leaklint.rules.caches._common import _qualified_head
 from leaklint.rules.caches import ll201_call_site_examples as call_sites
+from leaklint.rules.caches import ll201_class_constant_key_examples as class_constant_keys
 from leaklint.rules.caches import ll201_fixed_key_examples as fixed_keys
 from leaklint.rules.caches import ll201_gated_examples as gated
 from leaklint.rules.caches import ll201_late_removal_examples as late_removal
@@ -91,8 +92,12 @@ class UnboundedModuleContainer(Rule):
     local, a choice between two, what an argument-less getter of the project returns, such as
     `f"{get_config().data_dir}/x.yaml"`), and one entry per tenant-level entity
     (`X[organization_id] = v`, `X[workspace_id] += 1`: keys named for an organisation, tenant,
-    workspace, team, account, company or namespace, the entry replaced rather than appended to). A
-    key bounded by other configuration (a model name checked against the configured list) is still
+    workspace, team, account, company or namespace, the entry replaced rather than appended to), and
+    a class attribute of an annotated parameter (`X[job.kind] = job` with `job: Job`) that `Job` and
+    each subclass bind in their bodies (`kind = "export"`), that no function assigns on an object and,
+    where it is a dataclass field, that no construction passes (one key per class; a model class of
+    a library such as pydantic does not count: request bodies fill its fields). A `setattr` of a
+    computed name on anything but `self` is not followed. A key bounded by other configuration (a model name checked against the configured list) is still
     reported. A container imported by another linted module (a test does not count: it inspects or
     empties it between tests), passed to a function, returned or aliased is assumed to be managed
     elsewhere. Growth only inside `if DEBUG:` (a flag named for debugging) is off in a default
@@ -107,8 +112,10 @@ class UnboundedModuleContainer(Rule):
                     "only after a `yield`: a client that stops reading the stream, or an error, closes the generator "
                     "there and the entry stays: remove it in a `finally`")
 
-    valid = VALID + call_sites.VALID + gated.VALID + fixed_keys.VALID + late_removal.LATE_REMOVAL_VALID
-    invalid = INVALID + call_sites.INVALID + gated.INVALID + fixed_keys.INVALID + late_removal.LATE_REMOVAL_INVALID
+    valid = VALID + call_sites.VALID + gated.VALID + fixed_keys.VALID + late_removal.LATE_REMOVAL_VALID + \
+        class_constant_keys.VALID
+    invalid = INVALID + call_sites.INVALID + gated.INVALID + fixed_keys.INVALID + late_removal.LATE_REMOVAL_INVALID + \
+        class_constant_keys.INVALID
 
     @classmethod
     def can_fire(cls, summary, project) -> bool:
