@@ -253,13 +253,10 @@ class _Scanner:
     def argument_kind(self, value: ast.expr) -> str:
         if isinstance(value, ast.Name) and value.id in self.params and value.id not in self.stored:
             return f"p{self.params[value.id]}"
-        typed = self.typed_parameter_attribute(value)
-        if typed is not None:
-            return typed
         depends = self.fixed_depends(value)
         if depends is not None:
             return "r:" + ",".join(sorted(depends)) if depends else "="
-        return "?"
+        return self.typed_parameter_attribute(value) or "?"
 
     def typed_parameter_attribute(self, value: ast.expr) -> Optional[str]:
         """``job.kind`` of a parameter annotated ``job: Job``: ``"k:mod.Job#kind"``, which the reduce
