@@ -29,7 +29,7 @@ GUNICORN_CMD_ARGS = re.compile(r"GUNICORN_CMD_ARGS\b[\"']?\s*(?P<sep>[=:]|\s)?\s
 
 def kind_of(path: str) -> Optional[str]:
     """``dockerfile`` / ``procfile`` / ``yaml`` / ``shell`` / ``supervisord`` (``supervisord.conf``, a
-    ``.conf`` in a ``supervisor/`` folder), or None for other files."""
+    ``.conf`` in a ``supervisor/`` or ``supervisor/conf.d/`` folder), or None for other files."""
     name = os.path.basename(path)
     lower = name.lower()
     if lower in ("dockerfile", "containerfile") or lower.startswith(("dockerfile.", "containerfile.")) or \
@@ -41,16 +41,19 @@ def kind_of(path: str) -> Optional[str]:
         return "yaml"
     if lower.endswith(".sh"):
         return "shell"
-    folder = os.path.basename(os.path.dirname(path)).lower()
-    if lower.endswith((".conf", ".ini")) and (lower.startswith("supervisor") or folder.startswith("supervisor")):
+    folder = os.path.dirname(path)
+    parent = os.path.basename(folder).lower()
+    if parent == "conf.d":  # ``/etc/supervisor/conf.d/api.conf``
+        parent = os.path.basename(os.path.dirname(folder)).lower()
+    if lower.endswith((".conf", ".ini")) and (lower.startswith("supervisor") or parent.startswith("supervisor")):
         return "supervisord"
     return None
 
 
-def is_deployment_file(name: str) -> bool:
+def is_deployment_file(path: str) -> bool:
     """A Dockerfile, Procfile, YAML file (compose/Kubernetes, judged by content), supervisord
     configuration or shell script."""
-    return kind_of(name) is not None
+    return kind_of(path) is not None
 
 
 def is_production_path(path: str, root: str) -> bool:

@@ -80,7 +80,7 @@ def _walk(top: str, root: str, excludes: Sequence[str], out: List[str],
                         if not (target == real_top or target.startswith(real_top + os.sep)):
                             continue
                     out.append(path)
-                elif deployment is not None and is_deployment_file(entry.name) and entry.is_file() \
+                elif deployment is not None and is_deployment_file(entry.path) and entry.is_file() \
                         and not entry.is_symlink():
                     deployment.append(path)
             except OSError:
@@ -134,7 +134,7 @@ def discover(paths: Iterable[str], root: str, excludes: Sequence[str], respect_g
         else:
             if force_exclude and _force_excluded(given, root, excludes):
                 continue
-            if is_deployment_file(os.path.basename(given)) and not given.endswith(SUFFIXES):
+            if is_deployment_file(given) and not given.endswith(SUFFIXES):
                 found.deployment.append(os.path.normpath(given))  # a Dockerfile named on the command line
                 continue
             explicit.append(given)

@@ -230,6 +230,9 @@ CLEAN_CASES = {
                                    "    --max-requests 1000 --max-requests-jitter 50  ; recycle\n",
         "supervisor/worker.conf": "[eventlistener:memmon]\ncommand=gunicorn app.main:app\n"
                                   "[program:beat]\n; command=gunicorn app.main:app\ncommand=python -m app.beat\n"},
+    "supervisord values that go on past comment and blank lines": {
+        "deploy/supervisord.conf": "[program:api]\ncommand: gunicorn app.main:app --workers 4\n"
+                                   "    ; recycle the workers\n\n    --max-requests 1000 --max-requests-jitter 50\nautostart=true\n"},
     "YAML that is not a deployment": {"playbook.yml": "- hosts: all\n  tasks:\n    - command: gunicorn app.main:app\n"},
 }
 
@@ -303,3 +306,12 @@ def test_gunicorn_run_by_supervisord_is_judged_where_its_command_is(tmp_path):
             "    --worker-class uvicorn.workers.UvicornWorker app.main:app\ndirectory=/app\n")
     project = _project(tmp_path, {"deploy/docker/supervisord.conf": conf})
     assert _rows(leaklint_602(".", cwd=project)) == [("deploy/docker/supervisord.conf", 6, 9)]
+
+
+def test_a_conf_file_in_a_supervisor_folder_is_read_as_supervisord(tmp_path):
+    """``etc/supervisor/conf.d/api.conf`` is found by its folder, walked or named, and not parsed as Python."""
+    conf = "[program:api]\ncommand=gunicorn app.main:app\n"
+    project = _project(tmp_path, {"etc/supervisor/conf.d/api.conf": conf})
+    assert _rows(leaklint_602(".", cwd=project)) == [("etc/supervisor/conf.d/api.conf", 2, 9)]
+    named = leaklint_602("etc/supervisor/conf.d/api.conf", cwd=project)
+    assert _rows(named) == [("etc/supervisor/conf.d/api.conf", 2, 9)] and "LL001" not in named.stdout

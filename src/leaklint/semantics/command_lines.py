@@ -158,7 +158,7 @@ def _procfile(lines: Lines) -> List[CommandSite]:
 # -- supervisord ------------------------------------------------------------------------------
 
 SECTION = re.compile(r"^\[(?P<name>[^\]]*)\]")
-PROGRAM_COMMAND = re.compile(r"^command\s*=")
+PROGRAM_COMMAND = re.compile(r"^command\s*[=:]")
 INLINE_COMMENT = re.compile(r"\s;.*$")  # supervisord: ``;`` after whitespace starts a comment
 
 
@@ -178,10 +178,17 @@ def _supervisord(lines: Lines) -> List[CommandSite]:
         if not in_program or match is None:
             continue
         physical = [(row, " " * match.end() + INLINE_COMMENT.sub("", line[match.end():]))]
-        while index < len(lines) and lines[index][1][:1] in (" ", "\t") and lines[index][1].strip() \
-                and not lines[index][1].lstrip().startswith((";", "#")):
-            physical.append((lines[index][0], INLINE_COMMENT.sub("", lines[index][1])))
-            index += 1
+        while True:
+            # as supervisord's parser reads a value: comment lines and blank lines inside it are
+            # skipped, and the value goes on while indented lines follow
+            ahead = index
+            while ahead < len(lines) and (not lines[ahead][1].strip() or
+                                          lines[ahead][1].lstrip().startswith((";", "#"))):
+                ahead += 1
+            if ahead == len(lines) or lines[ahead][1][:1] not in (" ", "\t"):
+                break
+            physical.append((lines[ahead][0], INLINE_COMMENT.sub("", lines[ahead][1])))
+            index = ahead + 1
         joined = [(r, text + (" \\" if i < len(physical) - 1 else "")) for i, (r, text) in enumerate(physical)]
         for words in split_commands(joined):
             sites.extend(_sites(words, [r for r, _ in physical]))

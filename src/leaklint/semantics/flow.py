@@ -8,7 +8,7 @@ first time a rule asks about a function and shared with every other rule through
 from __future__ import annotations
 
 import re
-from typing import Tuple, Dict, Iterable, Iterator, List, Optional, Type, TypeVar
+from typing import Dict, FrozenSet, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Type, TypeVar
 
 import libcst as cst
 
@@ -215,23 +215,37 @@ def top_level_index(fn: cst.FunctionDef, statement: cst.CSTNode) -> Optional[int
     return None
 
 
-def after_a_yield(node: cst.CSTNode, parent_of, fn: cst.FunctionDef) -> bool:
-    """Does ``node`` run only when the generator ``fn`` resumes after a ``yield``, outside any
-    ``finally``? A consumer that stops early (a client that leaves a streaming response, an error
-    in the loop that reads it) closes the generator at that ``yield``, and ``node`` never runs."""
-    found = False
+def yields_before(node: cst.CSTNode, parent_of, fn: cst.FunctionDef) -> FrozenSet[int]:
+    """The ``yield``s of the generator ``fn`` that run before ``node`` (by ``id``), when ``node`` is
+    outside any ``finally``: if one of them is where a consumer stops early (a client that leaves a
+    streaming response, an error in the loop that reads it), the generator closes there and
+    ``node`` never runs. Empty inside a ``finally``, which runs on close too."""
+    found: Set[int] = set()
     current = node
     while current is not fn and current is not None:
         parent = parent_of(current)
         if isinstance(current, cst.Finally):
-            return False
+            return frozenset()
         body = getattr(parent, "body", None) if isinstance(parent, (cst.IndentedBlock, cst.SimpleStatementSuite)) \
             else None
         if isinstance(body, (list, tuple)):
             before = body[:next((i for i, s in enumerate(body) if s is current), 0)]
-            found = found or any(isinstance(n, (cst.Yield,)) for s in before for n in walk(s, own_scope=True))
+            found.update(id(n) for s in before for n in walk(s, own_scope=True) if isinstance(n, cst.Yield))
         current = parent
-    return found
+    return frozenset(found)
+
+
+def after_a_yield(node: cst.CSTNode, parent_of, fn: cst.FunctionDef) -> bool:
+    """Does ``node`` run only when the generator ``fn`` resumes after a ``yield``, outside any ``finally``?"""
+    return bool(yields_before(node, parent_of, fn))
+
+
+def late_for(removal: cst.CSTNode, growths: Sequence[cst.CSTNode], parent_of, fn: cst.FunctionDef) -> bool:
+    """A removal after a ``yield`` skips the entries that ``growths`` in the same generator make only
+    if a ``yield`` comes between them (``yield header; X[k] = v; ...; X.pop(k)`` removes in time);
+    an entry made elsewhere (``growths`` empty) is skipped by any earlier ``yield``."""
+    after = yields_before(removal, parent_of, fn)
+    return bool(after) and (not growths or any(after - yields_before(g, parent_of, fn) for g in growths))
 
 
 def is_docstring(stmt: cst.CSTNode) -> bool:

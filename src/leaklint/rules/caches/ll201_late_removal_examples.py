@@ -39,6 +39,13 @@ IN_FINALLY = """\
     finally:
         _runs.pop(run_id, None)"""
 
+AFTER_A_HEADER = """\
+    yield "header"
+    _runs[run_id] = {"prompt": prompt}
+    words = _runs.pop(run_id)["prompt"].split()
+    for token in words:
+        yield token"""
+
 LATE_REMOVAL_INVALID = [
     # removed only once the client has read the whole stream
     Invalid(CHAT_APP.format(body=HAPPY_PATH_ONLY), line=12, column=5,
@@ -47,4 +54,6 @@ LATE_REMOVAL_INVALID = [
 
 LATE_REMOVAL_VALID = [
     CHAT_APP.format(body=IN_FINALLY),
+    # a `yield` before the removal, but before the entry is made too: no `yield` between them
+    CHAT_APP.format(body=AFTER_A_HEADER),
 ]

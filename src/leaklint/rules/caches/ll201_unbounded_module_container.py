@@ -45,6 +45,8 @@ class _Container:
     escaped: bool = False
     #: functions that remove entries only after a ``yield`` (not in ``finally``): on the happy path only
     late_removals: List[str] = field(default_factory=list)
+    #: removals after a ``yield``, with their generator, until every growth of the module is seen
+    late_candidates: List[Tuple[cst.CSTNode, cst.FunctionDef]] = field(default_factory=list)
 
 
 class UnboundedModuleContainer(Rule):
@@ -171,7 +173,7 @@ class UnboundedModuleContainer(Rule):
                 container.escaped = True
             return
         if use.kind == "evict" and flow.after_a_yield(node, self.ctx.parent, functions[-1]):
-            container.late_removals.append(functions[-1].name.value)
+            container.late_candidates.append((node, functions[-1]))  # judged once every growth is seen
         elif use.kind == "evict":
             container.evicted = True
         elif use.kind == "escape":
@@ -187,6 +189,12 @@ class UnboundedModuleContainer(Rule):
 
     def leave_Module(self, original_node: cst.Module) -> None:
         for name, container in self.containers.items():
+            for removal, fn in container.late_candidates:
+                made_here = [g.node for g in container.grows if g.functions[-1] is fn]
+                if flow.late_for(removal, made_here, flow.index_of(self.ctx, fn).parent.get, fn):
+                    container.late_removals.append(fn.name.value)
+                else:
+                    container.evicted = True
             if container.evicted or container.escaped:
                 continue
             # with a late removal, the growth beside it (where the entry is made) is the one to fix

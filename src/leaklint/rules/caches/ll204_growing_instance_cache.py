@@ -141,6 +141,7 @@ class GrowingInstanceCache(Rule):
                     found[target.attr.value] = _InstanceCache(node, class_path, target.attr.value, kind)
         if not found:
             return
+        late: List[Tuple[_InstanceCache, cst.CSTNode, cst.FunctionDef, Dict[cst.CSTNode, cst.CSTNode]]] = []
         for method in methods:
             me = _self_name(method)
             if me is None or state.decorated_with(self.ctx, method, state.STATIC_OR_CLASS):
@@ -159,7 +160,7 @@ class GrowingInstanceCache(Rule):
                         entry.managed = True
                     continue  # filling or resetting it while constructing is bounded
                 if use.kind == "evict" and flow.after_a_yield(n, parents.get, method):
-                    entry.late_removals.append(method.name.value)
+                    late.append((entry, n, method, parents))  # judged once the method's growths are seen
                 elif use.kind in ("evict", "escape"):
                     entry.managed = True
                 elif use.kind == "grow" and isinstance(use.node, cst.Subscript) and _literal_entry(use.node):
@@ -170,6 +171,12 @@ class GrowingInstanceCache(Rule):
                         and not state.only_overwrites(use.node, parents):
                     runner = f"{self.ctx.summary.module}.{class_path}.{_path_within(n, parents, method)}"
                     entry.growths.append((use.node, method, runner))
+        for entry, removal, method, parents in late:
+            made_here = [node for node, grower, _ in entry.growths if grower is method]
+            if flow.late_for(removal, made_here, parents.get, method):
+                entry.late_removals.append(method.name.value)
+            else:
+                entry.managed = True
         self.candidates.extend(found.values())
 
     def leave_Module(self, original_node: cst.Module) -> None:

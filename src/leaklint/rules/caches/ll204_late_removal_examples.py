@@ -59,6 +59,13 @@ IN_FINALLY = """\
         finally:
             self.pending.pop(key)"""
 
+AFTER_A_HEADER = """\
+        yield "header"
+        self.pending[key] = text.split()
+        words = self.pending.pop(key)
+        for word in words:
+            yield word"""
+
 BEFORE_THE_YIELD = """\
         self.pending[key] = text.split()
         words = self.pending.pop(key)
@@ -115,6 +122,8 @@ LATE_REMOVAL_VALID = [
     VOICE_APP.format(body=IN_FINALLY),
     # removed before the first `yield`
     VOICE_APP.format(body=BEFORE_THE_YIELD),
+    # a `yield` before the removal, but before the entry is made too: no `yield` between them
+    VOICE_APP.format(body=AFTER_A_HEADER),
     # `Voice` is also made per request, so nothing says the one that grows lives for the process
     Valid(VOICE_APP.format(body=HAPPY_PATH_ONLY) + """
 
