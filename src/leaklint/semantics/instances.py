@@ -173,10 +173,30 @@ def process_lifetime(project: ProjectFacts, cls: str, subclasses: bool = True) -
     (``self.model = Model(...)`` in its ``__init__``, the class made nowhere else). A subclass's
     instance counts for the containers its bases' ``__init__`` make (unless ``subclasses`` is off)."""
     lived = _lifetimes(project)
-    for member in [project.canonical(cls), *(descendants(project, cls) if subclasses else ())]:
+    own = project.canonical(cls)
+    family = [own, *(descendants(project, cls) if subclasses else ())]
+    for member in family:
         if member in lived:
-            return lived[member]
+            if member == own:
+                return lived[member]
+            # the process-lived one is a sibling of the instances requests make: which one grows is unknown
+            made = _made_per_request(project)
+            if any(m in made for m in family if m != member):
+                return None
+            return f"{lived[member]} of subclass `{member.rpartition('.')[2]}`"
     return None
+
+
+def _made_per_request(project: ProjectFacts) -> FrozenSet[str]:
+    """Classes that code running per request constructs, or that FastAPI makes per request (``Depends(Cls)``)."""
+    def compute(p: ProjectFacts) -> FrozenSet[str]:
+        made = set(p.dependencies)
+        for name in p.per_request:
+            record = p.functions.get(name)
+            if record is not None and record.ownership is not None:
+                made.update(c for callee in record.ownership.direct for c in p.classes_made_by(callee))
+        return frozenset(made)
+    return _MEMO.get(project, "made-per-request", compute)
 
 
 def _lifetimes(project: ProjectFacts) -> Dict[str, str]:
@@ -204,8 +224,8 @@ def _lifetimes(project: ProjectFacts) -> Dict[str, str]:
                     continue
                 for attr, callees in sorted(init.ownership.attribute_values.items()):
                     for held in (c for callee in callees for c in p.classes_made_by(callee)):
-                        if held in lived or not _is_class(p, held):
-                            continue
+                        if held in lived or not _is_class(p, held) or held in p.dependencies:
+                            continue  # ``Depends(Held)`` makes one per request too
                         makers = sites.get(held, set())
                         if all(m.endswith(".__init__") and m[:-len(".__init__")] in lived for m in makers):
                             lived[held] = f"held by `{owner.rpartition('.')[2]}.{attr}`, {lived[owner]}"

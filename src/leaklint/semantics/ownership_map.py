@@ -606,6 +606,11 @@ class _Scanner:
         elif isinstance(func, ast.Attribute) and _app_state_attr(func.value) is not None:
             # ``request.app.state.store.get(...)``: the object ``app.state.store = Store()`` holds
             self.out.instance_calls.add(((APP_STATE_PREFIX + _app_state_attr(func.value),), func.attr))
+        elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call):
+            # ``Handler().handle(key)``: a method of what the call makes, as for ``h = Handler(); h.handle(key)``
+            classes = self.qualify(func.value.func)
+            if classes:
+                self.out.instance_calls.add((tuple(sorted(classes)), func.attr))
         elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
             receiver = func.value.id
             if receiver == self.self_name:

@@ -11,7 +11,8 @@ import libcst as cst
 from leaklint.rule import Rule
 from leaklint.rules.caches._common import _qualified_head
 from leaklint.rules.caches.ll204_growing_instance_cache_examples import INVALID, VALID
-from leaklint.rules.caches.ll204_late_removal_examples import LATE_REMOVAL_INVALID, LATE_REMOVAL_VALID
+from leaklint.rules.caches.ll204_late_removal_examples import (
+    LATE_REMOVAL_INVALID, LATE_REMOVAL_VALID, LIFETIME_INVALID, LIFETIME_VALID)
 from leaklint.semantics import flow
 from leaklint.semantics import state
 from leaklint.semantics.callgraph import request_path
@@ -98,8 +99,8 @@ class GrowingInstanceCache(Rule):
                     "error, closes the generator there and the entry stays, while `{cls}` lives for the whole "
                     "process ({why}): remove it in a `finally`")
 
-    valid = VALID + LATE_REMOVAL_VALID
-    invalid = INVALID + LATE_REMOVAL_INVALID
+    valid = VALID + LATE_REMOVAL_VALID + LIFETIME_VALID
+    invalid = INVALID + LATE_REMOVAL_INVALID + LIFETIME_INVALID
 
     @classmethod
     def can_fire(cls, summary, project) -> bool:
