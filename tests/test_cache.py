@@ -251,3 +251,21 @@ def test_a_subclass_elsewhere_overriding_a_class_constant_is_seen(tmp_path):
     found, _ = _run(tmp_path)
     assert found == _run(tmp_path, cache=False)[0]
     assert [(f[0], f[2]) for f in found] == [(os.path.join("app", "manager.py"), "LL201")]
+
+
+def test_another_module_making_a_held_class_per_call_is_seen(tmp_path):
+    """LL204 in ``memo.py``: ``Memo`` lives for the process because only the module-level ``Service``
+    makes one, in its ``__init__``. Another module starting to make a ``Memo`` of its own changes
+    that, though ``memo.py`` and what it imports did not change."""
+    memo = "class Memo:\n    def __init__(self):\n        self.seen = {}\n\n    def add(self, key):\n" \
+           "        self.seen[key] = 1\n"
+    service = "from app.memo import Memo\n\n\nclass Service:\n    def __init__(self):\n        self.memo = Memo()\n\n" \
+              "    def handle(self, key):\n        self.memo.add(key)\n\n\nservice = Service()\n"
+    routes = "from fastapi import FastAPI\nfrom app.service import service\n\napp = FastAPI()\n\n\n" \
+             "@app.get('/k/{key}')\ndef k(key: str):\n    service.handle(key)\n"
+    write(tmp_path, {"pyproject.toml": "[tool.leaklint]\n", "app/__init__.py": "", "app/memo.py": memo,
+                     "app/service.py": service, "app/routes.py": routes})
+    assert [(f[0], f[2]) for f in _run(tmp_path)[0]] == [(os.path.join("app", "memo.py"), "LL204")]
+    (tmp_path / "app" / "service.py").write_text(service + "\n\ndef spare():\n    return Memo()\n")
+    found, _ = _run(tmp_path)
+    assert found == _run(tmp_path, cache=False)[0] == []

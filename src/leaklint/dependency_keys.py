@@ -10,7 +10,8 @@ digest of file F covers, for F's module and every project module F's names resol
   (returns/yields/factories/releases/borrows/parsers), per-request reachability with the request
   path messages print, route/dependency/lifespan roles, which of its functions' parameters get
   only literals from every caller, which other modules import or instantiate its names, its
-  classes' base chains and which of their class attributes hold one value per class.
+  classes' base chains, how long their instances live, and which of their class attributes hold
+  one value per class.
 
 So an edit of ``db.py`` changes the digest of ``db.py`` and of the modules that import from it,
 and nothing else, unless it changes a derived fact of another module (a helper there now returns
@@ -25,6 +26,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set
 
 from leaklint.cache import digest
 from leaklint.semantics import call_arguments
+from leaklint.semantics.instances import process_lifetime
 from leaklint.semantics.project import ProjectFacts
 from leaklint.semantics.summary import ModuleSummary
 
@@ -93,10 +95,14 @@ def _derived_facts(project: ProjectFacts, modules: _Modules) -> Dict[str, List[s
                     if owner is not None and owner != module:
                         out[owner].append(f"instantiated-by:{module}:{name}:{callee}")
             elif definition.kind == "class":
+                qualified = f"{module}.{name}"
+                # LL204 asks how long its instances live: other modules' ``__init__``s, factories and callers decide
+                out[module].append(f"lifetime:{name}:{process_lifetime(project, qualified)}:"
+                                   f"{process_lifetime(project, qualified, subclasses=False)}")
                 if definition.bases:
                     out[module].append(f"bases:{name}:{_bases(project, f'{module}.{name}')}")
                 if definition.class_attributes:
-                    constants = call_arguments.class_constants(project, f"{module}.{name}")
+                    constants = call_arguments.class_constants(project, qualified)
                     out[module].append(f"class-constants:{name}:{constants}")
     return out
 
