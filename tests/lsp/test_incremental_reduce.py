@@ -134,3 +134,29 @@ def test_edges_that_read_other_functions_follow_their_edits(tmp_path: Path) -> N
     incremental.replace(engines, resummarise(tmp_path, engines, text.replace("return Engine()", "return Other()")))
     check(incremental)
     assert "engines.Other.speak" in incremental.project.per_request
+
+
+def test_edges_on_objects_follow_class_edits_in_other_modules(tmp_path: Path) -> None:
+    """Where ``self.store.get()`` and ``cache.get()`` on ``cache = Cache()`` lead depends on classes
+    in modules the caller never imports: a subclass that starts holding the attribute, a base that
+    starts providing the method. Each edit there moves the edge as a full build would."""
+    files = {"stores.py": "class Mixin:\n    def get(self):\n        pass\n\n\nclass Plain:\n    pass\n\n\n"
+                          "class Cache(Plain):\n    pass\n\n\ncache = Cache()\n",
+             "views.py": "class View:\n    def show(self):\n        self.store.get()\n\n\nview = View()\n",
+             "holder.py": "from stores import Mixin\nfrom views import View\n\n\nclass Holder:\n"
+                          "    def __init__(self):\n        self.store = Mixin()\n",
+             "main.py": "from fastapi import FastAPI\nfrom stores import cache\nfrom views import view\n\n"
+                        "app = FastAPI()\n\n\n@app.get('/')\ndef home():\n    view.show()\n    cache.get()\n"}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    incremental = IncrementalProject(summaries_of(tmp_path), None)
+    assert "stores.Mixin.get" not in incremental.project.per_request
+    holder = next(p for p in incremental.summaries if p.endswith("holder.py"))
+    incremental.replace(holder, resummarise(tmp_path, holder, files["holder.py"].replace("class Holder:",
+                                                                                          "class Holder(View):")))
+    check(incremental)
+    assert "stores.Mixin.get" in incremental.project.per_request
+    stores = next(p for p in incremental.summaries if p.endswith("stores.py"))
+    incremental.replace(stores, resummarise(tmp_path, stores, files["stores.py"].replace("class Cache(Plain):",
+                                                                                         "class Cache(Mixin):")))
+    check(incremental)

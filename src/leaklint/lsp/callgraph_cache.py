@@ -46,8 +46,8 @@ class CallGraph:
         that changed: the roots of the modules importing one of them (by its name: re-exports keep it)
         and the edges of calls naming one are worked out again. ``sets_changed``: project-wide
         dependencies, endpoints or lifespans changed, so every module's roots are."""
-        before = dict(self.facts.get(path, {}))
-        old_functions = set(before)
+        old_functions = set(self.facts.get(path, {}))
+        old_shape = _object_shape(self.summaries.get(path))
         if new is None:
             for table in (self.summaries, self.facts, self.roots):
                 table.pop(path, None)
@@ -59,7 +59,8 @@ class CallGraph:
         came_or_went = {q.rpartition(".")[2] for q in old_functions ^ new_functions} | set(bindings)
         if came_or_went:
             self._forget_edges_naming(came_or_went)
-        self._forget_edges_reading(before, self.facts.get(path, {}))
+        if _object_shape(new) != old_shape:
+            self._forget_edges_on_objects()
         if sets_changed or bindings:
             ends = tuple("." + n for n in bindings)
             for key, summary in self.summaries.items():
@@ -82,33 +83,28 @@ class CallGraph:
             if facts is None or any(m in names or m.endswith(ends) for m in mentioned):
                 self.edges.pop(qualified, None)
 
-    def _forget_edges_reading(self, before: Dict[str, FunctionFacts], after: Dict[str, FunctionFacts]) -> None:
-        """Drop the cached edges that read facts of the edited functions: ``self.voice.say()`` reads what
-        methods assign to ``self.voice``, and ``engine.speak()`` on ``engine = load()`` what ``load`` returns."""
-        def own(facts: Optional[FunctionFacts]):
-            return facts.ownership if facts is not None else None
-
-        attrs: Set[str] = set()
-        returns_changed = False
-        for name in set(before) | set(after):
-            old, new = own(before.get(name)), own(after.get(name))
-            old_values = old.attribute_values if old is not None else {}
-            new_values = new.attribute_values if new is not None else {}
-            if old_values != new_values:
-                attrs |= set(old_values) | set(new_values)
-            returns_changed = returns_changed or (old.returns if old else []) != (new.returns if new else [])
-        if not attrs and not returns_changed:
-            return
+    def _forget_edges_on_objects(self) -> None:
+        """Drop the cached edges of calls on objects (``self.voice.say()``, ``store.get()`` on a typed
+        parameter or a local, ``Handler().handle()``, ``engine.speak()`` on ``engine = load()``): where
+        they lead depends on which classes other modules assign, construct, return and derive, which
+        any edit can change. Worked out again on each walk; the other edges stay."""
         project = self.project
         facts_of = {q: f for table in self.facts.values() for q, f in table.items()}
+        products: Dict[str, bool] = {}
+
+        def on_product(name: str) -> bool:
+            owner = project.canonical(name).rpartition(".")[0]
+            if owner not in products:
+                definition = project.definition(owner) if owner else None
+                products[owner] = definition is not None and definition.kind == "call"
+            return products[owner]
+
         for qualified in list(self.edges):
             record = project.functions.get(qualified)
-            calls = record.ownership.attribute_calls if record is not None and record.ownership is not None else ()
+            own = record.ownership if record is not None else None
             facts = facts_of.get(qualified)
-            on_products = returns_changed and facts is not None and any(
-                (d := project.definition(project.canonical(n).rpartition(".")[0])) is not None and d.kind == "call"
-                for n in facts.called)
-            if on_products or any(attr in attrs for attr, _ in calls):
+            if own is None or facts is None or own.attribute_calls or own.instance_calls or \
+                    any(on_product(n) for n in facts.called):
                 self.edges.pop(qualified, None)
 
     def reach(self) -> Tuple[Dict[str, Optional[str]], Dict[str, str]]:
@@ -126,3 +122,17 @@ class CallGraph:
 
         roots = [item for key in self.summaries for item in self.roots[key].items()]
         return callgraph.reach(project, roots, facts_of, cached_edges)
+
+
+def _object_shape(summary: Optional[ModuleSummary]) -> tuple:
+    """What of a module the edges of calls on objects read: its classes and instances, and what its
+    functions assign to attributes and return. An edit that keeps it keeps those edges."""
+    if summary is None or summary.syntax_error is not None:
+        return ()
+    definitions = tuple(sorted((name, d.kind, d.callee, d.bases) for name, d in summary.definitions.items()))
+    functions = []
+    for name, facts in sorted(summary.functions.items()):
+        own = facts.ownership
+        functions.append((name, facts.in_class) if own is None else (
+            name, facts.in_class, tuple(sorted(own.attribute_values.items())), repr(own.returns)))
+    return definitions, tuple(functions)
