@@ -63,6 +63,8 @@ def _edges(project, record, summary_facts) -> Iterable[str]:
     if record.in_class:
         for method in sorted(own.self_calls):
             yield from _self_call_targets(project, f"{record.module}.{record.in_class}", method)
+        from leaklint.semantics.instances import attribute_classes  # instances imports this module
+
         for attr, method in sorted(own.attribute_calls):  # ``self.model.tts()``: what ``self.model`` holds
             for held in attribute_classes(project, f"{record.module}.{record.in_class}", attr):
                 yield from _self_call_targets(project, held, method)
@@ -93,27 +95,9 @@ def _self_call_targets(project, cls: str, method: str) -> List[str]:
     from leaklint.semantics.instances import descendants
 
     functions = project.functions
-    targets: List[str] = []
-    seen, todo = set(), [cls]
-    while todo:  # up: the first class on each base chain that defines it
-        current = todo.pop(0)
-        if current in seen:
-            continue
-        seen.add(current)
-        if f"{current}.{method}" in functions:
-            targets.append(f"{current}.{method}")
-            continue
-        definition = project.definition(current)
-        if definition is not None and definition.kind == "class":
-            todo.extend(project.canonical(b) for b in definition.bases)
+    targets = project.inherited_methods(cls, method)
     targets += [f"{sub}.{method}" for sub in descendants(project, cls) if f"{sub}.{method}" in functions]
     return targets
-
-
-def attribute_classes(project, cls: str, attr: str) -> List[str]:
-    from leaklint.semantics.instances import attribute_classes as held
-
-    return held(project, cls, attr)
 
 
 def _receivers(project, classes: Iterable[str]) -> Iterable[str]:
@@ -232,8 +216,8 @@ def _chain_to_root(project, qualified: str) -> List[str]:
 
 
 def root_route_path(project, qualified: str) -> Optional[str]:
-    """The path of the route whose request runs ``qualified`` (``/videos``, without the prefix of
-    its router), or None when the path starts at a dependency or a middleware."""
+    """The path of the route whose request runs ``qualified`` (``/v1/videos``: with its router's
+    literal prefix), or None when the path starts at a dependency or a middleware."""
     label = project.root_labels.get(_chain_to_root(project, qualified)[-1], "")
     verb, _, path = label.partition(" ")
     return path if verb.isupper() and path.startswith("/") else None

@@ -196,11 +196,12 @@ class _Scanner:
                 self.bound.setdefault(node.target.id, []).append(node.value)
             elif isinstance(node, ast.NamedExpr):
                 self.bound.setdefault(node.target.id, []).append(node.value)
-            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
-                for target in node.targets:
+            made = _made_value(node)
+            if made is not None:
+                for target in node.targets if isinstance(node, ast.Assign) else [node.target]:  # type: ignore[union-attr]
                     attr = self.self_attribute(target)
                     if attr is not None:
-                        held = set(self.out.attribute_values.get(attr, ())) | self.qualify(node.value.func)
+                        held = set(self.out.attribute_values.get(attr, ())) | self.qualify(made.func)
                         self.out.attribute_values[attr] = tuple(sorted(held))
         self.kept_on_objects = {node.value.id for node in nodes if isinstance(node, ast.Assign) and
                                 isinstance(node.value, ast.Name) and any(self.owning(t) for t in node.targets)}
@@ -637,6 +638,14 @@ class _Scanner:
                 names = self.qualify(arg)
                 if names:
                     self.out.callbacks.add(tuple(sorted(names)))
+
+
+def _made_value(node: ast.AST) -> Optional[ast.Call]:
+    """The call whose result ``x = Cls()`` / ``x: T = Cls()`` / ``x = await make()`` binds, if any."""
+    if not isinstance(node, (ast.Assign, ast.AnnAssign)):
+        return None
+    value = node.value.value if isinstance(node.value, ast.Await) else node.value
+    return value if isinstance(value, ast.Call) else None
 
 
 def _is_lifespan_test(test: ast.expr) -> bool:

@@ -168,6 +168,11 @@ class ProjectFacts:
 
     def method_of(self, cls: str, method: str) -> Optional[str]:
         """``cls.method`` as ``cls`` or its nearest linted base defines it (None if none does)."""
+        return next(iter(self.inherited_methods(cls, method)), None)
+
+    def inherited_methods(self, cls: str, method: str) -> List[str]:
+        """``method`` as the first class on each base chain of ``cls`` defines it, nearest first."""
+        found: List[str] = []
         seen: Set[str] = set()
         todo = [self.canonical(cls)]
         while todo:
@@ -176,11 +181,12 @@ class ProjectFacts:
                 continue
             seen.add(current)
             if f"{current}.{method}" in self.functions:
-                return f"{current}.{method}"
+                found.append(f"{current}.{method}")
+                continue
             definition = self.definition(current)
             if definition is not None and definition.kind == "class":
                 todo.extend(self.canonical(b) for b in definition.bases)
-        return None
+        return found
 
     def classes_made_by(self, callee: str) -> List[str]:
         """The classes whose instance a call of ``callee`` makes: the class itself, or the project

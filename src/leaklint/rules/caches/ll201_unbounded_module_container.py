@@ -111,8 +111,8 @@ class UnboundedModuleContainer(Rule):
     message = "Module-level {kind} `{var}` grows {when} in `{func}`{via} and nothing removes entries: use {suggestion}"
     family = "caches"
     LATE_REMOVAL = ("Module-level {kind} `{var}` gets entries {when} in `{func}`{via}, and `{remover}` removes them "
-                    "only after a `yield`: a client that stops reading the stream, or an error, closes the generator "
-                    "there and the entry stays: remove it in a `finally`")
+                    "only after a `yield`: a client that stops reading a stream, or an error raised there (in a "
+                    "`with` block or a request), ends the generator at it and the entry stays: remove it in a `finally`")
 
     valid = VALID + call_sites.VALID + gated.VALID + fixed_keys.VALID + late_removal.LATE_REMOVAL_VALID + \
         class_constant_keys.VALID

@@ -11,8 +11,8 @@ import libcst as cst
 from leaklint.rule import Rule
 from leaklint.rules.caches._common import _qualified_head
 from leaklint.rules.caches.ll204_growing_instance_cache_examples import INVALID, VALID
-from leaklint.rules.caches.ll204_late_removal_examples import (
-    LATE_REMOVAL_INVALID, LATE_REMOVAL_VALID, LIFETIME_INVALID, LIFETIME_VALID)
+from leaklint.rules.caches.ll204_late_removal_examples import LATE_REMOVAL_INVALID, LATE_REMOVAL_VALID
+from leaklint.rules.caches.ll204_lifetime_examples import LIFETIME_INVALID, LIFETIME_VALID
 from leaklint.semantics import flow
 from leaklint.semantics import state
 from leaklint.semantics.callgraph import request_path
@@ -95,8 +95,8 @@ class GrowingInstanceCache(Rule):
                "lives for the whole process ({why}): {advice}")
     family = "caches"
     LATE_REMOVAL = ("`self.{attr}` of `{cls}` gets entries in `{method}`, which runs per request ({path}), and "
-                    "`{remover}` removes them only after a `yield`: a client that stops reading the stream, or an "
-                    "error, closes the generator there and the entry stays, while `{cls}` lives for the whole "
+                    "`{remover}` removes them only after a `yield`: a client that stops reading a stream, or an "
+                    "error raised there (in a `with` block or a request), ends the generator at it and the entry stays, while `{cls}` lives for the whole "
                     "process ({why}): remove it in a `finally`")
 
     valid = VALID + LATE_REMOVAL_VALID + LIFETIME_VALID
