@@ -186,8 +186,8 @@ class Linted:
         self.module = cst.parse_module(source)
         self.wrapper, reports = _run_rules(path, source, self.module, summary, project, rule_classes)
         self.module = self.wrapper.module
-        noqa = build_index(source) if reports or checked is not None else None
-        hygiene = checked is not None and noqa is not None and noqa_hygiene.needs_look(noqa, checked)
+        noqa = build_index(source) if checked is not None else None
+        hygiene = checked is not None and noqa_hygiene.needs_look(noqa, checked)
         if hygiene:
             self.positions = positions_mod.full(self.module)  # rare: the comments need positions too
         else:
@@ -195,8 +195,10 @@ class Linted:
         self._statements: Optional[StatementIndex] = None
         self._edits: Optional[EditMaker] = None
         self.reports: List[Report] = []
-        for report in reports:
-            rows = self._noqa_rows(report)
+        rows_of = [self._noqa_rows(report) for report in reports]
+        if noqa is None and reports and _may_hold_noqa(source, rows_of):
+            noqa = build_index(source)  # tokenizing is a tenth of checking a file: only where it can matter
+        for report, rows in zip(reports, rows_of):
             if noqa is not None and noqa.suppressed(report.rule.code, *rows):
                 continue
             self.reports.append(report)
@@ -247,6 +249,18 @@ class Linted:
         rows = self._noqa_rows(report)
         return Diagnostic(report.rule.code, report.rule.name, report.message, self.path, start, end,
                           rows[0], view, rows[1:])
+
+
+def _may_hold_noqa(source: bytes, rows_of: Sequence[Tuple[int, ...]]) -> bool:
+    """Can a ``# noqa`` silence one of these findings: the word is on one of their lines, or the
+    file has a ``# leaklint: noqa``? (The index, which tells comments from strings, decides.)"""
+    lower = source.lower()
+    if b"noqa" not in lower:
+        return False
+    if b"leaklint" in lower:
+        return True
+    lines = lower.splitlines()
+    return any(0 < row <= len(lines) and b"noqa" in lines[row - 1] for rows in rows_of for row in rows)
 
 
 def applicable_rules(summary: ModuleSummary, project: ProjectFacts,
