@@ -103,8 +103,8 @@ _JOB: Optional[Job] = None
 def _init_worker(project: bytes, job: Job) -> None:
     """``project``: the pickled project facts (pickled once by the parent, not once per worker)."""
     global _PROJECT, _JOB
+    tune_gc()  # first: unpickling the facts with the default thresholds collects again and again (4x slower)
     _PROJECT, _JOB = pickle.loads(project), job
-    tune_gc()
     gc.freeze()  # the project facts live as long as the worker: no collection needs to look at them
 
 

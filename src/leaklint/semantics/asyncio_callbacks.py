@@ -11,6 +11,8 @@ and ``runs_at_stop`` whether a spawn only runs as the process stops (a signal ha
 
 from __future__ import annotations
 
+import re
+
 from typing import Dict, List, Optional, Tuple
 
 import libcst as cst
@@ -67,6 +69,9 @@ def _module_parents(ctx) -> Dict[cst.CSTNode, cst.CSTNode]:
 
 def _module_loads(ctx, name: str) -> List[cst.Name]:
     key = ("asyncio-callbacks-module-loads", name)
+    if key not in ctx.cache and name.isascii() and name in ctx.summary.definitions and \
+            len(re.findall(rb"\b%s\b" % name.encode(), ctx.source)) == 1:
+        ctx.cache[key] = []  # named only where it is defined: no parent map of the whole module needed
     if key not in ctx.cache:
         parents = _module_parents(ctx)
         ctx.cache[key] = [n for n in parents if isinstance(n, cst.Name) and n.value == name

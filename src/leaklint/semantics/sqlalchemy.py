@@ -182,5 +182,12 @@ def is_migration(summary: ModuleSummary) -> bool:
 def may_use_sqlalchemy(summary: ModuleSummary, project: ProjectFacts) -> bool:
     """Cheap look for the LL1 rules: does the module call anything that opens a session,
     a connection or an engine? (``sessionmaker(...)()`` counts: ``sessionmaker`` is called.)
-    Alembic migrations are one-shot scripts: nothing there leaks past the run."""
-    return not is_migration(summary) and creates_resources(project, summary.called)
+    Alembic migrations are one-shot scripts: nothing there leaks past the run. Asked by each LL1
+    rule of each file: the answer is kept per module."""
+    from leaklint.semantics.state import _MEMO
+
+    memo = _MEMO.get(project, "may-use-sqlalchemy", lambda p: {})
+    known = memo.get(id(summary))
+    if known is None or known[0] is not summary:  # the very summary: an editor replaces it on each change
+        known = memo[id(summary)] = (summary, not is_migration(summary) and creates_resources(project, summary.called))
+    return known[1]
