@@ -153,9 +153,21 @@ def _check(project, callers: Callers, elsewhere, function: str, index: int, know
                for k in kinds):
             return False
         forwarded = [int(k[1:]) for k in kinds if k.startswith("p")]
+        if forwarded and _never_runs(project, callers, elsewhere, caller):
+            continue
         if any(not _literal_only(project, callers, elsewhere, caller, j, known) for j in forwarded):
             return False
     return True
+
+
+def _never_runs(project, callers: Callers, elsewhere, function: str) -> bool:
+    """A module-level function of an application that no linted code calls, refers to, hands on,
+    decorates or runs at import: dead code, so what it would forward adds no keys. (A method may
+    be called on a receiver the call graph does not resolve; a library's caller is not linted.)"""
+    record = project.functions.get(function)
+    return record is not None and bool(project.root_labels) and record.in_class is None and \
+        "." not in record.path and not record.decorated and function not in elsewhere and \
+        not callers.get(function) and function not in project.called_at_import
 
 
 def fixed(project, depends, seen: Optional[Set[str]] = None) -> bool:

@@ -289,3 +289,45 @@ def done(run_id: str, result: dict):
         "from app.runs import finished\n\n\ndef test_done():\n    finished.clear()\n")},
         path="app/runs.py", line=9, message="Module-level dict `finished` grows on every request"),
 ]
+
+# a key every caller fills with a literal, also forwarded by a public function nothing calls
+_LOCKS = """
+import threading
+
+from fastapi import FastAPI
+
+app = FastAPI()
+_locks = {}
+
+
+def _lock(name: str) -> threading.Lock:
+    if name not in _locks:
+        _locks[name] = threading.Lock()
+    return _locks[name]
+
+
+def reset(name: str) -> None:
+    with _lock(name):
+        pass
+
+
+@app.post("/sync")
+def sync():
+    with _lock("sync"):
+        return {}
+"""
+
+VALID.append(_LOCKS)  # `reset` is dead code in this application: it adds no key
+
+INVALID.extend([
+    # registered by a decorator, so called with whatever the registrar passes
+    Invalid(_LOCKS.replace("def reset(name: str)", "@app.on_event(\"startup\")\ndef reset(name: str)"), line=11,
+            message="Module-level dict `_locks` grows on every request in `_lock`"),
+    # a request passes it on: not dead any more
+    Invalid(_LOCKS + """
+
+@app.post("/reset/{name}")
+def reset_route(name: str):
+    reset(name)
+""", line=11, message="Module-level dict `_locks` grows on every request in `_lock`"),
+])
