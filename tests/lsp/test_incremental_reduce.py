@@ -49,6 +49,19 @@ def resummarise(root: Path, path: str, text: str) -> ModuleSummary:
     return summarise(text.encode(), path, module, package)
 
 
+def project_of(root: Path, files: Dict[str, str]) -> IncrementalProject:
+    for name, text in files.items():
+        (root / name).write_text(text)
+    return IncrementalProject(summaries_of(root), None)
+
+
+def edit(incremental: IncrementalProject, root: Path, name: str, text: str) -> None:
+    """Replace ``name`` with ``text`` in the editor's project, then compare with a full build."""
+    path = next(p for p in incremental.summaries if p.endswith(name))
+    incremental.replace(path, resummarise(root, path, text))
+    check(incremental)
+
+
 def check(incremental: IncrementalProject) -> None:
     expected = ProjectFacts.build(list(incremental.summaries.values()), incremental.table)
     assert differing_fields(incremental.project, expected) == []
@@ -121,18 +134,13 @@ def test_edges_that_read_other_functions_follow_their_edits(tmp_path: Path) -> N
                            "class Other:\n    def speak(self):\n        pass\n\n\ndef load():\n    return Engine()\n",
              "main.py": "from fastapi import FastAPI\nfrom engines import load\n\napp = FastAPI()\nengine = load()\n\n\n"
                         "@app.get('/')\ndef home():\n    engine.speak()\n"}
-    for name, text in files.items():
-        (tmp_path / name).write_text(text)
-    incremental = IncrementalProject(summaries_of(tmp_path), None)
+    incremental = project_of(tmp_path, files)
     assert "voices.Low.say" in incremental.project.per_request
-    engines = next(p for p in incremental.summaries if p.endswith("engines.py"))
     text = files["engines.py"].replace("self.voice = Low()", "self.voice = High()").replace(
         "from voices import Low", "from voices import High")
-    incremental.replace(engines, resummarise(tmp_path, engines, text))
-    check(incremental)
+    edit(incremental, tmp_path, "engines.py", text)
     assert "voices.High.say" in incremental.project.per_request
-    incremental.replace(engines, resummarise(tmp_path, engines, text.replace("return Engine()", "return Other()")))
-    check(incremental)
+    edit(incremental, tmp_path, "engines.py", text.replace("return Engine()", "return Other()"))
     assert "engines.Other.speak" in incremental.project.per_request
 
 
@@ -147,16 +155,8 @@ def test_edges_on_objects_follow_class_edits_in_other_modules(tmp_path: Path) ->
                           "    def __init__(self):\n        self.store = Mixin()\n",
              "main.py": "from fastapi import FastAPI\nfrom stores import cache\nfrom views import view\n\n"
                         "app = FastAPI()\n\n\n@app.get('/')\ndef home():\n    view.show()\n    cache.get()\n"}
-    for name, text in files.items():
-        (tmp_path / name).write_text(text)
-    incremental = IncrementalProject(summaries_of(tmp_path), None)
+    incremental = project_of(tmp_path, files)
     assert "stores.Mixin.get" not in incremental.project.per_request
-    holder = next(p for p in incremental.summaries if p.endswith("holder.py"))
-    incremental.replace(holder, resummarise(tmp_path, holder, files["holder.py"].replace("class Holder:",
-                                                                                          "class Holder(View):")))
-    check(incremental)
+    edit(incremental, tmp_path, "holder.py", files["holder.py"].replace("class Holder:", "class Holder(View):"))
     assert "stores.Mixin.get" in incremental.project.per_request
-    stores = next(p for p in incremental.summaries if p.endswith("stores.py"))
-    incremental.replace(stores, resummarise(tmp_path, stores, files["stores.py"].replace("class Cache(Plain):",
-                                                                                         "class Cache(Mixin):")))
-    check(incremental)
+    edit(incremental, tmp_path, "stores.py", files["stores.py"].replace("class Cache(Plain):", "class Cache(Mixin):"))
