@@ -316,8 +316,11 @@ def _source_of(ctx, fn: cst.FunctionDef) -> str:
         if "source-lines" not in ctx.cache:
             ctx.cache["source-lines"] = re.split(r"\r\n|\r|\n", ctx.source.decode("utf-8", "replace"))
         lines = ctx.cache["source-lines"]
-        if 0 < facts.lineno <= facts.end_lineno <= len(lines) and \
-                re.match(rf"\s*(?:async\s+)?def\s+{re.escape(fn.name.value)}\b", lines[facts.lineno - 1]):
+        header = re.compile(rf"\s*(?:async\s+)?def\s+{re.escape(fn.name.value)}\b")
+        # one ``def`` of that name in the file: the summary's lines are this function's (``@overload``
+        # stubs and ``if``/``else`` definitions share a path, and the summary keeps the first)
+        if 0 < facts.lineno <= facts.end_lineno <= len(lines) and header.match(lines[facts.lineno - 1]) and \
+                sum(1 for line in lines if header.match(line)) == 1:
             return "\n".join(lines[facts.lineno - 1:facts.end_lineno])
     return ctx.code(fn)
 

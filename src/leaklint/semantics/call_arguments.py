@@ -153,21 +153,10 @@ def _check(project, callers: Callers, elsewhere, function: str, index: int, know
                for k in kinds):
             return False
         forwarded = [int(k[1:]) for k in kinds if k.startswith("p")]
-        if forwarded and _never_runs(project, callers, elsewhere, caller):
-            continue
         if any(not _literal_only(project, callers, elsewhere, caller, j, known) for j in forwarded):
             return False
     return True
 
-
-def _never_runs(project, callers: Callers, elsewhere, function: str) -> bool:
-    """A module-level function of an application that no linted code calls, refers to, hands on,
-    decorates or runs at import: dead code, so what it would forward adds no keys. (A method may
-    be called on a receiver the call graph does not resolve; a library's caller is not linted.)"""
-    record = project.functions.get(function)
-    return record is not None and bool(project.root_labels) and record.in_class is None and \
-        "." not in record.path and not record.decorated and function not in elsewhere and \
-        not callers.get(function) and function not in project.called_at_import
 
 
 def fixed(project, depends, seen: Optional[Set[str]] = None) -> bool:
@@ -209,7 +198,7 @@ def class_constant(project, cls: str, attr: str) -> bool:
     if cls in _NONE:
         return True  # ``job: Job | None``: ``None.attr`` raises, it adds no key
     stored = state._MEMO.get(project, "stored-attributes", _stored_attributes)
-    if attr in stored:
+    if attr in stored or "**" in stored:
         return False
     from leaklint.semantics.instances import ancestors, descendants
 
@@ -241,7 +230,8 @@ def class_constants(project, cls: str) -> List[str]:
 
 
 def _stored_attributes(project) -> FrozenSet[str]:
-    return frozenset(a if not a.startswith("*") else "*" + project.canonical(a[1:]) for a in project.stored_attributes)
+    return frozenset(a if not a.startswith("*") or a == "**" else "*" + project.canonical(a[1:])
+                     for a in project.stored_attributes)
 
 
 def _constructed_with(project, family: List[str], attr: str) -> bool:

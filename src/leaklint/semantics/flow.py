@@ -245,7 +245,25 @@ def late_for(removal: cst.CSTNode, growths: Sequence[cst.CSTNode], parent_of, fn
     if a ``yield`` comes between them (``yield header; X[k] = v; ...; X.pop(k)`` removes in time);
     an entry made elsewhere (``growths`` empty) is skipped by any earlier ``yield``."""
     after = yields_before(removal, parent_of, fn)
-    return bool(after) and (not growths or any(after - yields_before(g, parent_of, fn) for g in growths))
+    return bool(after) and (not growths or any(after - yields_before(g, parent_of, fn) or
+                                               _yields_again(g, removal, parent_of, fn) for g in growths))
+
+
+def _yields_again(growth: cst.CSTNode, removal: cst.CSTNode, parent_of, fn: cst.FunctionDef) -> bool:
+    """A loop holds the growth and a ``yield`` but not the removal: the loop comes back to that
+    ``yield`` after the entry is made (``for t in ts: yield t; X[k] = t`` then ``X.pop(k)``)."""
+    removal_chain = set()
+    current = removal
+    while current is not None and current is not fn:
+        removal_chain.add(id(current))
+        current = parent_of(current)
+    current = growth
+    while current is not None and current is not fn:
+        if isinstance(current, (cst.For, cst.While)) and id(current) not in removal_chain and \
+                any(isinstance(n, cst.Yield) for n in walk(current.body, own_scope=True)):
+            return True
+        current = parent_of(current)
+    return False
 
 
 def is_docstring(stmt: cst.CSTNode) -> bool:

@@ -9,7 +9,7 @@ in an ordinary function body (per request, per item, per message) does.
 
 from __future__ import annotations
 
-from typing import Dict, FrozenSet, List, Optional, Set
+from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 
 from leaklint.semantics.project import ProjectFacts
 from leaklint.semantics.summary import is_test_module_name
@@ -179,12 +179,32 @@ def process_lifetime(project: ProjectFacts, cls: str, subclasses: bool = True) -
         if member in lived:
             if member == own:
                 return lived[member]
-            # the process-lived one is a sibling of the instances requests make: which one grows is unknown
+            # the process-lived one is a sibling of the instances requests make: unless requests use
+            # that very instance, which one grows is unknown
             made = _made_per_request(project)
-            if any(m in made for m in family if m != member):
+            if any(m in made for m in family if m != member) and not _used_per_request(project, member):
                 return None
             return f"{lived[member]} of subclass `{member.rpartition('.')[2]}`"
     return None
+
+
+def _used_per_request(p: ProjectFacts, cls: str, held: Optional[Tuple[str, str]] = None) -> bool:
+    """Does code that runs per request call a method of the process-lived instance itself: of a
+    module-level instance of ``cls`` (``settings_store.get(key)``), or, with ``held`` = (holder,
+    attribute), of what the holder keeps there (``self.memo.remember(key)`` in a holder's method)?"""
+    instances = {f"{module}.{name}" for module, facts in p.modules.items() for name, d in facts.definitions.items()
+                 if d.kind == "call" and any(cls in p.classes_made_by(c) for c in d.callee)}
+    for name in p.per_request:
+        record = p.functions.get(name)
+        own = record.ownership if record is not None else None
+        if own is None:
+            continue
+        if any(p.canonical(c).rpartition(".")[0] in instances for c in own.direct | own.run_once):
+            return True
+        if held is not None and record.in_class and any(attr == held[1] for attr, _ in own.attribute_calls) and \
+                held[0] in {p.canonical(f"{record.module}.{record.in_class}"), *ancestors(p, f"{record.module}.{record.in_class}")}:
+            return True
+    return False
 
 
 def _made_per_request(project: ProjectFacts) -> FrozenSet[str]:
@@ -224,8 +244,9 @@ def _lifetimes(project: ProjectFacts) -> Dict[str, str]:
                     continue
                 for attr, callees in sorted(init.ownership.attribute_values.items()):
                     for held in (c for callee in callees for c in p.classes_made_by(callee)):
-                        if held in lived or not _is_class(p, held) or held in p.dependencies:
-                            continue  # ``Depends(Held)`` makes one per request too
+                        if held in lived or not _is_class(p, held) or \
+                                held in p.dependencies and not _used_per_request(p, held, (owner, attr)):
+                            continue  # ``Depends(Held)`` makes one per request too, and requests use that one
                         makers = sites.get(held, set())
                         if all(m.endswith(".__init__") and m[:-len(".__init__")] in lived for m in makers):
                             lived[held] = f"held by `{owner.rpartition('.')[2]}.{attr}`, {lived[owner]}"

@@ -42,8 +42,6 @@ class FunctionRecord:
     cached: bool
     in_class: Optional[str]
     ownership: object  # ownership_map.Ownership
-    #: under a decorator: something may register it and call it with anything
-    decorated: bool = False
 
 
 @dataclass
@@ -65,8 +63,7 @@ def records_of(summary) -> Dict[str, FunctionRecord]:
             continue
         cached = any(set(candidates) & CACHE_DECORATORS for candidates, _ in facts.decorators)
         out[f"{summary.module}.{path}"] = FunctionRecord(summary.module, path, facts.params, facts.is_generator,
-                                                         cached, facts.in_class, facts.ownership,
-                                                         bool(facts.decorators))
+                                                         cached, facts.in_class, facts.ownership)
     return out
 
 

@@ -356,6 +356,15 @@ class _Summariser:
             self._with_items.update(id(item.context_expr) for item in node.items)
         elif chain and isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store):
             self._grown(node)
+            owner = _instance_dict(node.value)
+            if owner is not None:  # ``vars(job)[k] = v`` / ``self.__dict__["name"] = v``
+                key = node.slice
+                if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                    self.s.stored_attributes.add(key.value)
+                elif getattr(owner, "id", None) == "self" and chain[-1].in_class:
+                    self.s.stored_attributes.add(f"*{self.s.module}.{chain[-1].in_class}")
+                else:
+                    self.s.stored_attributes.add("**")  # any attribute of any object
         elif chain and isinstance(node, ast.AugAssign):
             self._grown(node.target)
         elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
@@ -415,6 +424,33 @@ class _Summariser:
             target = target.value
         if isinstance(target, ast.Name):
             self.s.grown_in_functions.add(target.id)
+
+    def _stored_by_call(self, node: ast.Call, callee: FrozenSet[str], fn: FunctionFacts) -> None:
+        """Attributes a call may set on an object: ``setattr(x, "kind", v)``, ``self.__setattr__("kind",
+        v)``, ``dataclasses.replace(job, kind=v)``, ``cls(kind=v)`` in a classmethod; ``"*mod.Class"``
+        for a computed name on ``self`` or positional arguments to ``cls(...)``, ``"**"`` for
+        ``x.__dict__.update(...)``."""
+        func, stored = node.func, self.s.stored_attributes
+        own_class = f"*{self.s.module}.{fn.in_class}" if fn.in_class else None
+        unbound = isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "object"
+        if getattr(func, "id", None) == "setattr" or unbound and func.attr == "__setattr__":  # type: ignore[union-attr]
+            receiver, name = (node.args + [None, None])[:2]
+        elif isinstance(func, ast.Attribute) and func.attr == "__setattr__":
+            receiver, name = func.value, (node.args or [None])[0]
+        elif callee & _COPY_WITH_CHANGES or getattr(func, "id", None) == "cls" or _type_of_self(func):
+            stored.update(k.arg or "**" for k in node.keywords)
+            if own_class and len(node.args) > (1 if callee & _COPY_WITH_CHANGES else 0):
+                stored.add(own_class)
+            return
+        else:
+            if isinstance(func, ast.Attribute) and func.attr == "update" and \
+                    isinstance(func.value, ast.Attribute) and func.value.attr == "__dict__":
+                stored.add("**")
+            return
+        if isinstance(name, ast.Constant) and isinstance(name.value, str):
+            stored.add(name.value)
+        elif isinstance(receiver, ast.Name) and receiver.id == "self" and own_class:
+            stored.add(own_class)  # ``setattr(self, name, value)``: any attribute of the method's class
 
     def _function(self, node, chain, class_path, path) -> None:
         fpath = f"{path}.{node.name}" if path else node.name
@@ -480,14 +516,8 @@ class _Summariser:
         self.s.called.update(callee)
         if isinstance(func, ast.Attribute):
             self.s.called_methods.add(func.attr)
-        if chain and (getattr(func, "id", None) == "setattr" or getattr(func, "attr", None) == "__setattr__") \
-                and len(node.args) > 1:
-            name, receiver = node.args[1], node.args[0]
-            if isinstance(name, ast.Constant) and isinstance(name.value, str):
-                self.s.stored_attributes.add(name.value)
-            elif isinstance(receiver, ast.Name) and receiver.id == "self" and chain[-1].in_class:
-                # ``setattr(self, name, value)``: any attribute of the method's class
-                self.s.stored_attributes.add(f"*{self.s.module}.{chain[-1].in_class}")
+        if chain:
+            self._stored_by_call(node, callee, chain[-1])
         if chain:
             chain[-1].called.update(callee)
             self._with_calls[id(chain[-1])][id(node) not in self._with_items].update(callee)
@@ -742,3 +772,21 @@ def _class_attributes(cls: ast.ClassDef) -> Dict[str, str]:
             if isinstance(target, ast.Name):
                 out[target.id] = "?" if target.id in out else how
     return out
+
+
+#: calls that copy an object with some fields changed: ``replace(job, kind=v)``
+_COPY_WITH_CHANGES = frozenset({"dataclasses.replace", "attr.evolve", "attrs.evolve", "copy.replace"})
+
+
+def _type_of_self(func: ast.expr) -> bool:
+    """``type(self)(...)`` / ``self.__class__(...)``: a construction of the method's own class."""
+    if isinstance(func, ast.Call) and getattr(func.func, "id", None) == "type":
+        return True
+    return isinstance(func, ast.Attribute) and func.attr == "__class__"
+
+
+def _instance_dict(value: ast.expr) -> Optional[ast.expr]:
+    """``vars(x)`` or ``x.__dict__``, an object's attributes as a dict: that object ``x``."""
+    if isinstance(value, ast.Call) and getattr(value.func, "id", None) == "vars" and len(value.args) == 1:
+        return value.args[0]
+    return value.value if isinstance(value, ast.Attribute) and value.attr == "__dict__" else None

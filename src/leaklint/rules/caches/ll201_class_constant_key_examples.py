@@ -70,6 +70,20 @@ INVALID = [
     # some function sets it on an instance
     Invalid(_MANAGER.replace("    start(ReplayJob())", "    job = ReplayJob()\n    job.kind = f\"replay-{id(job)}\"\n"
                              "    start(job)"), files=_FILES, path="app/manager.py", line=14, count=2),
+    # a copy with the field changed
+    Invalid(_MANAGER.replace("start(ExportJob(id=owner))", "start(replace(ExportJob(), kind=owner))").replace(
+        "import threading\n", "import threading\nfrom dataclasses import replace\n"), files=_FILES,
+        path="app/manager.py", line=15, count=2),
+    # a classmethod that builds its own class with the field
+    Invalid(_MANAGER, files={**_FILES, "app/jobs.py": _JOB_CLASSES + '''
+
+    @classmethod
+    def named(cls, kind):
+        return cls(kind=kind)
+'''}, path="app/manager.py", line=14, count=2),
+    # written through the instance's dict
+    Invalid(_MANAGER.replace("    start(ReplayJob())", "    job = ReplayJob()\n    vars(job)[\"kind\"] = str(id(job))\n"
+                             "    start(job)"), files=_FILES, path="app/manager.py", line=14, count=2),
     # a pydantic model's class attributes are fields that request bodies fill
     Invalid(_MANAGER, files={**_FILES, "app/jobs.py": '''
 from pydantic import BaseModel

@@ -46,7 +46,16 @@ AFTER_A_HEADER = """\
     for token in words:
         yield token"""
 
+IN_THE_LOOP = """\
+    for token in prompt.split():
+        yield token
+        _runs[run_id] = {"last": token}
+    _runs.pop(run_id, None)"""
+
 LATE_REMOVAL_INVALID = [
+    # made in the loop after its `yield`, removed after the loop: the next turn stops at that `yield`
+    Invalid(CHAT_APP.format(body=IN_THE_LOOP), line=14, column=9,
+            message="`tokens` removes them only after a `yield`"),
     # removed only once the client has read the whole stream
     Invalid(CHAT_APP.format(body=HAPPY_PATH_ONLY), line=12, column=5,
             message="`tokens` removes them only after a `yield`"),

@@ -99,10 +99,10 @@ class UnboundedModuleContainer(Rule):
     each subclass bind in their bodies (`kind = "export"`), that no function assigns on an object and,
     where it is a dataclass field, that no construction passes (one key per class; a model class of
     a library such as pydantic does not count: request bodies fill its fields). A `setattr` of a
-    computed name on anything but `self` is not followed. In an application (linted code declares
-    routes), a module-level function that no linted code calls, refers to, decorates or runs at import
-    is dead code: what it would forward to the key counts for nothing (called from outside the
-    linted files, say by `getattr` on a module, it would). A key bounded by other configuration (a model name checked against the configured list) is still
+    computed name on anything but `self`, a construction through a local alias of the class
+    (`make = ExportJob; make(kind=v)`) and a class made by `type()` are not followed (copies with
+    `dataclasses.replace`, `cls(kind=v)` in a classmethod and writes through `vars(job)` or
+    `job.__dict__` are). A key bounded by other configuration (a model name checked against the configured list) is still
     reported. A container imported by another linted module (a test does not count: it inspects or
     empties it between tests), passed to a function, returned or aliased is assumed to be managed
     elsewhere. Growth only inside `if DEBUG:` (a flag named for debugging) is off in a default

@@ -84,6 +84,53 @@ def key_length(key: str, memo: Memo = Depends(Memo)):
 ]
 
 LIFETIME_INVALID = [
+    # a sibling is made per request, but requests also use the process-lived instance itself
+    Invalid(_STORES + """
+
+@app.get("/users/{key}")
+def user(key: str):
+    return UserStore().get(key)
+
+
+@app.get("/settings/{key}")
+def setting(key: str):
+    return settings_store.get(key)
+""", line=9, column=9, message="module-level instance of subclass `SettingsStore`"),
+    # `Depends(Memo)` makes one per request, but requests also grow the one the service holds
+    Invalid("""
+from fastapi import Depends, FastAPI
+
+
+class Memo:
+    def __init__(self):
+        self.seen = {}
+
+    def remember(self, key: str):
+        self.seen[key] = len(key)
+        return self.seen[key]
+
+
+class Warmer:
+    def __init__(self):
+        self.memo = Memo()
+
+    def warm(self, key: str):
+        return self.memo.remember(key)
+
+
+warmer = Warmer()
+app = FastAPI()
+
+
+@app.get("/keys/{key}")
+def key_length(key: str, memo: Memo = Depends(Memo)):
+    return memo.remember(key)
+
+
+@app.get("/warm/{key}")
+def warm(key: str):
+    return warmer.warm(key)
+""", line=9, column=9, message="held by `Warmer.memo`"),
     # held in an annotated attribute (`self.voice: Voice = Voice()`) of a module-level object
     Invalid("""
 from fastapi import FastAPI
