@@ -8,6 +8,7 @@ to its result?"; both answers live here so LL401/LL402/LL403 agree on them.
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from dataclasses import dataclass
 from typing import List, Optional, Set
@@ -308,6 +309,9 @@ def _function_spawns(ctx, fn: cst.FunctionDef) -> bool:
     return ctx.cache[key]
 
 
+_DEF = re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
+
+
 def _source_of(ctx, fn: cst.FunctionDef) -> str:
     """``fn``'s lines of the file, by the lines the summary knows it at (generating its code from
     the tree costs as much as a tenth of checking the file); its generated code if they do not match."""
@@ -316,11 +320,13 @@ def _source_of(ctx, fn: cst.FunctionDef) -> str:
         if "source-lines" not in ctx.cache:
             ctx.cache["source-lines"] = re.split(r"\r\n|\r|\n", ctx.source.decode("utf-8", "replace"))
         lines = ctx.cache["source-lines"]
-        header = re.compile(rf"\s*(?:async\s+)?def\s+{re.escape(fn.name.value)}\b")
+        if "def-names" not in ctx.cache:
+            ctx.cache["def-names"] = Counter(m.group(1) for m in _DEF.finditer(ctx.source.decode("utf-8", "replace")))
+        name = fn.name.value
         # one ``def`` of that name in the file: the summary's lines are this function's (``@overload``
         # stubs and ``if``/``else`` definitions share a path, and the summary keeps the first)
-        if 0 < facts.lineno <= facts.end_lineno <= len(lines) and header.match(lines[facts.lineno - 1]) and \
-                sum(1 for line in lines if header.match(line)) == 1:
+        if 0 < facts.lineno <= facts.end_lineno <= len(lines) and ctx.cache["def-names"][name] == 1 and \
+                (m := _DEF.match(lines[facts.lineno - 1])) is not None and m.group(1) == name:
             return "\n".join(lines[facts.lineno - 1:facts.end_lineno])
     return ctx.code(fn)
 

@@ -202,4 +202,32 @@ class Registry:
     def spawn(cls, coro):
         cls.running.append(asyncio.create_task(coro))
 """, line=8, message="`self.running`"),
+    # the spawning definition is the second of two under `if`/`else` (the summary's lines are the first's)
+    Invalid("""
+import asyncio
+import sys
+
+from fastapi import FastAPI
+
+app = FastAPI()
+_tasks = set()
+
+
+async def work(x):
+    await asyncio.sleep(x)
+
+
+if sys.version_info >= (3, 99):
+    def kick(x):
+        return None
+else:
+    def kick(x):
+        task = asyncio.create_task(work(x))
+        _tasks.add(task)
+
+
+@app.post("/kick")
+async def route(x: int):
+    kick(x)
+""", line=20, message="Task kept in `_tasks`"),
 ]
