@@ -32,72 +32,8 @@ settings_store = SettingsStore()
 app = FastAPI()
 """
 
-LIFETIME_VALID = [
-    # requests grow the `UserStore` of a fresh `Handler` each; the module-level one is a sibling read at import
-    _STORES.replace("settings_store = SettingsStore()\n", "") + """
-
-class Handler:
-    def __init__(self):
-        self.store = UserStore()
-
-    def handle(self, key: str):
-        return self.store.get(key)
-
-
-settings_store = SettingsStore()
-BOOT = settings_store.get("boot")
-
-
-@app.get("/rows/{key}")
-def row(key: str):
-    handler = Handler()
-    return handler.handle(key)
-""",
-    # FastAPI makes a `Memo` per request (`Depends(Memo)`); the one a process-lived service holds grows only at import
-    """
-from fastapi import Depends, FastAPI
-
-
-class Memo:
-    def __init__(self):
-        self.seen = {}
-
-    def remember(self, key: str):
-        self.seen[key] = len(key)
-        return self.seen[key]
-
-
-class Warmer:
-    def __init__(self):
-        self.memo = Memo()
-
-
-warmer = Warmer()
-warmer.memo.remember("boot")
-app = FastAPI()
-
-
-@app.get("/keys/{key}")
-def key_length(key: str, memo: Memo = Depends(Memo)):
-    return memo.remember(key)
-""",
-]
-
-LIFETIME_INVALID = [
-    # a sibling is made per request, but requests also use the process-lived instance itself
-    Invalid(_STORES + """
-
-@app.get("/users/{key}")
-def user(key: str):
-    return UserStore().get(key)
-
-
-@app.get("/settings/{key}")
-def setting(key: str):
-    return settings_store.get(key)
-""", line=9, column=9, message="module-level instance of subclass `SettingsStore`"),
-    # `Depends(Memo)` makes one per request, but requests also grow the one the service holds
-    Invalid("""
+#: a memo FastAPI makes per request (``Depends(Memo)``) and a module-level service also holds one of
+_MEMOS = """
 from fastapi import Depends, FastAPI
 
 
@@ -125,7 +61,48 @@ app = FastAPI()
 @app.get("/keys/{key}")
 def key_length(key: str, memo: Memo = Depends(Memo)):
     return memo.remember(key)
+"""
 
+LIFETIME_VALID = [
+    # requests grow the `UserStore` of a fresh `Handler` each; the module-level one is a sibling read at import
+    _STORES.replace("settings_store = SettingsStore()\n", "") + """
+
+class Handler:
+    def __init__(self):
+        self.store = UserStore()
+
+    def handle(self, key: str):
+        return self.store.get(key)
+
+
+settings_store = SettingsStore()
+BOOT = settings_store.get("boot")
+
+
+@app.get("/rows/{key}")
+def row(key: str):
+    handler = Handler()
+    return handler.handle(key)
+""",
+    # FastAPI makes a `Memo` per request (`Depends(Memo)`); the one the process-lived service holds grows only at import
+    _MEMOS.replace("app = FastAPI()", "warmer.warm(\"boot\")\napp = FastAPI()"),
+]
+
+LIFETIME_INVALID = [
+    # a sibling is made per request, but requests also use the process-lived instance itself
+    Invalid(_STORES + """
+
+@app.get("/users/{key}")
+def user(key: str):
+    return UserStore().get(key)
+
+
+@app.get("/settings/{key}")
+def setting(key: str):
+    return settings_store.get(key)
+""", line=9, column=9, message="module-level instance of subclass `SettingsStore`"),
+    # `Depends(Memo)` makes one per request, but requests also grow the one the service holds
+    Invalid(_MEMOS + """
 
 @app.get("/warm/{key}")
 def warm(key: str):
