@@ -100,7 +100,7 @@ def _derived_facts(project: ProjectFacts, modules: _Modules) -> Dict[str, List[s
                 out[module].append(f"lifetime:{name}:{process_lifetime(project, qualified)}:"
                                    f"{process_lifetime(project, qualified, subclasses=False)}")
                 if definition.bases:
-                    out[module].append(f"bases:{name}:{_bases(project, f'{module}.{name}')}")
+                    out[module].append(f"bases:{name}:{_bases(project, qualified)}")
                 if definition.class_attributes:
                     constants = call_arguments.class_constants(project, qualified)
                     out[module].append(f"class-constants:{name}:{constants}")

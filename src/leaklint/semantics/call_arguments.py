@@ -158,7 +158,6 @@ def _check(project, callers: Callers, elsewhere, function: str, index: int, know
     return True
 
 
-
 def fixed(project, depends, seen: Optional[Set[str]] = None) -> bool:
     """Are these ``fixed_depends`` of a value (``Ownership.fixed_return``) fixed too? ``"0:f"``: the
     project function ``f`` takes no arguments and returns a fixed value; ``"a:f"``: a library call
@@ -185,7 +184,7 @@ def fixed(project, depends, seen: Optional[Set[str]] = None) -> bool:
 
 #: library bases that make no instance fields of class attributes (a pydantic or SQLAlchemy model,
 #: a ``NamedTuple`` or a ``msgspec.Struct`` does: request data may fill them)
-_PLAIN_BASES = frozenset({"builtins.object", "abc.ABC", "typing.Generic", "typing.Protocol"})
+_FIELDLESS_BASES = frozenset({"builtins.object", "abc.ABC", "typing.Generic", "typing.Protocol"})
 _NONE = frozenset({"builtins.None", "None"})
 
 
@@ -210,7 +209,7 @@ def class_constant(project, cls: str, attr: str) -> bool:
     definitions = {c: project.definition(c) for c in {*chain, *family}}
     if any(d is None or d.kind != "class" for d in definitions.values()):
         return False
-    if any(project.canonical(b) not in definitions and project.canonical(b) not in _PLAIN_BASES
+    if any(project.canonical(b) not in definitions and project.canonical(b) not in _FIELDLESS_BASES
            for d in definitions.values() for b in d.bases):
         return False  # a library base (``BaseModel``, ``Base``) may make it a field or a descriptor
     if not any(attr in definitions[c].class_attributes for c in chain):

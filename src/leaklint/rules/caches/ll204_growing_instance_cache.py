@@ -9,7 +9,7 @@ from typing import Dict, List, Optional, Set, Tuple
 import libcst as cst
 
 from leaklint.rule import Rule
-from leaklint.rules.caches._common import _qualified_head
+from leaklint.rules.caches._common import _literal_entry, _qualified_head, _resets_entry
 from leaklint.rules.caches.ll204_growing_instance_cache_examples import INVALID, VALID
 from leaklint.rules.caches.ll204_late_removal_examples import LATE_REMOVAL_INVALID, LATE_REMOVAL_VALID
 from leaklint.rules.caches.ll204_lifetime_examples import LIFETIME_INVALID, LIFETIME_VALID
@@ -142,7 +142,7 @@ class GrowingInstanceCache(Rule):
                     found[target.attr.value] = _InstanceCache(node, class_path, target.attr.value, kind)
         if not found:
             return
-        late: List[Tuple[_InstanceCache, cst.CSTNode, cst.FunctionDef, Dict[cst.CSTNode, cst.CSTNode]]] = []
+        late: list = []  # (entry, removal, method, parents) of removals after a ``yield``
         for method in methods:
             me = _self_name(method)
             if me is None or state.decorated_with(self.ctx, method, state.STATIC_OR_CLASS):
@@ -174,10 +174,9 @@ class GrowingInstanceCache(Rule):
                     entry.growths.append((use.node, method, runner))
         for entry, removal, method, parents in late:
             made_here = [node for node, grower, _ in entry.growths if grower is method]
-            if flow.late_for(removal, made_here, parents.get, method):
-                entry.late_removals.append(method.name.value)
-            else:
-                entry.managed = True
+            late_here = flow.late_for(removal, made_here, parents.get, method)
+            entry.late_removals += [method.name.value] if late_here else []
+            entry.managed = entry.managed or not late_here
         self.candidates.extend(found.values())
 
     def leave_Module(self, original_node: cst.Module) -> None:
@@ -266,32 +265,6 @@ def _in_loop(node: cst.CSTNode, parents) -> bool:
             return True
         current = parents.get(current)
     return False
-
-
-_NEW_CONTAINERS = (cst.List, cst.Dict, cst.Set, cst.ListComp, cst.DictComp, cst.SetComp)
-
-
-def _resets_entry(store: cst.Subscript, parents) -> bool:
-    """``self.x["refs"] = [first]``: a new container replaces the entry. Not a lazy set-up
-    (``if "refs" not in self.x: self.x["refs"] = []``) nor ``self.x.get("refs", [])``, which keep it."""
-    assign = parents.get(parents.get(store))
-    if not isinstance(assign, cst.Assign):
-        return False
-    values = [assign.value.body, assign.value.orelse] if isinstance(assign.value, cst.IfExp) else [assign.value]
-    if not all(isinstance(v, _NEW_CONTAINERS) for v in values):
-        return False
-    return not state.only_overwrites(store, parents) and not state.lazily_set(store, parents)
-
-
-def _literal_entry(node: cst.CSTNode) -> Optional[str]:
-    """``X["refs"].append(v)`` / ``X["refs"] = v`` -> ``"refs"`` (the key as written)."""
-    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
-        node = node.func.value
-    if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index) \
-            and isinstance(node.slice[0].slice.value, cst.SimpleString):
-        return str(node.slice[0].slice.value.evaluated_value)
-    return None
-
 
 
 def _path_within(node: cst.CSTNode, parents, method: cst.FunctionDef) -> str:
